@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    """Floor 2: service items and their versions, licence types, lists and regional schemes."""
+
+    name = "catalog"
+    verbose_name = "事项目录"

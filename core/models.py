@@ -1,0 +1,156 @@
+"""Reference data every other app stands on: divisions, organisations, the working-day
+calendar, and the audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from core.validators import validate_division_code_format, validate_uscc
+
+
+class Division(models.Model):
+    """An administrative division (行政区划, GB/T 2260), or a functional zone the province
+    manages like one (沈抚示范区), identified by a 6-character code.
+
+    Statutory codes come from GB/T 2260; a functional zone without one gets a
+    platform-local code and says so in `code_kind`, so nothing mistakes it for a legal
+    division when data leave the platform.
+    """
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", "省级"
+        PREFECTURE = "prefecture", "市级"
+        COUNTY = "county", "县级"
+        FUNCTIONAL_ZONE = "functional_zone", "功能区"
+
+    class CodeKind(models.TextChoices):
+        STATUTORY = "statutory", "法定区划代码"
+        STATISTICAL = "statistical", "统计用区划代码"
+        PLATFORM_LOCAL = "platform_local", "平台自定义代码"
+
+    code = models.CharField("区划代码", max_length=6, unique=True,
+                            validators=[validate_division_code_format])
+    name = models.CharField("名称", max_length=64)
+    level = models.CharField("层级", max_length=16, choices=Level.choices)
+    parent = models.ForeignKey("self", verbose_name="上级区划", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="children")
+    code_kind = models.CharField("代码类型", max_length=16, choices=CodeKind.choices,
+                                 default=CodeKind.STATUTORY)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "行政区划"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+    @property
+    def province_code(self) -> str:
+        """The code of the province this division belongs to (its first two digits + 0000)."""
+        return self.code[:2] + "0000"
+
+
+class Organisation(models.Model):
+    """A government department or other body that implements items (部门/机构),
+    identified by its 统一社会信用代码."""
+
+    class Kind(models.TextChoices):
+        DEPARTMENT = "department", "政府部门"
+        SERVICE_CENTRE = "service_centre", "政务服务中心"
+        PUBLIC_INSTITUTION = "public_institution", "事业单位"
+        OTHER = "other", "其他"
+
+    uscc = models.CharField("统一社会信用代码", max_length=18, unique=True,
+                            validators=[validate_uscc])
+    name = models.CharField("名称", max_length=128)
+    short_name = models.CharField("简称", max_length=64, blank=True)
+    kind = models.CharField("机构类型", max_length=32, choices=Kind.choices,
+                            default=Kind.DEPARTMENT)
+    division = models.ForeignKey(Division, verbose_name="所属区划", on_delete=models.PROTECT,
+                                 related_name="organisations")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "部门机构"
+        ordering = ["division__code", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarYear(models.Model):
+    """A year whose official schedule of holidays and 调休 working days is loaded.
+
+    `province` empty means the national schedule (国务院办公厅 notice); a province row means
+    that province has reviewed and loaded its local adjustments for that year. A year
+    without a national row is computed Monday–Friday and every date from it is provisional.
+    """
+
+    year = models.PositiveSmallIntegerField("年份")
+    province = models.ForeignKey(Division, verbose_name="省级区划（空为全国）", null=True,
+                                 blank=True, on_delete=models.PROTECT)
+    source = models.CharField("来源", max_length=200)
+    loaded_at = models.DateTimeField("载入时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工作日历年度"
+        constraints = [
+            models.UniqueConstraint(fields=["year", "province"], name="calendar_year_once"),
+            models.UniqueConstraint(fields=["year"], condition=models.Q(province=None),
+                                    name="calendar_national_year_once"),
+        ]
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return f"{self.year} {'全国' if self.province_id is None else self.province}"
+
+
+class CalendarDay(models.Model):
+    """A day that breaks the Monday–Friday rule: a holiday on a weekday, or a weekend day
+    that is worked (调休上班). National rows have no province; a province's rows override
+    the national ones for divisions inside it."""
+
+    date = models.DateField("日期")
+    province = models.ForeignKey(Division, verbose_name="省级区划（空为全国）", null=True,
+                                 blank=True, on_delete=models.PROTECT)
+    is_working_day = models.BooleanField("是否工作日")
+    name = models.CharField("说明", max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工作日历调整"
+        constraints = [
+            models.UniqueConstraint(fields=["date", "province"], name="calendar_day_once"),
+            models.UniqueConstraint(fields=["date"], condition=models.Q(province=None),
+                                    name="calendar_national_day_once"),
+        ]
+        indexes = [models.Index(fields=["province", "date"], name="calendar_day_lookup")]
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        kind = "上班" if self.is_working_day else "休息"
+        return f"{self.date} {kind} {self.name}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of a state change: who did what to which object, and when.
+
+    Services write it themselves inside their transaction. `summary` must never contain
+    personal data in clear (mask it first)."""
+
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True,
+                              blank=True, on_delete=models.PROTECT)
+    actor_label = models.CharField("操作方", max_length=128)
+    action = models.CharField("操作", max_length=64)
+    object_type = models.CharField("对象类型", max_length=64)
+    object_id = models.CharField("对象标识", max_length=64)
+    summary = models.CharField("摘要", max_length=500)
+    data = models.JSONField("详情", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审计记录"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.summary}"

@@ -1,0 +1,129 @@
+"""State changes of core reference data. Each runs in a transaction and writes an audit row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from core.exceptions import ProblemList, RuleViolation
+from core.models import AuditEvent, CalendarDay, CalendarYear, Division, Organisation
+from core.validators import normalize_uscc
+
+# Who acts: a signed-in user, or the name of a system actor ("import_catalog", "demo").
+Actor = AbstractBaseUser | AnonymousUser | str | None
+
+
+def actor_label(actor: Actor) -> str:
+    if actor is None:
+        return "系统"
+    if isinstance(actor, str):
+        return actor
+    if isinstance(actor, AnonymousUser):
+        return "匿名用户"
+    return str(actor.get_username())
+
+
+def record_audit(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    summary: str,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit row for a change to `obj`. Call it inside the change's transaction."""
+    user = actor if isinstance(actor, AbstractBaseUser) else None
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_label=actor_label(actor),
+        action=action,
+        object_type=obj._meta.label,
+        object_id=str(obj.pk),
+        summary=summary[:500],
+        data=data or {},
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleDay:
+    """One exception to Monday–Friday in an official schedule."""
+
+    date: dt.date
+    is_working_day: bool
+    name: str = ""
+
+
+@transaction.atomic
+def load_calendar_year(
+    year: int,
+    days: Iterable[ScheduleDay],
+    *,
+    source: str,
+    actor: Actor,
+    province: Division | None = None,
+) -> CalendarYear:
+    """Load (or replace) the official schedule of `year`: its holidays and 调休 working days.
+
+    Replacing a year removes its previous exceptions for the same scope first, so loading the
+    State Council's notice over a provisional (Monday–Friday) year makes it final.
+    """
+    problems = ProblemList()
+    rows = list(days)
+    seen: set[dt.date] = set()
+    for index, day in enumerate(rows, start=1):
+        if day.date.year != year:
+            problems.add(f"日期 {day.date} 不属于 {year} 年", row=index, field="date")
+        if day.date in seen:
+            problems.add(f"日期 {day.date} 重复", row=index, field="date")
+        seen.add(day.date)
+        if day.is_working_day and day.date.weekday() < 5:
+            problems.add(f"{day.date} 本是工作日，无需登记为调休上班", row=index,
+                         field="is_working_day")
+        if not day.is_working_day and day.date.weekday() >= 5:
+            problems.add(f"{day.date} 本是周末，无需登记为休息日", row=index,
+                         field="is_working_day")
+    if province is not None and province.level != Division.Level.PROVINCE:
+        problems.add("地方调整只能登记在省级区划上", field="province")
+    problems.raise_if_any("calendar_invalid", f"{year} 年工作日历数据有误，未作任何修改")
+
+    CalendarDay.objects.filter(date__year=year, province=province).delete()
+    CalendarDay.objects.bulk_create(
+        CalendarDay(date=d.date, province=province, is_working_day=d.is_working_day,
+                    name=d.name[:64])
+        for d in rows
+    )
+    calendar_year, _ = CalendarYear.objects.update_or_create(
+        year=year, province=province, defaults={"source": source[:200]}
+    )
+    record_audit(actor=actor, action="load_calendar_year", obj=calendar_year,
+                 summary=f"载入 {year} 年工作日历（{len(rows)} 个调整日）",
+                 data={"source": source})
+    return calendar_year
+
+
+@transaction.atomic
+def save_organisation(
+    *, uscc: str, name: str, division: Division, actor: Actor, short_name: str = "",
+    kind: str = Organisation.Kind.DEPARTMENT,
+) -> Organisation:
+    """Create or update an organisation identified by its 统一社会信用代码."""
+    try:
+        code = normalize_uscc(uscc)
+    except ValidationError as exc:
+        raise RuleViolation(exc.code or "uscc_invalid",
+                            f"{name}：{exc.messages[0]}（{uscc}）") from exc
+    if kind not in Organisation.Kind.values:
+        raise RuleViolation("organisation_kind_unknown", f"未知的机构类型：{kind}")
+    org, created = Organisation.objects.update_or_create(
+        uscc=code,
+        defaults={"name": name, "division": division, "short_name": short_name, "kind": kind},
+    )
+    record_audit(actor=actor, action="create_organisation" if created else "update_organisation",
+                 obj=org, summary=f"{'新增' if created else '更新'}部门机构 {name}")
+    return org
