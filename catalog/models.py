@@ -86,8 +86,9 @@ class LicenceType(models.Model):
     code = models.CharField("证照类型代码", max_length=32, unique=True)
     name = models.CharField("证照名称", max_length=64)
     defining_organisation = models.CharField("证照定义机构", max_length=128, blank=True)
-    holder_kind = models.CharField("持证主体", max_length=16, choices=Audience.choices,
-                                   default=Audience.PERSON)
+    holder_kind = models.CharField(
+        "持证主体", max_length=16, choices=Audience.choices, default=Audience.PERSON
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "证照类型"
@@ -125,18 +126,21 @@ class ServiceItem(models.Model):
     basic_code = models.CharField("基本编码", max_length=32)
     implementation_code = models.CharField("实施编码", max_length=64)
     handling_code = models.CharField("业务办理项编码", max_length=64, blank=True)
-    organisation = models.ForeignKey(Organisation, verbose_name="实施主体",
-                                     on_delete=models.PROTECT, related_name="items")
-    division = models.ForeignKey(Division, verbose_name="所属区划", on_delete=models.PROTECT,
-                                 related_name="items")
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="实施主体", on_delete=models.PROTECT, related_name="items"
+    )
+    division = models.ForeignKey(
+        Division, verbose_name="所属区划", on_delete=models.PROTECT, related_name="items"
+    )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "政务服务事项"
         ordering = ["code"]
         constraints = [
-            models.UniqueConstraint(fields=["implementation_code", "handling_code"],
-                                    name="item_codes_once"),
+            models.UniqueConstraint(
+                fields=["implementation_code", "handling_code"], name="item_codes_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,16 +163,6 @@ class _FrozenWhenPublished(models.Model):
     class Meta:
         abstract = True
 
-    def _check_not_frozen(self) -> None:
-        label, attribute = self.frozen_by
-        key = getattr(self, attribute)
-        if key is None:
-            return
-        stored = (apps.get_model(label).objects.filter(pk=key)
-                  .values_list("status", flat=True).first())
-        if stored == PublicationStatus.PUBLISHED:
-            raise ValidationError("已发布的版本不可修改，请新建版本", code="version_published")
-
     def save(self, *args: object, **kwargs: object) -> None:
         self._check_not_frozen()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
@@ -176,6 +170,17 @@ class _FrozenWhenPublished(models.Model):
     def delete(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._check_not_frozen()
         return super().delete(*args, **kwargs)  # type: ignore[arg-type]
+
+    def _check_not_frozen(self) -> None:
+        label, attribute = self.frozen_by
+        key = getattr(self, attribute)
+        if key is None:
+            return
+        stored = (
+            apps.get_model(label).objects.filter(pk=key).values_list("status", flat=True).first()
+        )
+        if stored == PublicationStatus.PUBLISHED:
+            raise ValidationError("已发布的版本不可修改，请新建版本", code="version_published")
 
 
 class ItemVersion(_FrozenWhenPublished):
@@ -209,11 +214,13 @@ class ItemVersion(_FrozenWhenPublished):
 
     frozen_by = ("catalog.ItemVersion", "pk")
 
-    item = models.ForeignKey(ServiceItem, verbose_name="事项", on_delete=models.PROTECT,
-                             related_name="versions")
+    item = models.ForeignKey(
+        ServiceItem, verbose_name="事项", on_delete=models.PROTECT, related_name="versions"
+    )
     number = models.PositiveIntegerField("版本号")
-    status = models.CharField("状态", max_length=16, choices=PublicationStatus.choices,
-                              default=PublicationStatus.DRAFT)
+    status = models.CharField(
+        "状态", max_length=16, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT
+    )
     effective_from = models.DateField("生效日期")
     published_at = models.DateTimeField("发布时间", null=True, blank=True)
     change_note = models.CharField("变更说明", max_length=500, blank=True)
@@ -222,8 +229,9 @@ class ItemVersion(_FrozenWhenPublished):
     category = models.ForeignKey(ItemCategory, verbose_name="事项类型", on_delete=models.PROTECT)
     handling_level = models.CharField("行使层级", max_length=16, choices=HandlingLevel.choices)
     audience = models.CharField("服务对象", max_length=16, choices=Audience.choices)
-    themes = models.ManyToManyField(Theme, verbose_name="主题", blank=True,
-                                    related_name="item_versions")
+    themes = models.ManyToManyField(
+        Theme, verbose_name="主题", blank=True, related_name="item_versions"
+    )
     keywords = models.CharField("检索关键词", max_length=200, blank=True)
 
     conditions = models.TextField("申请条件")
@@ -231,18 +239,24 @@ class ItemVersion(_FrozenWhenPublished):
     acceptance_mode = models.CharField("受理模式", max_length=16, choices=AcceptanceMode.choices)
     procedure_steps = models.JSONField("审核程序", default=list)
     legal_limit = models.PositiveIntegerField("法定办结时限", null=True, blank=True)
-    legal_limit_unit = models.CharField("法定时限单位", max_length=16, choices=LimitUnit.choices,
-                                        default=LimitUnit.WORKING_DAYS)
+    legal_limit_unit = models.CharField(
+        "法定时限单位", max_length=16, choices=LimitUnit.choices, default=LimitUnit.WORKING_DAYS
+    )
     promised_limit = models.PositiveIntegerField("承诺办结时限")
-    promised_limit_unit = models.CharField("承诺时限单位", max_length=16,
-                                           choices=LimitUnit.choices,
-                                           default=LimitUnit.WORKING_DAYS)
+    promised_limit_unit = models.CharField(
+        "承诺时限单位", max_length=16, choices=LimitUnit.choices, default=LimitUnit.WORKING_DAYS
+    )
     special_procedures = models.JSONField("特别程序", default=list, blank=True)
     result_type = models.CharField("办理结果类型", max_length=16, choices=ResultType.choices)
     result_name = models.CharField("办理结果名称", max_length=100, blank=True)
-    result_licence_type = models.ForeignKey(LicenceType, verbose_name="结果证照类型", null=True,
-                                            blank=True, on_delete=models.PROTECT,
-                                            related_name="+")
+    result_licence_type = models.ForeignKey(
+        LicenceType,
+        verbose_name="结果证照类型",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     result_delivery = models.JSONField("发证方式", default=list)
     fee_charged = models.BooleanField("是否收费", default=False)
     fees = models.JSONField("收费标准", default=list, blank=True)
@@ -267,7 +281,6 @@ class ItemVersion(_FrozenWhenPublished):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.number}"
-
 
     @property
     def is_published(self) -> bool:
@@ -295,8 +308,9 @@ class Material(_FrozenWhenPublished):
 
     frozen_by = ("catalog.ItemVersion", "version_id")
 
-    version = models.ForeignKey(ItemVersion, verbose_name="事项版本", on_delete=models.CASCADE,
-                                related_name="materials")
+    version = models.ForeignKey(
+        ItemVersion, verbose_name="事项版本", on_delete=models.CASCADE, related_name="materials"
+    )
     position = models.PositiveSmallIntegerField("序号", default=0)
     name = models.CharField("材料名称", max_length=200)
     necessity = models.CharField("必要性", max_length=24, choices=Necessity.choices)
@@ -304,9 +318,14 @@ class Material(_FrozenWhenPublished):
     originals = models.PositiveSmallIntegerField("原件份数", default=0)
     copies = models.PositiveSmallIntegerField("复印件份数", default=0)
     form = models.CharField("材料形式", max_length=16, choices=Form.choices, default=Form.BOTH)
-    licence_type = models.ForeignKey(LicenceType, verbose_name="可替代的证照类型", null=True,
-                                     blank=True, on_delete=models.PROTECT,
-                                     related_name="materials")
+    licence_type = models.ForeignKey(
+        LicenceType,
+        verbose_name="可替代的证照类型",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="materials",
+    )
     notes = models.TextField("填报须知", blank=True)
 
     class Meta:
@@ -320,28 +339,37 @@ class Material(_FrozenWhenPublished):
         return self.name
 
 
-
 class Availability(_FrozenWhenPublished):
     """Where and how an item version can be handled away from its owner: one scope and
     mode, with the divisions (or the regional scheme) it covers (跨域通办 block)."""
 
     frozen_by = ("catalog.ItemVersion", "version_id")
 
-    version = models.ForeignKey(ItemVersion, verbose_name="事项版本", on_delete=models.CASCADE,
-                                related_name="availabilities")
+    version = models.ForeignKey(
+        ItemVersion,
+        verbose_name="事项版本",
+        on_delete=models.CASCADE,
+        related_name="availabilities",
+    )
     scope = models.CharField("通办范围", max_length=16, choices=Scope.choices)
     mode = models.CharField("业务模式", max_length=16, choices=Mode.choices)
-    scheme = models.ForeignKey(RegionalScheme, verbose_name="区域协作机制", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="availabilities")
-    divisions = models.ManyToManyField(Division, verbose_name="覆盖区划", blank=True,
-                                       related_name="+")
+    scheme = models.ForeignKey(
+        RegionalScheme,
+        verbose_name="区域协作机制",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="availabilities",
+    )
+    divisions = models.ManyToManyField(
+        Division, verbose_name="覆盖区划", blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "通办范围"
         ordering = ["version", "scope", "mode"]
         constraints = [
-            models.UniqueConstraint(fields=["version", "scope", "mode"],
-                                    name="availability_once"),
+            models.UniqueConstraint(fields=["version", "scope", "mode"], name="availability_once"),
             models.CheckConstraint(
                 condition=~models.Q(scope="regional") | models.Q(scheme__isnull=False),
                 name="regional_availability_has_scheme",
@@ -352,7 +380,6 @@ class Availability(_FrozenWhenPublished):
         return f"{self.get_scope_display()}·{self.get_mode_display()}"
 
 
-
 class ItemList(models.Model):
     """A published list of items (事项清单) for one scope: the national 跨省通办 list, a
     regional scheme's list, the province's 省内通办 list."""
@@ -360,8 +387,14 @@ class ItemList(models.Model):
     code = models.SlugField("代码", max_length=48, unique=True)
     name = models.CharField("名称", max_length=100)
     scope = models.CharField("通办范围", max_length=16, choices=Scope.choices)
-    scheme = models.ForeignKey(RegionalScheme, verbose_name="区域协作机制", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="lists")
+    scheme = models.ForeignKey(
+        RegionalScheme,
+        verbose_name="区域协作机制",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lists",
+    )
     description = models.TextField("说明", blank=True)
 
     class Meta:
@@ -383,11 +416,13 @@ class ListVersion(_FrozenWhenPublished):
 
     frozen_by = ("catalog.ListVersion", "pk")
 
-    item_list = models.ForeignKey(ItemList, verbose_name="清单", on_delete=models.PROTECT,
-                                  related_name="versions")
+    item_list = models.ForeignKey(
+        ItemList, verbose_name="清单", on_delete=models.PROTECT, related_name="versions"
+    )
     number = models.PositiveIntegerField("版本号")
-    status = models.CharField("状态", max_length=16, choices=PublicationStatus.choices,
-                              default=PublicationStatus.DRAFT)
+    status = models.CharField(
+        "状态", max_length=16, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT
+    )
     effective_from = models.DateField("生效日期")
     published_at = models.DateTimeField("发布时间", null=True, blank=True)
     change_note = models.CharField("变更说明", max_length=500, blank=True)
@@ -397,13 +432,13 @@ class ListVersion(_FrozenWhenPublished):
         verbose_name = verbose_name_plural = "清单版本"
         ordering = ["item_list", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["item_list", "number"],
-                                    name="list_version_number_once"),
+            models.UniqueConstraint(
+                fields=["item_list", "number"], name="list_version_number_once"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.item_list} 第{self.number}版"
-
 
     @property
     def is_published(self) -> bool:
@@ -416,12 +451,20 @@ class ListEntry(_FrozenWhenPublished):
 
     frozen_by = ("catalog.ListVersion", "list_version_id")
 
-    list_version = models.ForeignKey(ListVersion, verbose_name="清单版本",
-                                     on_delete=models.CASCADE, related_name="entries")
-    item = models.ForeignKey(ServiceItem, verbose_name="事项", on_delete=models.PROTECT,
-                             related_name="list_entries")
-    item_version = models.ForeignKey(ItemVersion, verbose_name="发布时的事项版本", null=True,
-                                     blank=True, on_delete=models.PROTECT, related_name="+")
+    list_version = models.ForeignKey(
+        ListVersion, verbose_name="清单版本", on_delete=models.CASCADE, related_name="entries"
+    )
+    item = models.ForeignKey(
+        ServiceItem, verbose_name="事项", on_delete=models.PROTECT, related_name="list_entries"
+    )
+    item_version = models.ForeignKey(
+        ItemVersion,
+        verbose_name="发布时的事项版本",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     modes = models.JSONField("业务模式", default=list)
     position = models.PositiveIntegerField("序号", default=0)
     note = models.CharField("备注", max_length=200, blank=True)
@@ -437,15 +480,18 @@ class ListEntry(_FrozenWhenPublished):
         return f"{self.list_version}: {self.item}"
 
 
-
 class ItemSearchEntry(models.Model):
     """The search document of an item's current version: jieba tokens of its name and
     keywords, their pinyin and initials, its codes. Indexed by FTS5 on SQLite and a
     `simple` tsvector on PostgreSQL (migrations create both; `catalog.search` queries)."""
 
-    item = models.OneToOneField(ServiceItem, on_delete=models.CASCADE, primary_key=True,
-                                related_name="search_entry")
+    item = models.OneToOneField(
+        ServiceItem, on_delete=models.CASCADE, primary_key=True, related_name="search_entry"
+    )
     document = models.TextField()
 
     class Meta:
         verbose_name = verbose_name_plural = "检索索引"
+
+    def __str__(self) -> str:
+        return f"检索索引 {self.item_id}"

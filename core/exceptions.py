@@ -71,8 +71,14 @@ class ProblemList:
 
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, reason: str, *, field: str | None = None, row: int | None = None,
-            code: str | None = None) -> None:
+    def add(
+        self,
+        reason: str,
+        *,
+        field: str | None = None,
+        row: int | None = None,
+        code: str | None = None,
+    ) -> None:
         self.problems.append(Problem(reason=reason, field=field, row=row, code=code))
 
     def __bool__(self) -> bool:

@@ -29,14 +29,22 @@ class Division(models.Model):
         STATISTICAL = "statistical", "统计用区划代码"
         PLATFORM_LOCAL = "platform_local", "平台自定义代码"
 
-    code = models.CharField("区划代码", max_length=6, unique=True,
-                            validators=[validate_division_code_format])
+    code = models.CharField(
+        "区划代码", max_length=6, unique=True, validators=[validate_division_code_format]
+    )
     name = models.CharField("名称", max_length=64)
     level = models.CharField("层级", max_length=16, choices=Level.choices)
-    parent = models.ForeignKey("self", verbose_name="上级区划", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="children")
-    code_kind = models.CharField("代码类型", max_length=16, choices=CodeKind.choices,
-                                 default=CodeKind.STATUTORY)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="上级区划",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    code_kind = models.CharField(
+        "代码类型", max_length=16, choices=CodeKind.choices, default=CodeKind.STATUTORY
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "行政区划"
@@ -61,14 +69,17 @@ class Organisation(models.Model):
         PUBLIC_INSTITUTION = "public_institution", "事业单位"
         OTHER = "other", "其他"
 
-    uscc = models.CharField("统一社会信用代码", max_length=18, unique=True,
-                            validators=[validate_uscc])
+    uscc = models.CharField(
+        "统一社会信用代码", max_length=18, unique=True, validators=[validate_uscc]
+    )
     name = models.CharField("名称", max_length=128)
     short_name = models.CharField("简称", max_length=64, blank=True)
-    kind = models.CharField("机构类型", max_length=32, choices=Kind.choices,
-                            default=Kind.DEPARTMENT)
-    division = models.ForeignKey(Division, verbose_name="所属区划", on_delete=models.PROTECT,
-                                 related_name="organisations")
+    kind = models.CharField(
+        "机构类型", max_length=32, choices=Kind.choices, default=Kind.DEPARTMENT
+    )
+    division = models.ForeignKey(
+        Division, verbose_name="所属区划", on_delete=models.PROTECT, related_name="organisations"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "部门机构"
@@ -87,8 +98,13 @@ class CalendarYear(models.Model):
     """
 
     year = models.PositiveSmallIntegerField("年份")
-    province = models.ForeignKey(Division, verbose_name="省级区划（空为全国）", null=True,
-                                 blank=True, on_delete=models.PROTECT)
+    province = models.ForeignKey(
+        Division,
+        verbose_name="省级区划（空为全国）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
     source = models.CharField("来源", max_length=200)
     loaded_at = models.DateTimeField("载入时间", auto_now_add=True)
 
@@ -96,8 +112,11 @@ class CalendarYear(models.Model):
         verbose_name = verbose_name_plural = "工作日历年度"
         constraints = [
             models.UniqueConstraint(fields=["year", "province"], name="calendar_year_once"),
-            models.UniqueConstraint(fields=["year"], condition=models.Q(province=None),
-                                    name="calendar_national_year_once"),
+            models.UniqueConstraint(
+                fields=["year"],
+                condition=models.Q(province=None),
+                name="calendar_national_year_once",
+            ),
         ]
         ordering = ["-year"]
 
@@ -111,8 +130,13 @@ class CalendarDay(models.Model):
     the national ones for divisions inside it."""
 
     date = models.DateField("日期")
-    province = models.ForeignKey(Division, verbose_name="省级区划（空为全国）", null=True,
-                                 blank=True, on_delete=models.PROTECT)
+    province = models.ForeignKey(
+        Division,
+        verbose_name="省级区划（空为全国）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
     is_working_day = models.BooleanField("是否工作日")
     name = models.CharField("说明", max_length=64, blank=True)
 
@@ -120,8 +144,11 @@ class CalendarDay(models.Model):
         verbose_name = verbose_name_plural = "工作日历调整"
         constraints = [
             models.UniqueConstraint(fields=["date", "province"], name="calendar_day_once"),
-            models.UniqueConstraint(fields=["date"], condition=models.Q(province=None),
-                                    name="calendar_national_day_once"),
+            models.UniqueConstraint(
+                fields=["date"],
+                condition=models.Q(province=None),
+                name="calendar_national_day_once",
+            ),
         ]
         indexes = [models.Index(fields=["province", "date"], name="calendar_day_lookup")]
         ordering = ["date"]
@@ -138,8 +165,13 @@ class AuditEvent(models.Model):
     personal data in clear (mask it first)."""
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True,
-                              blank=True, on_delete=models.PROTECT)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
     actor_label = models.CharField("操作方", max_length=128)
     action = models.CharField("操作", max_length=64)
     object_type = models.CharField("对象类型", max_length=64)

@@ -83,47 +83,64 @@ def load_calendar_year(
             problems.add(f"日期 {day.date} 重复", row=index, field="date")
         seen.add(day.date)
         if day.is_working_day and day.date.weekday() < 5:
-            problems.add(f"{day.date} 本是工作日，无需登记为调休上班", row=index,
-                         field="is_working_day")
+            problems.add(
+                f"{day.date} 本是工作日，无需登记为调休上班", row=index, field="is_working_day"
+            )
         if not day.is_working_day and day.date.weekday() >= 5:
-            problems.add(f"{day.date} 本是周末，无需登记为休息日", row=index,
-                         field="is_working_day")
+            problems.add(
+                f"{day.date} 本是周末，无需登记为休息日", row=index, field="is_working_day"
+            )
     if province is not None and province.level != Division.Level.PROVINCE:
         problems.add("地方调整只能登记在省级区划上", field="province")
     problems.raise_if_any("calendar_invalid", f"{year} 年工作日历数据有误，未作任何修改")
 
     CalendarDay.objects.filter(date__year=year, province=province).delete()
     CalendarDay.objects.bulk_create(
-        CalendarDay(date=d.date, province=province, is_working_day=d.is_working_day,
-                    name=d.name[:64])
+        CalendarDay(
+            date=d.date, province=province, is_working_day=d.is_working_day, name=d.name[:64]
+        )
         for d in rows
     )
     calendar_year, _ = CalendarYear.objects.update_or_create(
         year=year, province=province, defaults={"source": source[:200]}
     )
-    record_audit(actor=actor, action="load_calendar_year", obj=calendar_year,
-                 summary=f"载入 {year} 年工作日历（{len(rows)} 个调整日）",
-                 data={"source": source})
+    record_audit(
+        actor=actor,
+        action="load_calendar_year",
+        obj=calendar_year,
+        summary=f"载入 {year} 年工作日历（{len(rows)} 个调整日）",
+        data={"source": source},
+    )
     return calendar_year
 
 
 @transaction.atomic
 def save_organisation(
-    *, uscc: str, name: str, division: Division, actor: Actor, short_name: str = "",
+    *,
+    uscc: str,
+    name: str,
+    division: Division,
+    actor: Actor,
+    short_name: str = "",
     kind: str = Organisation.Kind.DEPARTMENT,
 ) -> Organisation:
     """Create or update an organisation identified by its 统一社会信用代码."""
     try:
         code = normalize_uscc(uscc)
     except ValidationError as exc:
-        raise RuleViolation(exc.code or "uscc_invalid",
-                            f"{name}：{exc.messages[0]}（{uscc}）") from exc
+        raise RuleViolation(
+            exc.code or "uscc_invalid", f"{name}：{exc.messages[0]}（{uscc}）"
+        ) from exc
     if kind not in Organisation.Kind.values:
         raise RuleViolation("organisation_kind_unknown", f"未知的机构类型：{kind}")
     org, created = Organisation.objects.update_or_create(
         uscc=code,
         defaults={"name": name, "division": division, "short_name": short_name, "kind": kind},
     )
-    record_audit(actor=actor, action="create_organisation" if created else "update_organisation",
-                 obj=org, summary=f"{'新增' if created else '更新'}部门机构 {name}")
+    record_audit(
+        actor=actor,
+        action="create_organisation" if created else "update_organisation",
+        obj=org,
+        summary=f"{'新增' if created else '更新'}部门机构 {name}",
+    )
     return org

@@ -15,6 +15,8 @@ from stdnum.exceptions import (
     InvalidComponent,
     InvalidFormat,
     InvalidLength,
+)
+from stdnum.exceptions import (
     ValidationError as StdnumError,
 )
 
@@ -79,9 +81,7 @@ def normalize_mobile(value: str) -> str:
     raw = re.sub(r"[\s-]", "", value or "")
     match = _MOBILE.fullmatch(raw)
     if not match:
-        raise ValidationError(
-            "手机号码应为11位，以1开头，第二位为3至9", code="mobile_format"
-        )
+        raise ValidationError("手机号码应为11位，以1开头，第二位为3至9", code="mobile_format")
     return match.group(1)
 
 

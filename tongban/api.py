@@ -65,29 +65,40 @@ def _rule_violation(request: HttpRequest, exc: RuleViolation) -> HttpResponse:
     if exc.problems:
         extra["errors"] = [p.as_dict() for p in exc.problems]
     title = "资源不存在" if isinstance(exc, NotFound) else "请求不符合业务规则"
-    return problem(request, status=exc.status, code=exc.code, title=title,
-                   detail=exc.message, **extra)
+    return problem(
+        request, status=exc.status, code=exc.code, title=title, detail=exc.message, **extra
+    )
 
 
 @api.exception_handler(ValidationError)
 def _django_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     code = getattr(exc, "code", None) or "invalid"
-    return problem(request, status=422, code=code, title="请求参数无效",
-                   detail="；".join(exc.messages))
+    return problem(
+        request, status=422, code=code, title="请求参数无效", detail="；".join(exc.messages)
+    )
 
 
 @api.exception_handler(NinjaValidationError)
 def _schema_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = [
         {
-            "field": ".".join(str(part) for part in err.get("loc", ()) if part not in
-                              ("body", "query", "path", "payload")),
+            "field": ".".join(
+                str(part)
+                for part in err.get("loc", ())
+                if part not in ("body", "query", "path", "payload")
+            ),
             "reason": err.get("msg", ""),
         }
         for err in exc.errors
     ]
-    return problem(request, status=422, code="request_invalid", title="请求参数无效",
-                   detail="请求参数未通过校验", errors=errors)
+    return problem(
+        request,
+        status=422,
+        code="request_invalid",
+        title="请求参数无效",
+        detail="请求参数未通过校验",
+        errors=errors,
+    )
 
 
 @api.exception_handler(HttpError)

@@ -23,9 +23,7 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = _env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get(
-    "SECRET_KEY", "tongban-embedded-default-not-for-production-6b0c1e0f2d"
-)
+SECRET_KEY = os.environ.get("SECRET_KEY", "tongban-embedded-default-not-for-production-6b0c1e0f2d")
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 
 # The node: one province's deployment (DESIGN.md §4.1).

@@ -1,0 +1,174 @@
+"""The application form of an item version as a small schema, and validation of answers.
+
+A form is a list of fields; each has an identifier (`name`), a Chinese `label`, a `type`,
+whether it is `required`, and type-specific limits. The same schema renders the portal
+form, documents the API and validates what an applicant submits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticError
+
+from core.exceptions import ProblemList
+from core.models import Division
+from core.validators import normalize_id_number, normalize_mobile, normalize_uscc
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    TEXTAREA = "textarea"
+    DATE = "date"
+    NUMBER = "number"
+    CHOICE = "choice"
+    DIVISION = "division"
+    ID_NUMBER = "id_number"
+    USCC = "uscc"
+    PHONE = "phone"
+    ADDRESS = "address"
+
+
+FIELD_TYPE_LABELS = {
+    FieldType.TEXT: "文本",
+    FieldType.TEXTAREA: "多行文本",
+    FieldType.DATE: "日期",
+    FieldType.NUMBER: "数字",
+    FieldType.CHOICE: "选项",
+    FieldType.DIVISION: "行政区划",
+    FieldType.ID_NUMBER: "公民身份号码",
+    FieldType.USCC: "统一社会信用代码",
+    FieldType.PHONE: "手机号码",
+    FieldType.ADDRESS: "地址",
+}
+
+
+class FormField(BaseModel):
+    """One field of an application form."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")
+    label: str = Field(min_length=1, max_length=60)
+    type: FieldType
+    required: bool = True
+    help: str = Field(default="", max_length=200)
+    choices: list[str] = Field(default_factory=list)
+    max_length: int | None = Field(default=None, ge=1, le=5000)
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FormField:
+        if self.type == FieldType.CHOICE and not self.choices:
+            raise ValueError("选项类字段必须列出可选值")
+        if self.type != FieldType.CHOICE and self.choices:
+            raise ValueError("只有选项类字段可以列出可选值")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("最小值不能大于最大值")
+        return self
+
+
+def parse_form_fields(
+    raw: Any, problems: ProblemList, *, row: int | None = None, prefix: str = "form_fields"
+) -> list[FormField]:
+    """Parse a stored or imported list of field definitions, adding a problem per error."""
+    if not isinstance(raw, list):
+        problems.add("申请表字段应为列表", field=prefix, row=row)
+        return []
+    fields: list[FormField] = []
+    names: set[str] = set()
+    for index, item in enumerate(raw):
+        try:
+            spec = FormField.model_validate(item)
+        except PydanticError as exc:
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"])
+                problems.add(
+                    f"申请表字段定义无效：{err['msg']}",
+                    field=f"{prefix}[{index}]{'.' + where if where else ''}",
+                    row=row,
+                )
+            continue
+        if spec.name in names:
+            problems.add(f"申请表字段名 {spec.name} 重复", field=f"{prefix}[{index}].name", row=row)
+        names.add(spec.name)
+        fields.append(spec)
+    return fields
+
+
+def validate_form_data(fields: list[FormField], data: dict[str, Any]) -> dict[str, Any]:
+    """Check an applicant's answers against the form; return them normalised.
+
+    Raises RuleViolation (code `form_invalid`) naming every field that is wrong."""
+    problems = ProblemList()
+    cleaned: dict[str, Any] = {}
+    known = {f.name for f in fields}
+    for name in data:
+        if name not in known:
+            problems.add("申请表中没有该字段", field=name)
+    division_codes = {
+        str(data[f.name]) for f in fields if f.type == FieldType.DIVISION and data.get(f.name)
+    }
+    existing = (
+        set(Division.objects.filter(code__in=division_codes).values_list("code", flat=True))
+        if division_codes
+        else set()
+    )
+    for spec in fields:
+        value = data.get(spec.name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if spec.required:
+                problems.add(f"请填写“{spec.label}”", field=spec.name)
+            continue
+        try:
+            cleaned[spec.name] = _clean_value(spec, value, existing)
+        except ValidationError as exc:
+            problems.add(f"“{spec.label}”：{exc.messages[0]}", field=spec.name)
+    problems.raise_if_any("form_invalid", "申请表填写有误")
+    return cleaned
+
+
+def _clean_value(spec: FormField, value: Any, divisions: set[str]) -> Any:
+    text = str(value).strip()
+    if spec.max_length and len(text) > spec.max_length:
+        raise ValidationError(f"不能超过 {spec.max_length} 个字")
+    match spec.type:
+        case FieldType.TEXT | FieldType.TEXTAREA | FieldType.ADDRESS:
+            return text
+        case FieldType.DATE:
+            try:
+                return dt.date.fromisoformat(text).isoformat()
+            except ValueError as exc:
+                raise ValidationError("日期格式应为 YYYY-MM-DD") from exc
+        case FieldType.NUMBER:
+            try:
+                number = Decimal(text)
+            except InvalidOperation as exc:
+                raise ValidationError("应为数字") from exc
+            if spec.min is not None and number < spec.min:
+                raise ValidationError(f"不能小于 {spec.min}")
+            if spec.max is not None and number > spec.max:
+                raise ValidationError(f"不能大于 {spec.max}")
+            return str(number)
+        case FieldType.CHOICE:
+            if text not in spec.choices:
+                raise ValidationError(f"应为以下之一：{'、'.join(spec.choices)}")
+            return text
+        case FieldType.DIVISION:
+            if not re.fullmatch(r"\d{6}", text) or text not in divisions:
+                raise ValidationError("行政区划代码不存在")
+            return text
+        case FieldType.ID_NUMBER:
+            return normalize_id_number(text)
+        case FieldType.USCC:
+            return normalize_uscc(text)
+        case FieldType.PHONE:
+            return normalize_mobile(text)
+    raise ValidationError("未知的字段类型")

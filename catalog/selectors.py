@@ -1,0 +1,312 @@
+"""Reads of the catalog, shared by pages, API and exports so that they agree on what is
+"current" and issue a constant number of queries per listing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from catalog.models import (
+    Audience,
+    Availability,
+    ItemList,
+    ItemVersion,
+    ListEntry,
+    ListVersion,
+    Material,
+    PublicationStatus,
+    ServiceItem,
+)
+from catalog.search import search_item_ids
+from core.exceptions import NotFound
+
+PUBLISHED = PublicationStatus.PUBLISHED
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def _in_force(on: dt.date) -> Q:
+    return Q(status=PUBLISHED, effective_from__lte=on)
+
+
+def current_item_versions(*, on: dt.date | None = None) -> QuerySet[ItemVersion]:
+    """The version of every item in force on `on` (today by default), one row per item,
+    with what a list or guide shows already joined or prefetched."""
+    on = on or today()
+    latest = (
+        ItemVersion.objects.filter(_in_force(on), item=OuterRef("item"))
+        .order_by("-effective_from", "-number")
+        .values("pk")[:1]
+    )
+    return (
+        ItemVersion.objects.filter(_in_force(on), pk=Subquery(latest))
+        .select_related(
+            "item__organisation__division", "item__division", "category", "result_licence_type"
+        )
+        .prefetch_related(
+            "themes",
+            Prefetch(
+                "availabilities",
+                queryset=Availability.objects.select_related("scheme").prefetch_related(
+                    "divisions"
+                ),
+            ),
+        )
+        .order_by("item__code")
+    )
+
+
+@dataclass
+class ItemFilter:
+    """Filters of the item listing; every one optional."""
+
+    scope: str | None = None
+    mode: str | None = None
+    theme: str | None = None
+    audience: str | None = None
+    division: str | None = None
+    organisation: str | None = None
+    q: str | None = None
+    on: dt.date | None = field(default=None)
+
+
+def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
+    """Current item versions matching the filter, best search match first when `q` is set."""
+    qs = current_item_versions(on=f.on)
+    if f.scope or f.mode:
+        avail = Availability.objects.filter(version=OuterRef("pk"))
+        if f.scope:
+            avail = avail.filter(scope=f.scope)
+        if f.mode:
+            avail = avail.filter(mode=f.mode)
+        qs = qs.filter(pk__in=avail.values("version"))
+    if f.theme:
+        qs = qs.filter(
+            pk__in=ItemVersion.themes.through.objects.filter(theme__code=f.theme).values(
+                "itemversion_id"
+            )
+        )
+    if f.audience:
+        qs = (
+            qs.filter(audience__in=[f.audience, Audience.BOTH])
+            if f.audience != Audience.BOTH
+            else qs.filter(audience=Audience.BOTH)
+        )
+    if f.division:
+        prefix = f.division.rstrip("0") or f.division
+        if len(prefix) % 2:
+            prefix += "0"
+        qs = qs.filter(item__division__code__startswith=prefix)
+    if f.organisation:
+        qs = qs.filter(item__organisation__uscc=f.organisation)
+    if f.q:
+        ids = search_item_ids(f.q)
+        if ids is not None:
+            qs = qs.filter(item_id__in=ids)
+            order = {item_id: rank for rank, item_id in enumerate(ids)}
+            return _ordered(qs, order)
+    return qs
+
+
+def _ordered(qs: QuerySet[ItemVersion], order: dict[int, int]) -> QuerySet[ItemVersion]:
+    from django.db.models import Case, IntegerField, Value, When
+
+    if not order:
+        return qs
+    return qs.order_by(
+        Case(
+            *[When(item_id=i, then=Value(r)) for i, r in order.items()], output_field=IntegerField()
+        )
+    )
+
+
+def guide_prefetches() -> list[Prefetch]:
+    return [
+        Prefetch("materials", queryset=Material.objects.select_related("licence_type")),
+    ]
+
+
+def get_item(code: str) -> ServiceItem:
+    try:
+        return ServiceItem.objects.select_related("organisation", "division").get(code=code)
+    except ServiceItem.DoesNotExist as exc:
+        raise NotFound("item_not_found", f"事项 {code} 不存在") from exc
+
+
+def current_version_of(code: str, *, on: dt.date | None = None) -> ItemVersion:
+    """The guide of item `code` in force today, with everything the guide page shows."""
+    version = (
+        current_item_versions(on=on)
+        .filter(item__code=code)
+        .prefetch_related(*guide_prefetches())
+        .first()
+    )
+    if version is None:
+        get_item(code)
+        raise NotFound("item_not_in_force", f"事项 {code} 当前没有生效的版本")
+    return version
+
+
+def item_versions(code: str) -> QuerySet[ItemVersion]:
+    """All published versions of an item, newest first."""
+    item = get_item(code)
+    return item.versions.filter(status=PUBLISHED).select_related("category").order_by("-number")
+
+
+def item_version(code: str, number: int) -> ItemVersion:
+    version = (
+        ItemVersion.objects.filter(item__code=code, number=number, status=PUBLISHED)
+        .select_related(
+            "item__organisation__division", "item__division", "category", "result_licence_type"
+        )
+        .prefetch_related(
+            "themes",
+            *guide_prefetches(),
+            Prefetch(
+                "availabilities",
+                queryset=Availability.objects.select_related("scheme").prefetch_related(
+                    "divisions"
+                ),
+            ),
+        )
+        .first()
+    )
+    if version is None:
+        get_item(code)
+        raise NotFound("item_version_not_found", f"事项 {code} 没有已发布的第 {number} 版")
+    return version
+
+
+# Lists -----------------------------------------------------------------------------------
+
+
+def published_list_versions(item_list: ItemList) -> QuerySet[ListVersion]:
+    return item_list.versions.filter(status=PUBLISHED).order_by("-number")
+
+
+def current_list_version(item_list: ItemList, *, on: dt.date | None = None) -> ListVersion | None:
+    on = on or today()
+    return item_list.versions.filter(_in_force(on)).order_by("-effective_from", "-number").first()
+
+
+def lists_with_current_version(
+    *, on: dt.date | None = None
+) -> list[tuple[ItemList, ListVersion | None]]:
+    """Every list with its version in force, in two queries."""
+    on = on or today()
+    lists = list(ItemList.objects.select_related("scheme").order_by("scope", "code"))
+    latest = (
+        ListVersion.objects.filter(_in_force(on), item_list=OuterRef("item_list"))
+        .order_by("-effective_from", "-number")
+        .values("pk")[:1]
+    )
+    current = {
+        v.item_list_id: v for v in ListVersion.objects.filter(_in_force(on), pk=Subquery(latest))
+    }
+    return [(lst, current.get(lst.pk)) for lst in lists]
+
+
+def get_list(code_or_id: str | int) -> ItemList:
+    lookup = Q(code=str(code_or_id))
+    if str(code_or_id).isdigit():
+        lookup |= Q(pk=int(code_or_id))
+    item_list = ItemList.objects.select_related("scheme").filter(lookup).first()
+    if item_list is None:
+        raise NotFound("list_not_found", f"清单 {code_or_id} 不存在")
+    return item_list
+
+
+def get_list_version(item_list: ItemList, number: int) -> ListVersion:
+    version = item_list.versions.filter(number=number, status=PUBLISHED).first()
+    if version is None:
+        raise NotFound(
+            "list_version_not_found", f"清单 {item_list.name} 没有已发布的第 {number} 版"
+        )
+    return version
+
+
+def list_entries(version: ListVersion) -> QuerySet[ListEntry]:
+    return version.entries.select_related(
+        "item__organisation", "item__division", "item_version__category"
+    ).order_by("position", "id")
+
+
+def zone_entries(scope: str, *, on: dt.date | None = None) -> list[ListEntry]:
+    """The entries of the lists in force for a zone (通办专区), each item once."""
+    current = [
+        v for lst, v in lists_with_current_version(on=on) if lst.scope == scope and v is not None
+    ]
+    entries = (
+        ListEntry.objects.filter(list_version__in=current)
+        .select_related(
+            "item__organisation",
+            "item__division",
+            "item_version__category",
+            "list_version__item_list",
+        )
+        .prefetch_related("item_version__themes")
+        .order_by("list_version__item_list__code", "position", "id")
+    )
+    seen: set[int] = set()
+    unique: list[ListEntry] = []
+    for entry in entries:
+        if entry.item_id not in seen:
+            seen.add(entry.item_id)
+            unique.append(entry)
+    return unique
+
+
+# Diffs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """An item on both list versions whose entry or pinned rules changed."""
+
+    old: ListEntry
+    new: ListEntry
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ListDiff:
+    old: ListVersion
+    new: ListVersion
+    added: tuple[ListEntry, ...]
+    removed: tuple[ListEntry, ...]
+    changed: tuple[EntryChange, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def diff_list_versions(old: ListVersion, new: ListVersion) -> ListDiff:
+    """What changed from `old` to `new`: items added, removed, and changed (modes, note,
+    or the item version the entry pins). Two queries, whatever the list's length."""
+    if old.item_list_id != new.item_list_id:
+        raise NotFound("list_version_mismatch", "只能比较同一清单的两个版本")
+    before = {e.item_id: e for e in list_entries(old)}
+    after = {e.item_id: e for e in list_entries(new)}
+    added = tuple(e for i, e in after.items() if i not in before)
+    removed = tuple(e for i, e in before.items() if i not in after)
+    changed: list[EntryChange] = []
+    for item_id, new_entry in after.items():
+        old_entry = before.get(item_id)
+        if old_entry is None:
+            continue
+        changes: list[str] = []
+        if sorted(old_entry.modes) != sorted(new_entry.modes):
+            changes.append("业务模式")
+        if old_entry.note != new_entry.note:
+            changes.append("备注")
+        if old_entry.item_version_id != new_entry.item_version_id:
+            changes.append("事项版本")
+        if changes:
+            changed.append(EntryChange(old_entry, new_entry, tuple(changes)))
+    return ListDiff(old, new, added, removed, tuple(changed))
