@@ -1,0 +1,164 @@
+"""Test data built through the real service functions (no mocks of our own logic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from catalog.models import (
+    Availability,
+    ItemCategory,
+    ItemList,
+    ItemVersion,
+    LicenceType,
+    ListEntry,
+    ListVersion,
+    Material,
+    RegionalScheme,
+    ServiceItem,
+    Theme,
+)
+from catalog.services import publish_item_version, publish_list_version
+from core.models import Division, Organisation
+from core.services import save_organisation
+
+# Valid 统一社会信用代码 for test organisations (check characters computed by stdnum).
+_serial = itertools.count(1)
+
+
+def valid_uscc(seed: int, region: str = "210200") -> str:
+    from stdnum.cn import uscc
+
+    body = f"11{region}{seed:08d}"[:16]
+    body = body + "0"
+    return body + uscc.calc_check_digit(body)
+
+
+def organisation(
+    name: str = "大连市市场监督管理局", division: str = "210200", seed: int | None = None
+) -> Organisation:
+    seed = seed if seed is not None else next(_serial)
+    return save_organisation(
+        uscc=valid_uscc(seed, division),
+        name=name,
+        division=Division.objects.get(code=division),
+        actor="test",
+    )
+
+
+def item(
+    name: str = "户口迁移（夫妻投靠）",
+    *,
+    code: str | None = None,
+    org: Organisation | None = None,
+    scopes: tuple[tuple[str, str], ...] = (("cross_province", "online"),),
+    themes: tuple[str, ...] = ("household",),
+    audience: str = "person",
+    effective_from: dt.date = dt.date(2024, 1, 1),
+    publish: bool = True,
+    scheme: RegionalScheme | None = None,
+    **fields: Any,
+) -> ItemVersion:
+    """An item with one version: complete guide, two materials, the given availabilities."""
+    org = org or organisation()
+    n = next(_serial)
+    code = code or f"1121020000{n:04d}-{org.uscc}-1-00"
+    service_item = ServiceItem.objects.create(
+        basic_code=f"00000000{n:04d}",
+        implementation_code=code,
+        organisation=org,
+        division=org.division,
+    )
+    defaults: dict[str, Any] = {
+        "conditions": "夫妻一方户口在本市，另一方申请投靠。",
+        "application_channels": ["online", "window"],
+        "acceptance_mode": "promised",
+        "procedure_steps": [{"name": "受理"}, {"name": "审查"}, {"name": "决定"}],
+        "legal_limit": 20,
+        "promised_limit": 10,
+        "result_type": "certificate",
+        "result_name": "准予迁入证明",
+        "result_delivery": ["electronic", "post"],
+        "visits_required": 0,
+        "legal_basis": "《中华人民共和国户口登记条例》第十条",
+        "form_fields": [{"name": "reason", "label": "迁移原因", "type": "text"}],
+    }
+    defaults.update(fields)
+    version = ItemVersion.objects.create(
+        item=service_item,
+        number=1,
+        effective_from=effective_from,
+        name=name,
+        category=ItemCategory.objects.get(system="national", code="07"),
+        handling_level="city",
+        audience=audience,
+        **defaults,
+    )
+    version.themes.set(Theme.objects.filter(code__in=themes))
+    Material.objects.create(
+        version=version,
+        position=1,
+        name="居民户口簿",
+        necessity="required",
+        source_type="government",
+        originals=1,
+    )
+    Material.objects.create(
+        version=version,
+        position=2,
+        name="结婚证",
+        necessity="deficiency_allowed",
+        source_type="government",
+        copies=1,
+    )
+    for scope, mode in scopes:
+        Availability.objects.create(
+            version=version, scope=scope, mode=mode, scheme=scheme if scope == "regional" else None
+        )
+    if publish:
+        publish_item_version(version, actor="test")
+        version.refresh_from_db()
+    return version
+
+
+def northeast_scheme() -> RegionalScheme:
+    scheme, _ = RegionalScheme.objects.get_or_create(
+        code="northeast", defaults={"name": "东北三省一区"}
+    )
+    scheme.members.set(Division.objects.filter(code__in=["210000", "220000", "230000", "150000"]))
+    return scheme
+
+
+def item_list(
+    code: str = "cross-province",
+    scope: str = "cross_province",
+    scheme: RegionalScheme | None = None,
+    name: str = "跨省通办事项清单",
+) -> ItemList:
+    return ItemList.objects.create(code=code, name=name, scope=scope, scheme=scheme)
+
+
+def list_version(
+    lst: ItemList,
+    versions: list[ItemVersion],
+    *,
+    number: int = 1,
+    effective_from: dt.date = dt.date(2024, 6, 1),
+    publish: bool = True,
+    modes: tuple[str, ...] = ("online",),
+    note: str = "首次发布",
+) -> ListVersion:
+    lv = ListVersion.objects.create(
+        item_list=lst, number=number, effective_from=effective_from, change_note=note
+    )
+    for position, v in enumerate(versions, start=1):
+        ListEntry.objects.create(list_version=lv, item=v.item, modes=list(modes), position=position)
+    if publish:
+        publish_list_version(lv, actor="test")
+        lv.refresh_from_db()
+    return lv
+
+
+def licence_type(code: str = "11100000000013338W011", name: str = "居民户籍证明") -> LicenceType:
+    return LicenceType.objects.get_or_create(code=code, defaults={"name": name})[0]
