@@ -1,0 +1,59 @@
+"""Catalog maintainers work in the admin: drafts editable, publishing an action."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from catalog.models import ItemVersion, ListVersion, PublicationStatus
+from tests import builders
+
+
+@pytest.fixture
+def maintainer_client(client):
+    user = get_user_model().objects.create_superuser("maintainer", "m@example.cn", "pw-123456")
+    client.force_login(user)
+    return client
+
+
+def test_every_admin_list_page_opens(maintainer_client):
+    builders.item()
+    from django.contrib import admin
+
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert maintainer_client.get(url).status_code == 200, url
+
+
+def test_publish_action_reports_problems_and_publishes(maintainer_client):
+    broken = builders.item("缺少条件的事项", publish=False, conditions="")
+    url = reverse("admin:catalog_itemversion_changelist")
+    response = maintainer_client.post(
+        url, {"action": "publish", "_selected_action": [broken.pk]}, follow=True)
+    assert "申请条件不能为空" in response.content.decode()
+    broken.refresh_from_db()
+    assert broken.status == PublicationStatus.DRAFT
+
+    good = builders.item("开具户籍类证明", publish=False)
+    maintainer_client.post(url, {"action": "publish", "_selected_action": [good.pk]})
+    good.refresh_from_db()
+    assert good.status == PublicationStatus.PUBLISHED
+    # Published versions open read-only.
+    page = maintainer_client.get(reverse("admin:catalog_itemversion_change", args=[good.pk]))
+    assert page.status_code == 200
+    assert 'name="name"' not in page.content.decode()
+
+
+def test_list_version_publish_action(maintainer_client):
+    version = builders.item()
+    lst = builders.item_list()
+    draft = builders.list_version(lst, [version], publish=False)
+    maintainer_client.post(reverse("admin:catalog_listversion_changelist"),
+                           {"action": "publish", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.status == PublicationStatus.PUBLISHED
+    maintainer_client.post(reverse("admin:catalog_itemlist_changelist"),
+                           {"action": "make_new_version", "_selected_action": [lst.pk]})
+    assert ListVersion.objects.filter(item_list=lst, number=2, status="draft").exists()
+    maintainer_client.post(reverse("admin:catalog_serviceitem_changelist"),
+                           {"action": "make_new_version", "_selected_action": [version.item_id]})
+    assert ItemVersion.objects.filter(item=version.item, number=2, status="draft").exists()
