@@ -40,7 +40,7 @@ def record_audit(
     """Append one audit row for a change to `obj`. Call it inside the change's transaction."""
     user = actor if isinstance(actor, AbstractBaseUser) else None
     return AuditEvent.objects.create(
-        actor=user,
+        actor_id=user.pk if user is not None else None,
         actor_label=actor_label(actor),
         action=action,
         object_type=obj._meta.label,
