@@ -24,6 +24,10 @@ def _env_bool(name: str, default: bool) -> bool:
 
 DEBUG = _env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "tongban-embedded-default-not-for-production-6b0c1e0f2d")
+# Personal data (ID numbers, phones, addresses) is encrypted with keys derived from this.
+# Production must set its own and keep it apart from SECRET_KEY's rotation.
+PERSONAL_DATA_KEY = os.environ.get("TONGBAN_PERSONAL_DATA_KEY", SECRET_KEY)
+
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 
 # The node: one province's deployment (DESIGN.md §4.1).
@@ -127,7 +131,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"scrub": {"()": "core.personal_data.ScrubPersonalDataFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["scrub"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"jieba": {"level": "WARNING"}},
 }

@@ -1,0 +1,61 @@
+import logging
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from core.personal_data import (
+    decrypt,
+    encrypt,
+    lookup_hash,
+    mask_address,
+    mask_id_number,
+    mask_mobile,
+    mask_name,
+    scrub,
+)
+
+
+def test_encryption_round_trip_and_randomised():
+    a, b = encrypt("11010519491231002X"), encrypt("11010519491231002X")
+    assert a != b and a.startswith("v1:") and "1101" not in a
+    assert decrypt(a) == decrypt(b) == "11010519491231002X"
+
+
+def test_tampered_ciphertext_is_refused():
+    token = encrypt("13800138000")
+    raw = bytearray(token.encode())
+    raw[-5] = ord("A") if raw[-5] != ord("A") else ord("B")
+    with pytest.raises((InvalidTag, ValueError)):
+        decrypt(raw.decode())
+
+
+def test_lookup_hash_is_stable_and_keyed(settings):
+    first = lookup_hash("11010519491231002X")
+    assert first == lookup_hash("11010519491231002X")
+    settings.PERSONAL_DATA_KEY = "another-key"
+    assert lookup_hash("11010519491231002X") != first
+
+
+def test_masks():
+    assert mask_id_number("210102199001011234") == "2101**********1234"
+    assert mask_mobile("13800138000") == "138****8000"
+    assert mask_name("张三丰") == "张**"
+    assert mask_address("辽宁省大连市中山区人民路1号") == "辽宁省大连市****"
+
+
+def test_scrub_and_log_filter(caplog):
+    text = "申请人 11010519491231002X 电话 13800138000 编号 A1101051949123100"
+    assert scrub(text) == "申请人 1101**********002X 电话 138****8000 编号 A1101051949123100"
+    from core.personal_data import ScrubPersonalDataFilter
+
+    logger = logging.getLogger("tongban.test")
+    handler = logging.Handler()
+    records = []
+    handler.emit = records.append
+    handler.addFilter(ScrubPersonalDataFilter())
+    logger.addHandler(handler)
+    try:
+        logger.warning("verify %s", "11010519491231002X")
+    finally:
+        logger.removeHandler(handler)
+    assert records[0].getMessage() == "verify 1101**********002X"
