@@ -4,11 +4,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 
+from catalog.form_schema import FormField, parse_form_fields
 from catalog.models import (
     Audience,
     Availability,
@@ -17,11 +26,16 @@ from catalog.models import (
     ListEntry,
     ListVersion,
     Material,
+    Mode,
     PublicationStatus,
+    Scope,
     ServiceItem,
+    Theme,
 )
 from catalog.search import search_item_ids
-from core.exceptions import NotFound
+from core.exceptions import NotFound, ProblemList
+from core.models import Division, Organisation, division_code_prefix
+from core.selectors import known_division, known_organisation, unknown
 
 PUBLISHED = PublicationStatus.PUBLISHED
 
@@ -98,10 +112,7 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
             else qs.filter(audience=Audience.BOTH)
         )
     if f.division:
-        prefix = f.division.rstrip("0") or f.division
-        if len(prefix) % 2:
-            prefix += "0"
-        qs = qs.filter(item__division__code__startswith=prefix)
+        qs = qs.filter(item__division__code__startswith=division_code_prefix(f.division))
     if f.organisation:
         qs = qs.filter(item__organisation__uscc=f.organisation)
     if f.q:
@@ -198,17 +209,20 @@ def lists_with_current_version(
     *, on: dt.date | None = None
 ) -> list[tuple[ItemList, ListVersion | None]]:
     """Every list with its version in force, in two queries."""
-    on = on or today()
     lists = list(ItemList.objects.select_related("scheme").order_by("scope", "code"))
+    current = {v.item_list_id: v for v in _current_list_versions(on)}
+    return [(lst, current.get(lst.pk)) for lst in lists]
+
+
+def _current_list_versions(on: dt.date | None) -> QuerySet[ListVersion]:
+    """The version in force on `on` of every list, one row per list that has one."""
+    on = on or today()
     latest = (
         ListVersion.objects.filter(_in_force(on), item_list=OuterRef("item_list"))
         .order_by("-effective_from", "-number")
         .values("pk")[:1]
     )
-    current = {
-        v.item_list_id: v for v in ListVersion.objects.filter(_in_force(on), pk=Subquery(latest))
-    }
-    return [(lst, current.get(lst.pk)) for lst in lists]
+    return ListVersion.objects.filter(_in_force(on), pk=Subquery(latest))
 
 
 def get_list(code_or_id: str | int) -> ItemList:
@@ -230,10 +244,12 @@ def get_list_version(item_list: ItemList, number: int) -> ListVersion:
     return version
 
 
+# What a row of a list shows about each entry, joined in the entries' own query.
+_ENTRY_RELATED = ("item__organisation", "item__division", "item_version__category")
+
+
 def list_entries(version: ListVersion) -> QuerySet[ListEntry]:
-    return version.entries.select_related(
-        "item__organisation", "item__division", "item_version__category"
-    ).order_by("position", "id")
+    return version.entries.select_related(*_ENTRY_RELATED).order_by("position", "id")
 
 
 def zone_entries(scope: str, *, on: dt.date | None = None) -> list[ListEntry]:
@@ -310,3 +326,190 @@ def diff_list_versions(old: ListVersion, new: ListVersion) -> ListDiff:
         if changes:
             changed.append(EntryChange(old_entry, new_entry, tuple(changes)))
     return ListDiff(old, new, added, removed, tuple(changed))
+
+
+# Browsing (portal) -------------------------------------------------------------------------
+
+
+def zone_item_counts(*, on: dt.date | None = None) -> dict[str, int]:
+    """How many distinct items each zone (通办专区) offers today, by scope: the same items
+    `zone_entries` lists, counted in the database. Three queries."""
+    current = [v.pk for _, v in lists_with_current_version(on=on) if v is not None]
+    counts = dict.fromkeys(Scope.values, 0)
+    rows = (
+        ListEntry.objects.filter(list_version__in=current)
+        .values("list_version__item_list__scope")
+        .annotate(n=Count("item", distinct=True))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["list_version__item_list__scope"]] = row["n"]
+    return counts
+
+
+def zone_lists(scope: str, *, on: dt.date | None = None) -> list[tuple[ItemList, ListVersion]]:
+    """The lists of a zone with the version of each in force (lists with none are left out)."""
+    return [(lst, v) for lst, v in lists_with_current_version(on=on) if lst.scope == scope and v]
+
+
+def _audience_matches(audience: str, wanted: str) -> bool:
+    # Same rule as filter_item_versions: an item for both kinds serves either.
+    if wanted == Audience.BOTH:
+        return audience == Audience.BOTH
+    return audience in (wanted, Audience.BOTH)
+
+
+def filter_zone_entries(
+    scope: str,
+    *,
+    theme: str | None = None,
+    audience: str | None = None,
+    on: dt.date | None = None,
+) -> list[ListEntry]:
+    """`zone_entries` narrowed by theme code and audience, judged on the item version each
+    entry pins. Filters the prefetched rows, so the query count stays that of zone_entries."""
+    entries = zone_entries(scope, on=on)
+    if theme:
+        entries = [
+            e
+            for e in entries
+            if e.item_version is not None
+            and any(t.code == theme for t in e.item_version.themes.all())
+        ]
+    if audience:
+        entries = [
+            e
+            for e in entries
+            if e.item_version is not None and _audience_matches(e.item_version.audience, audience)
+        ]
+    return entries
+
+
+@dataclass(frozen=True)
+class BrowseFacets:
+    """What the catalog can be browsed by: every theme, the organisations that implement at
+    least one item, and the divisions those items belong to together with their parents."""
+
+    themes: list[Theme]
+    organisations: list[Organisation]
+    divisions: list[Division]
+
+
+def browse_facets() -> BrowseFacets:
+    """The values of the browse filters, in three queries."""
+    themes = list(Theme.objects.order_by("position", "code"))
+    organisations = list(
+        Organisation.objects.filter(items__isnull=False)
+        .select_related("division")
+        .distinct()
+        .order_by("division__code", "name")
+    )
+    divisions = list(
+        Division.objects.filter(Q(items__isnull=False) | Q(children__items__isnull=False))
+        .distinct()
+        .order_by("code")
+    )
+    return BrowseFacets(themes=themes, organisations=organisations, divisions=divisions)
+
+
+def list_entry_counts(versions: list[ListVersion]) -> dict[int, int]:
+    """Number of entries of each list version, keyed by version id, in one query."""
+    rows = (
+        ListEntry.objects.filter(list_version__in=versions)
+        .values("list_version")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["list_version"]: row["n"] for row in rows}
+
+
+def form_fields_of(version: ItemVersion) -> list[FormField]:
+    """The application form of a version as parsed fields; a stored field that no longer
+    parses is left out (publishing checks the form, so this only guards old data)."""
+    return parse_form_fields(version.form_fields, ProblemList())
+
+
+# API reads ---------------------------------------------------------------------------------
+
+
+def check_item_filter(f: ItemFilter) -> ItemFilter:
+    """The filter with every value checked against what exists, so that a typo is an error
+    (`unknown_scope`, `unknown_theme`, `unknown_division` …, 422) rather than an empty list.
+    The organisation comes back as its normalised 统一社会信用代码."""
+    choices = (
+        ("scope", Scope, "通办范围"),
+        ("mode", Mode, "业务模式"),
+        ("audience", Audience, "服务对象"),
+    )
+    for name, enum, label in choices:
+        value = getattr(f, name)
+        if value and value not in enum.values:
+            raise unknown(
+                f"unknown_{name}",
+                f"未知的{label}：{value}（可选：{'、'.join(enum.values)}）",
+                field=name,
+            )
+    if f.theme and not Theme.objects.filter(code=f.theme).exists():
+        raise unknown("unknown_theme", f"未知的主题：{f.theme}", field="theme")
+    if f.division:
+        known_division(f.division)
+    if f.organisation:
+        f = replace(f, organisation=known_organisation(f.organisation))
+    return f
+
+
+def _entries_prefetch() -> Prefetch:
+    return Prefetch(
+        "entries",
+        queryset=ListEntry.objects.select_related(*_ENTRY_RELATED).order_by("position", "id"),
+    )
+
+
+def lists_in_force(*, on: dt.date | None = None) -> QuerySet[ItemList]:
+    """Every list with `versions_in_force` prefetched: its version in force on `on`, as a
+    list of zero or one. Two queries, whatever the number of lists."""
+    return (
+        ItemList.objects.select_related("scheme")
+        .prefetch_related(
+            Prefetch("versions", queryset=_current_list_versions(on), to_attr="versions_in_force")
+        )
+        .order_by("scope", "code")
+    )
+
+
+def version_in_force(item_list: ItemList) -> ListVersion | None:
+    """The version in force of a list fetched by `lists_in_force` or `get_list_in_force`."""
+    versions: list[ListVersion] = item_list.versions_in_force  # type: ignore[attr-defined]
+    return versions[0] if versions else None
+
+
+def get_list_in_force(code_or_id: str | int, *, on: dt.date | None = None) -> ItemList:
+    """One list (by id or code) with `versions_in_force` prefetched, and that version's
+    entries with what a row shows. Three queries."""
+    item_list = get_list(code_or_id)
+    prefetch_related_objects(
+        [item_list],
+        Prefetch(
+            "versions",
+            queryset=_current_list_versions(on).prefetch_related(_entries_prefetch()),
+            to_attr="versions_in_force",
+        ),
+    )
+    return item_list
+
+
+def get_list_version_with_entries(item_list: ItemList, number: int) -> ListVersion:
+    """A published version of a list with its entries prefetched (constant queries)."""
+    version = get_list_version(item_list, number)
+    prefetch_related_objects([version], _entries_prefetch())
+    return version
+
+
+def current_version_number(code: str, *, on: dt.date | None = None) -> int | None:
+    """The number of item `code`'s version in force, or None; one query."""
+    return (
+        ItemVersion.objects.filter(_in_force(on or today()), item__code=code)
+        .order_by("-effective_from", "-number")
+        .values_list("number", flat=True)
+        .first()
+    )

@@ -54,9 +54,22 @@ class Division(models.Model):
         return f"{self.name}（{self.code}）"
 
     @property
+    def code_prefix(self) -> str:
+        return division_code_prefix(self.code)
+
+    @property
     def province_code(self) -> str:
         """The code of the province this division belongs to (its first two digits + 0000)."""
         return self.code[:2] + "0000"
+
+
+def division_code_prefix(code: str) -> str:
+    """The prefix every code inside a division starts with: 210000 → 21, 210200 → 2102."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
 
 
 class Organisation(models.Model):
@@ -186,3 +199,24 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.summary}"
+
+
+class PersonalDataAccess(models.Model):
+    """A read of another person's personal data in clear, with its purpose (DESIGN.md
+    §4.4: every such read is logged). Append-only."""
+
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="查看人", on_delete=models.PROTECT, related_name="+"
+    )
+    subject = models.CharField("信息主体（脱敏）", max_length=64)
+    context = models.CharField("业务对象", max_length=64)
+    purpose = models.CharField("用途", max_length=200)
+    fields = models.JSONField("查看的字段", default=list)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "个人信息访问记录"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.context} {self.purpose}"

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
@@ -33,6 +33,9 @@ api = NinjaAPI(
     "`code` 成员为稳定的错误代码。",
     renderer=UTF8JSONRenderer(),
     urls_namespace="api-v1",
+    # Swagger UI from ninja's own static files (no CDN: nodes run on intranets), and no
+    # badge that would send the schema's address to validator.swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 
@@ -109,11 +112,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from cases.api import router as cases_router
     from catalog.api import router as catalog_router
     from core.api import router as core_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
+    api.add_router("", cases_router)
 
 
 _register_routers()
