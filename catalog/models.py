@@ -327,6 +327,7 @@ class Material(_FrozenWhenPublished):
         related_name="materials",
     )
     notes = models.TextField("填报须知", blank=True)
+    commitment_allowed = models.BooleanField("可告知承诺替代", default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "申请材料"

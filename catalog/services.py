@@ -8,26 +8,39 @@ published with an effective date not earlier than its predecessor's.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from catalog.form_schema import parse_form_fields
 from catalog.models import (
+    Audience,
+    Availability,
     ItemList,
     ItemSearchEntry,
     ItemVersion,
+    LicenceType,
     ListEntry,
     ListVersion,
+    Material,
     Mode,
     PublicationStatus,
+    RegionalScheme,
     Scope,
     ServiceItem,
+    Theme,
 )
 from catalog.search import build_document
 from core.exceptions import ProblemList, RuleViolation
+from core.models import Division, Organisation
 from core.services import Actor, record_audit
+from core.validators import normalize_uscc
 
 PUBLISHED = PublicationStatus.PUBLISHED
 CHANNELS = {
@@ -354,3 +367,322 @@ def draft_list_version(
         summary=f"新建清单“{item_list.name}”第 {number} 版草稿",
     )
     return draft
+
+
+# Master data and whole versions (import, API) --------------------------------------------
+
+_LICENCE_TYPE_CODE = re.compile(r"^[0-9A-Z]{18}\d{3}$")
+_Coded = TypeVar("_Coded", LicenceType, RegionalScheme, ItemList)
+
+
+def _save_by_code(
+    model: type[_Coded],
+    code: str,
+    defaults: dict[str, Any],
+    *,
+    actor: Actor,
+    noun: str,
+    what: str,
+) -> _Coded:
+    """Create or update the master-data row keyed by `code`, with its audit row."""
+    obj, created = model.objects.update_or_create(code=code, defaults=defaults)
+    record_audit(
+        actor=actor,
+        action=f"{'create' if created else 'update'}_{noun}",
+        obj=obj,
+        summary=f"{'新增' if created else '更新'}{what}",
+    )
+    return obj
+
+
+@transaction.atomic
+def save_licence_type(
+    *,
+    code: str,
+    name: str,
+    actor: Actor,
+    defining_organisation: str = "",
+    holder_kind: str = Audience.PERSON,
+) -> LicenceType:
+    """Create or update a licence type (证照类型). Its code is the national 证照类型代码: the
+    defining body's 统一社会信用代码 followed by a 3-digit sequence."""
+    code = code.strip().upper()
+    if not _LICENCE_TYPE_CODE.fullmatch(code):
+        raise RuleViolation(
+            "licence_type_code_invalid",
+            f"证照类型代码 {code} 应为21位：证照定义机构的统一社会信用代码加3位顺序号",
+        )
+    try:
+        normalize_uscc(code[:18])
+    except ValidationError as exc:
+        raise RuleViolation(
+            "licence_type_code_invalid", f"证照类型代码 {code} 的前18位：{exc.messages[0]}"
+        ) from exc
+    if holder_kind not in Audience.values:
+        raise RuleViolation("holder_kind_unknown", f"未知的持证主体：{holder_kind}")
+    return _save_by_code(
+        LicenceType,
+        code,
+        {"name": name, "defining_organisation": defining_organisation, "holder_kind": holder_kind},
+        actor=actor,
+        noun="licence_type",
+        what=f"证照类型 {code}“{name}”",
+    )
+
+
+@transaction.atomic
+def save_regional_scheme(
+    *,
+    code: str,
+    name: str,
+    members: Iterable[Division],
+    actor: Actor,
+    signed_at: dt.date | None = None,
+    description: str = "",
+) -> RegionalScheme:
+    """Create or update a regional cooperation scheme (区域协作机制) and its member divisions."""
+    member_list = list(members)
+    if not member_list:
+        raise RuleViolation("scheme_without_members", f"区域协作机制“{name}”至少应有一个成员区划")
+    scheme = _save_by_code(
+        RegionalScheme,
+        code,
+        {"name": name, "signed_at": signed_at, "description": description},
+        actor=actor,
+        noun="regional_scheme",
+        what=f"区域协作机制“{name}”（成员 {'、'.join(d.code for d in member_list)}）",
+    )
+    scheme.members.set(member_list)
+    return scheme
+
+
+@transaction.atomic
+def save_item_list(
+    *,
+    code: str,
+    name: str,
+    scope: str,
+    actor: Actor,
+    scheme: RegionalScheme | None = None,
+    description: str = "",
+) -> ItemList:
+    """Create or update a list (事项清单). Its scope and scheme are fixed once a version of
+    it is published, since the published versions were checked against them."""
+    if scope not in Scope.values:
+        raise RuleViolation("scope_unknown", f"未知的通办范围：{scope}")
+    if scope == Scope.REGIONAL and scheme is None:
+        raise RuleViolation("list_scheme_missing", f"区域通办清单“{name}”须指明区域协作机制")
+    if scope != Scope.REGIONAL and scheme is not None:
+        raise RuleViolation("list_scheme_unexpected", "只有区域通办清单可以指明区域协作机制")
+    item_list = ItemList.objects.filter(code=code).first()
+    if (
+        item_list is not None
+        and (item_list.scope, item_list.scheme_id) != (scope, scheme.pk if scheme else None)
+        and item_list.versions.filter(status=PUBLISHED).exists()
+    ):
+        raise RuleViolation(
+            "list_scope_frozen",
+            f"清单“{item_list.name}”已有发布版本，通办范围和区域协作机制不可更改",
+        )
+    return _save_by_code(
+        ItemList,
+        code,
+        {"name": name, "scope": scope, "scheme": scheme, "description": description},
+        actor=actor,
+        noun="item_list",
+        what=f"事项清单“{name}”",
+    )
+
+
+@transaction.atomic
+def save_service_item(
+    *,
+    basic_code: str,
+    implementation_code: str,
+    organisation: Organisation,
+    division: Division,
+    actor: Actor,
+    handling_code: str = "",
+) -> ServiceItem:
+    """Create or update an item (实施清单 row), keyed by its 业务办理项编码 or 实施编码.
+
+    Once a version is published the codes, the implementing organisation and the division
+    are fixed: cases pinned to that version are handled by them."""
+    code = handling_code or implementation_code
+    item = ServiceItem.objects.filter(code=code).first()
+    wanted = (basic_code, implementation_code, handling_code, organisation.pk, division.pk)
+    if item is not None:
+        current = (
+            item.basic_code,
+            item.implementation_code,
+            item.handling_code,
+            item.organisation_id,
+            item.division_id,
+        )
+        if current == wanted:
+            return item
+        if item.versions.filter(status=PUBLISHED).exists():
+            raise RuleViolation(
+                "item_frozen",
+                f"事项 {code} 已有发布版本，编码、实施主体和所属区划不可更改",
+            )
+    created = item is None
+    item = item or ServiceItem()
+    item.basic_code, item.implementation_code, item.handling_code = wanted[:3]
+    item.organisation, item.division = organisation, division
+    item.save()
+    record_audit(
+        actor=actor,
+        action="create_service_item" if created else "update_service_item",
+        obj=item,
+        summary=f"{'新增' if created else '更新'}事项 {code}（实施主体 {organisation.name}）",
+    )
+    return item
+
+
+@dataclass(frozen=True)
+class MaterialData:
+    """A material of a version being created (see `Material`)."""
+
+    name: str
+    necessity: str
+    source_type: str
+    originals: int = 0
+    copies: int = 0
+    form: str = Material.Form.BOTH
+    licence_type: LicenceType | None = None
+    notes: str = ""
+    commitment_allowed: bool = False
+
+
+@dataclass(frozen=True)
+class AvailabilityData:
+    """A scope and mode a version being created is offered in (see `Availability`)."""
+
+    scope: str
+    mode: str
+    scheme: RegionalScheme | None = None
+    divisions: tuple[Division, ...] = ()
+
+
+@transaction.atomic
+def create_item_version(
+    item: ServiceItem,
+    *,
+    number: int,
+    effective_from: dt.date,
+    guide: Mapping[str, Any],
+    themes: Iterable[Theme],
+    materials: Sequence[MaterialData],
+    availabilities: Sequence[AvailabilityData],
+    actor: Actor,
+    change_note: str = "",
+) -> ItemVersion:
+    """Create a draft version of `item` with the given number and its whole content: the
+    guide fields of `ItemVersion` (`guide`), themes, materials and availabilities.
+
+    Unlike `draft_item_version` it copies nothing; an import or a department system states
+    the version in full. Publish it with `publish_item_version`."""
+    if item.versions.filter(number=number).exists():
+        raise RuleViolation(
+            "version_number_taken", f"事项 {item.code} 已有第 {number} 版", status=409
+        )
+    if item.versions.filter(status=PublicationStatus.DRAFT).exists():
+        raise RuleViolation("draft_exists", f"事项 {item.code} 已有未发布的草稿版本", status=409)
+    problems = ProblemList()
+    names = [m.name for m in materials]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            problems.add(f"材料“{name}”重复", field=f"materials[{index}]")
+    pairs = [(a.scope, a.mode) for a in availabilities]
+    for index, avail in enumerate(availabilities):
+        if (avail.scope, avail.mode) in pairs[:index]:
+            problems.add("同一通办范围和业务模式只能登记一次", field=f"availabilities[{index}]")
+        if avail.scope == Scope.REGIONAL and avail.scheme is None:
+            problems.add("区域通办须指明区域协作机制", field=f"availabilities[{index}]")
+        if avail.scope != Scope.REGIONAL and avail.scheme is not None:
+            problems.add("只有区域通办可以指明区域协作机制", field=f"availabilities[{index}]")
+    problems.raise_if_any("item_version_invalid", f"事项 {item.code} 第 {number} 版有误")
+    version = ItemVersion.objects.create(
+        item=item,
+        number=number,
+        effective_from=effective_from,
+        change_note=change_note,
+        status=PublicationStatus.DRAFT,
+        **guide,
+    )
+    version.themes.set(list(themes))
+    Material.objects.bulk_create(
+        Material(version=version, position=position, **vars(m))
+        for position, m in enumerate(materials, start=1)
+    )
+    for avail in availabilities:
+        created = Availability.objects.create(
+            version=version, scope=avail.scope, mode=avail.mode, scheme=avail.scheme
+        )
+        created.divisions.set(avail.divisions)
+    record_audit(
+        actor=actor,
+        action="create_item_version",
+        obj=version,
+        summary=f"新建事项 {item.code}“{version.name}”第 {number} 版草稿",
+    )
+    return version
+
+
+@dataclass(frozen=True)
+class EntryData:
+    """An entry of a list version being created (see `ListEntry`)."""
+
+    item: ServiceItem
+    modes: tuple[str, ...]
+    note: str = ""
+
+
+@transaction.atomic
+def create_list_version(
+    item_list: ItemList,
+    *,
+    number: int,
+    effective_from: dt.date,
+    entries: Sequence[EntryData],
+    actor: Actor,
+    change_note: str = "",
+) -> ListVersion:
+    """Create a draft version of a list with the given number and entries, in order.
+    Publish it with `publish_list_version`, which checks and pins the entries."""
+    if item_list.versions.filter(number=number).exists():
+        raise RuleViolation(
+            "version_number_taken", f"清单“{item_list.name}”已有第 {number} 版", status=409
+        )
+    if item_list.versions.filter(status=PublicationStatus.DRAFT).exists():
+        raise RuleViolation(
+            "draft_exists", f"清单“{item_list.name}”已有未发布的草稿版本", status=409
+        )
+    problems = ProblemList()
+    seen: set[int] = set()
+    for entry in entries:
+        if entry.item.pk in seen:
+            problems.add("同一事项在清单中只能出现一次", field=f"entries[{entry.item.code}]")
+        seen.add(entry.item.pk)
+    problems.raise_if_any("list_version_invalid", f"清单“{item_list.name}”第 {number} 版有误")
+    version = ListVersion.objects.create(
+        item_list=item_list, number=number, effective_from=effective_from, change_note=change_note
+    )
+    ListEntry.objects.bulk_create(
+        ListEntry(
+            list_version=version,
+            item=entry.item,
+            modes=list(entry.modes),
+            position=position,
+            note=entry.note,
+        )
+        for position, entry in enumerate(entries, start=1)
+    )
+    record_audit(
+        actor=actor,
+        action="create_list_version",
+        obj=version,
+        summary=f"新建清单“{item_list.name}”第 {number} 版草稿",
+    )
+    return version
