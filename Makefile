@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-sqlite test-postgres lint fmt typecheck setup migrate demo clean
@@ -18,6 +19,8 @@ $(STAMP): pyproject.toml scripts/system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# axe-core for the browser test's accessibility checks: installed, never committed.
+	test -f $(AXE) || npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund axe-core@4.14
 	touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install every dependency (Python and Debian)
@@ -38,7 +41,7 @@ lint: setup ## ruff, Django's checks and missing migrations
 	$(PY) manage.py makemigrations --check --dry-run
 
 typecheck: setup ## mypy on the apps
-	$(VENV)/bin/mypy core catalog portal tongban
+	$(VENV)/bin/mypy core accounts catalog cases portal demo tongban
 
 fmt: setup ## Format the code
 	$(VENV)/bin/ruff format .

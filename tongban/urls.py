@@ -1,7 +1,9 @@
 """URL map of a node: admin, the JSON API under /api/v1/, and the portal."""
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import include, path, re_path
 
 from tongban.api import api
 
@@ -12,5 +14,11 @@ admin.site.index_title = "目录与基础数据维护"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # The embedded node has no web server in front of it, and runserver serves static files
+    # only with DEBUG on: serve the apps' own static files here, with DEBUG off too. A
+    # deployment with a web server runs collectstatic and has it serve STATIC_ROOT instead.
+    re_path(rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.*)$", serve_static, {"insecure": True}),
     path("", include("portal.urls")),
 ]
+
+handler404 = "portal.views.page_not_found"

@@ -1,0 +1,181 @@
+"""Parsers of the portal's query strings and its one POST form.
+
+The forms only check that a value is one the catalog knows and turn it into the arguments
+of a selector; an unknown value becomes a Chinese message and that condition is dropped,
+so a stale or mistyped link still shows a useful page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from catalog.models import Audience, Mode, Scope
+from catalog.selectors import BrowseFacets, ItemFilter
+from core.models import Division, Organisation
+
+ANY = ("", "不限")
+
+# Citizens choose between the two applicant kinds; "both" stays accepted in links.
+AUDIENCE_CHOICES = [ANY, (Audience.PERSON.value, "自然人"), (Audience.COMPANY.value, "法人")]
+
+
+def _choice(label: str, choices: list[Any], what: str) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label,
+        choices=choices,
+        required=False,
+        error_messages={"invalid_choice": f"未知的{what}“%(value)s”，已忽略该条件。"},
+    )
+
+
+class _FilterForm(forms.Form):
+    """Common behaviour: the Chinese messages of the fields that did not parse."""
+
+    def problems(self) -> list[str]:
+        return [str(message) for errors in self.errors.values() for message in errors]
+
+    def valid_values(self) -> dict[str, Any]:
+        """The values that parsed (empty ones left out); call after `is_valid()`."""
+        return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if v}
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether any condition that parsed narrows the listing."""
+        return bool(self.valid_values())
+
+
+class ItemFilterForm(_FilterForm):
+    """The filters of 事项查询 (/items/)."""
+
+    q = forms.CharField(
+        label="关键词",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput,
+        help_text="可输入事项名称、关键词、事项编码，或拼音首字母（如 hkqy 查找“户口迁移”）。",
+        error_messages={"max_length": "关键词不能超过 %(limit_value)d 个字，已忽略。"},
+    )
+    theme = _choice("主题", [], "主题")
+    audience = _choice(
+        "服务对象", [*AUDIENCE_CHOICES, (Audience.BOTH.value, "自然人、法人")], "服务对象"
+    )
+    # Any existing department or division is a valid filter (it may simply have no items);
+    # the selects offer those that have items.
+    organisation = forms.CharField(label="实施部门", required=False, widget=forms.Select)
+    division = forms.CharField(label="所属区划", required=False, widget=forms.Select)
+    scope = _choice("通办范围", [ANY, *Scope.choices], "通办范围")
+    mode = _choice("业务模式", [ANY, *Mode.choices], "业务模式")
+
+    def __init__(self, data: Any, *, facets: BrowseFacets) -> None:
+        super().__init__(data)
+        self._facets = facets
+        fields: dict[str, Any] = self.fields
+        fields["theme"].choices = [ANY, *((t.code, t.name) for t in facets.themes)]
+        fields["organisation"].widget.choices = [
+            ANY,
+            *((o.uscc, o.name) for o in facets.organisations),
+        ]
+        fields["division"].widget.choices = [ANY, *_grouped_divisions(facets)]
+        # "both" is a valid filter value but not one worth offering in the select.
+        fields["audience"].widget.choices = AUDIENCE_CHOICES
+
+    def clean_organisation(self) -> str:
+        uscc = self.cleaned_data["organisation"].upper()
+        offered = {o.uscc for o in self._facets.organisations}
+        if uscc and uscc not in offered and not Organisation.objects.filter(uscc=uscc).exists():
+            raise forms.ValidationError(f"未知的部门“{uscc}”，已忽略该条件。")
+        return uscc
+
+    def clean_division(self) -> str:
+        code = self.cleaned_data["division"]
+        offered = {d.code for d in self._facets.divisions}
+        if code and code not in offered and not Division.objects.filter(code=code).exists():
+            raise forms.ValidationError(f"未知的行政区划“{code}”，已忽略该条件。")
+        return code
+
+    def item_filter(self) -> ItemFilter:
+        """The selector filter of the values that parsed."""
+        values = self.valid_values()
+        return ItemFilter(
+            q=values.get("q"),
+            theme=values.get("theme"),
+            audience=values.get("audience"),
+            organisation=values.get("organisation"),
+            division=values.get("division"),
+            scope=values.get("scope"),
+            mode=values.get("mode"),
+        )
+
+
+def _grouped_divisions(facets: BrowseFacets) -> list[tuple[str, Any]]:
+    """Divisions as select choices grouped by province: the province itself first."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    names: dict[str, str] = {}
+    for division in facets.divisions:
+        province = division.province_code
+        if division.code == province:
+            names[province] = division.name
+            groups.setdefault(province, []).insert(0, (division.code, f"{division.name}（全省）"))
+        else:
+            groups.setdefault(province, []).append((division.code, division.name))
+    return [(names.get(code, code), options) for code, options in groups.items()]
+
+
+class ZoneFilterForm(_FilterForm):
+    """The filters inside a zone (通办专区): theme and audience."""
+
+    theme = _choice("主题", [], "主题")
+    audience = _choice("服务对象", AUDIENCE_CHOICES, "服务对象")
+
+    def __init__(self, data: Any, *, facets: BrowseFacets) -> None:
+        super().__init__(data)
+        fields: dict[str, Any] = self.fields
+        fields["theme"].choices = [ANY, *((t.code, t.name) for t in facets.themes)]
+
+
+class ListDiffForm(_FilterForm):
+    """Which two versions of a list to compare (版本比较), as `?from=N&to=M`.
+
+    Without either, the two newest published versions are compared."""
+
+    # Python cannot name a field `from`; the query string and the page use the short names.
+    _PARAMS = {"from_version": "from", "to_version": "to"}
+
+    _MESSAGES = {"invalid_choice": "该清单没有已发布的第 %(value)s 版。"}
+    from_version = forms.TypedChoiceField(
+        label="原版本", coerce=int, required=False, empty_value=None, error_messages=_MESSAGES
+    )
+    to_version = forms.TypedChoiceField(
+        label="新版本", coerce=int, required=False, empty_value=None, error_messages=_MESSAGES
+    )
+
+    def __init__(self, data: Any, *, numbers: list[int]) -> None:
+        if "from" not in data and "to" not in data and len(numbers) >= 2:
+            data = {"from": str(numbers[1]), "to": str(numbers[0])}
+        super().__init__(data)
+        fields: dict[str, Any] = self.fields
+        for name in self._PARAMS:
+            fields[name].choices = [(n, f"第 {n} 版") for n in numbers]
+
+    def add_prefix(self, field_name: str) -> str:
+        return self._PARAMS.get(field_name, field_name)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        old, new = cleaned.get("from_version"), cleaned.get("to_version")
+        if self.errors:
+            return cleaned
+        if (old is None) != (new is None):
+            raise forms.ValidationError("请同时选择原版本和新版本。")
+        if old is not None and old == new:
+            raise forms.ValidationError("请选择两个不同的版本进行比较。")
+        return cleaned
+
+
+class ElderModeForm(forms.Form):
+    """The 长辈模式 switch: on or off, and the page to go back to."""
+
+    elder_mode = forms.ChoiceField(choices=[("1", "开启"), ("0", "关闭")])
+    next = forms.CharField(required=False, max_length=2000)
