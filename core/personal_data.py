@@ -30,8 +30,9 @@ _VERSION = "v1"
 
 @lru_cache(maxsize=4)
 def _derive(purpose: bytes, secret: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"tongban-personal-data",
-                info=purpose).derive(secret.encode())
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"tongban-personal-data", info=purpose
+    ).derive(secret.encode())
 
 
 def _keys() -> tuple[bytes, bytes]:
@@ -100,8 +101,11 @@ class EncryptedTextField(models.TextField):
         return encrypt(value) if value else value
 
 
-class EncryptedJSONField(models.TextField):
+class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
     """A JSON document stored encrypted (e.g. an application form with ID numbers)."""
+
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return json.loads(decrypt(value)) if value else None

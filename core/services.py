@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
@@ -16,7 +16,7 @@ from core.models import AuditEvent, CalendarDay, CalendarYear, Division, Organis
 from core.validators import normalize_uscc
 
 # Who acts: a signed-in user, or the name of a system actor ("import_catalog", "demo").
-Actor = AbstractBaseUser | AnonymousUser | str | None
+Actor = User | AnonymousUser | str | None
 
 
 def actor_label(actor: Actor) -> str:

@@ -162,3 +162,44 @@ def list_version(
 
 def licence_type(code: str = "11100000000013338W011", name: str = "居民户籍证明") -> LicenceType:
     return LicenceType.objects.get_or_create(code=code, defaults={"name": name})[0]
+
+
+# Accounts and cases ------------------------------------------------------------------------
+
+_ID_SERIAL = itertools.count(100)
+
+
+def valid_id_number(birth: str = "19900101", region: str = "210202") -> str:
+    from stdnum.cn import ric
+
+    first17 = f"{region}{birth}{next(_ID_SERIAL) % 1000:03d}"
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def person(name: str = "张三", *, username: str | None = None, mobile: str = "13800138000"):
+    from django.contrib.auth import get_user_model
+
+    from accounts.services import register_person
+
+    user = get_user_model().objects.create_user(
+        username or f"citizen{next(_serial)}", password="pw-123456"
+    )
+    return register_person(
+        name=name, id_number=valid_id_number(), mobile=mobile, user=user, actor="test"
+    )
+
+
+def staff(role: str, org: Organisation, username: str | None = None):
+    from django.contrib.auth import get_user_model
+
+    from accounts.services import grant_role
+
+    user = get_user_model().objects.create_user(
+        username or f"{role}{next(_serial)}", password="pw-123456"
+    )
+    grant_role(user, role, org, actor="test")
+    return user
+
+
+def uploaded_pdf(marker: str = "1") -> bytes:
+    return b"%PDF-1.4\n% tongban test " + marker.encode() + b"\n%%EOF\n"

@@ -34,6 +34,8 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost
 NODE_ID = os.environ.get("TONGBAN_NODE_ID", "liaoning")
 NODE_NAME = os.environ.get("TONGBAN_NODE_NAME", "辽宁省政务服务通办平台")
 NODE_DIVISION = os.environ.get("TONGBAN_NODE_DIVISION", "210000")
+# Prefix of this node's case numbers (办件编号 `LN-20261128-000042`); unique in the federation.
+NODE_CODE = os.environ.get("TONGBAN_NODE_CODE", "LN")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -46,7 +48,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "core",
+    "accounts",
     "catalog",
+    "cases",
     "portal",
     "demo",
 ]
@@ -96,8 +100,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not shared-cache memory: concurrent writers must wait for the lock as they do
+    # in production, not fail with "table is locked".
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Tests: a transactional test with serialized_rollback reloads the data migrations seeded
+# (divisions, themes, calendar). Content types and permissions are left out: post_migrate
+# rebuilds them after another test's flush, and reloading them then would clash.
+TEST_NON_SERIALIZED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -112,6 +124,15 @@ TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
+# Uploaded case materials: private files, never served as static media.
+MEDIA_ROOT = VAR_DIR / "media"
+CASE_UPLOAD_MAX_BYTES = int(os.environ.get("TONGBAN_CASE_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = CASE_UPLOAD_MAX_BYTES + 1024 * 1024
+# 告知承诺: working days after the decision within which the commitment is verified (核查).
+COMMITMENT_VERIFICATION_WORKING_DAYS = int(
+    os.environ.get("TONGBAN_COMMITMENT_VERIFICATION_DAYS", "20")
+)
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
@@ -123,6 +144,21 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Working-day deadlines: how many working days before the deadline a case turns yellow.
 DEADLINE_WARNING_DAYS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_DAYS", "3"))
+
+# Outside systems: the adapter class for each (DESIGN.md §4.4). The local ones make the
+# embedded default complete; a province points these at its real services.
+TONGBAN_ADAPTERS = {
+    "real_name": os.environ.get(
+        "TONGBAN_REAL_NAME_ADAPTER", "accounts.adapters.LocalRealNameService"
+    ),
+    "sms": os.environ.get("TONGBAN_SMS_ADAPTER", "accounts.adapters.LocalSmsGateway"),
+}
+REAL_NAME_URL = os.environ.get("TONGBAN_REAL_NAME_URL", "")
+REAL_NAME_APP_ID = os.environ.get("TONGBAN_REAL_NAME_APP_ID", "")
+REAL_NAME_SECRET = os.environ.get("TONGBAN_REAL_NAME_SECRET", "")
+SMS_URL = os.environ.get("TONGBAN_SMS_URL", "")
+SMS_KEY = os.environ.get("TONGBAN_SMS_KEY", "")
+SMS_SIGN = os.environ.get("TONGBAN_SMS_SIGN", "通办")
 
 # Catalog import: the largest file accepted, in bytes.
 CATALOG_IMPORT_MAX_BYTES = int(os.environ.get("TONGBAN_CATALOG_IMPORT_MAX_BYTES", 20 * 1024 * 1024))

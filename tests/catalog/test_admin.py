@@ -28,7 +28,8 @@ def test_publish_action_reports_problems_and_publishes(maintainer_client):
     broken = builders.item("缺少条件的事项", publish=False, conditions="")
     url = reverse("admin:catalog_itemversion_changelist")
     response = maintainer_client.post(
-        url, {"action": "publish", "_selected_action": [broken.pk]}, follow=True)
+        url, {"action": "publish", "_selected_action": [broken.pk]}, follow=True
+    )
     assert "申请条件不能为空" in response.content.decode()
     broken.refresh_from_db()
     assert broken.status == PublicationStatus.DRAFT
@@ -47,13 +48,19 @@ def test_list_version_publish_action(maintainer_client):
     version = builders.item()
     lst = builders.item_list()
     draft = builders.list_version(lst, [version], publish=False)
-    maintainer_client.post(reverse("admin:catalog_listversion_changelist"),
-                           {"action": "publish", "_selected_action": [draft.pk]})
+    maintainer_client.post(
+        reverse("admin:catalog_listversion_changelist"),
+        {"action": "publish", "_selected_action": [draft.pk]},
+    )
     draft.refresh_from_db()
     assert draft.status == PublicationStatus.PUBLISHED
-    maintainer_client.post(reverse("admin:catalog_itemlist_changelist"),
-                           {"action": "make_new_version", "_selected_action": [lst.pk]})
+    maintainer_client.post(
+        reverse("admin:catalog_itemlist_changelist"),
+        {"action": "make_new_version", "_selected_action": [lst.pk]},
+    )
     assert ListVersion.objects.filter(item_list=lst, number=2, status="draft").exists()
-    maintainer_client.post(reverse("admin:catalog_serviceitem_changelist"),
-                           {"action": "make_new_version", "_selected_action": [version.item_id]})
+    maintainer_client.post(
+        reverse("admin:catalog_serviceitem_changelist"),
+        {"action": "make_new_version", "_selected_action": [version.item_id]},
+    )
     assert ItemVersion.objects.filter(item=version.item, number=2, status="draft").exists()

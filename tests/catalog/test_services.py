@@ -28,8 +28,9 @@ def test_published_version_is_frozen_everywhere():
     with pytest.raises(ValidationError):
         material.save()
     with pytest.raises(ValidationError):
-        Material.objects.create(version=version, name="新增材料", necessity="required",
-                                source_type="applicant")
+        Material.objects.create(
+            version=version, name="新增材料", necessity="required", source_type="applicant"
+        )
     with pytest.raises(ValidationError):
         material.delete()
     with pytest.raises(RuleViolation) as info:
@@ -38,14 +39,19 @@ def test_published_version_is_frozen_everywhere():
 
 
 def test_incomplete_guide_is_not_published_and_nothing_changes():
-    version = builders.item(publish=False, conditions="", promised_limit=30, legal_limit=20,
-                            application_channels=["online", "fax"], result_type="licence",
-                            form_fields=[{"name": "Bad Name", "label": "x", "type": "text"}])
+    version = builders.item(
+        publish=False,
+        conditions="",
+        promised_limit=30,
+        legal_limit=20,
+        application_channels=["online", "fax"],
+        result_type="licence",
+        form_fields=[{"name": "Bad Name", "label": "x", "type": "text"}],
+    )
     with pytest.raises(RuleViolation) as info:
         publish_item_version(version, actor="test")
     fields = {p.field for p in info.value.problems}
-    assert {"conditions", "promised_limit", "application_channels",
-            "result_licence_type"} <= fields
+    assert {"conditions", "promised_limit", "application_channels", "result_licence_type"} <= fields
     assert any(f and f.startswith("form_fields[0]") for f in fields)
     version.refresh_from_db()
     assert version.status == PublicationStatus.DRAFT
@@ -83,8 +89,9 @@ def test_list_publication_rules():
     online = builders.item("开具户籍类证明")
     only_in_province = builders.item("失业登记", scopes=(("in_province", "online"),))
     lst = builders.item_list()
-    bad = builders.list_version(lst, [online, only_in_province], publish=False,
-                                modes=("online", "proxy"), note="")
+    bad = builders.list_version(
+        lst, [online, only_in_province], publish=False, modes=("online", "proxy"), note=""
+    )
     with pytest.raises(RuleViolation) as info:
         publish_list_version(bad, actor="test")
     reasons = " ".join(p.reason for p in info.value.problems)
@@ -104,8 +111,12 @@ def test_list_diff_added_removed_changed():
     first = builders.list_version(lst, [a, b], effective_from=dt.date(2024, 6, 1))
     a2 = draft_item_version(a.item, effective_from=dt.date(2024, 9, 1), actor="test")
     publish_item_version(a2, actor="test")
-    second = draft_list_version(lst, effective_from=dt.date(2024, 10, 1), actor="test",
-                                change_note="新增异地就医结算备案，移出户籍证明")
+    second = draft_list_version(
+        lst,
+        effective_from=dt.date(2024, 10, 1),
+        actor="test",
+        change_note="新增异地就医结算备案，移出户籍证明",
+    )
     second.entries.filter(item=b.item).delete()
     ListEntry.objects.create(list_version=second, item=c.item, modes=["online"], position=3)
     publish_list_version(second, actor="test")
@@ -123,8 +134,9 @@ def test_list_effective_before_predecessor_is_refused():
     a = builders.item()
     lst = builders.item_list()
     builders.list_version(lst, [a], effective_from=dt.date(2025, 1, 1))
-    draft = draft_list_version(lst, effective_from=dt.date(2024, 12, 31), actor="test",
-                               change_note="回溯")
+    draft = draft_list_version(
+        lst, effective_from=dt.date(2024, 12, 31), actor="test", change_note="回溯"
+    )
     with pytest.raises(RuleViolation) as info:
         publish_list_version(draft, actor="test")
     assert info.value.code == "version_effective_before_predecessor"
@@ -137,12 +149,13 @@ def test_regional_availability_must_stay_inside_the_scheme():
     scheme = builders.northeast_scheme()
     version = builders.item(scopes=(("regional", "proxy"),), scheme=scheme, publish=False)
     avail = Availability.objects.get(version=version)
-    avail.divisions.set(Division.objects.filter(code__in=["220100", "110000"]) | \
-                        Division.objects.filter(code="230100"))
+    avail.divisions.set(
+        Division.objects.filter(code__in=["220100", "110000"])
+        | Division.objects.filter(code="230100")
+    )
     publish_item_version(version, actor="test")  # 220100 and 230100 are members
     other = builders.item(scopes=(("in_province", "online"),), publish=False)
-    Availability.objects.get(version=other).divisions.set(
-        Division.objects.filter(code="220100"))
+    Availability.objects.get(version=other).divisions.set(Division.objects.filter(code="220100"))
     with pytest.raises(RuleViolation, match="不在本省"):
         publish_item_version(other, actor="test")
 
@@ -168,8 +181,13 @@ def test_search_words_initials_and_fallback():
 def test_item_filter_combinations():
     scheme = builders.northeast_scheme()
     a = builders.item("户口迁移", audience="person")
-    b = builders.item("内资企业设立登记", audience="company", themes=("startup",),
-                      scopes=(("regional", "proxy"),), scheme=scheme)
+    b = builders.item(
+        "内资企业设立登记",
+        audience="company",
+        themes=("startup",),
+        scopes=(("regional", "proxy"),),
+        scheme=scheme,
+    )
     F = selectors.ItemFilter
     ids = lambda f: {v.item_id for v in selectors.filter_item_versions(f)}  # noqa: E731
     assert ids(F(scope="regional")) == {b.item_id}

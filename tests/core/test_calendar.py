@@ -82,8 +82,13 @@ def test_loading_next_year_replaces_the_fallback():
 
 def test_province_adjustment_overrides_national_only_inside_the_province():
     liaoning = Division.objects.get(code="210000")
-    load_calendar_year(2026, [ScheduleDay(dt.date(2026, 3, 3), False, "地方调整")],
-                       source="辽宁省通知", actor="test", province=liaoning)
+    load_calendar_year(
+        2026,
+        [ScheduleDay(dt.date(2026, 3, 3), False, "地方调整")],
+        source="辽宁省通知",
+        actor="test",
+        province=liaoning,
+    )
     assert not is_working_day(dt.date(2026, 3, 3), "210200")
     assert is_working_day(dt.date(2026, 3, 3), "220100")
     # The national schedule of 2026 still applies in Liaoning.
@@ -117,8 +122,9 @@ def test_load_calendar_command(tmp_path):
     from django.core.management import CommandError, call_command
 
     good = tmp_path / "2027.csv"
-    good.write_text("date,is_working_day,name\n2027-01-01,false,元旦\n2027-01-09,true,调休\n",
-                    encoding="utf-8")
+    good.write_text(
+        "date,is_working_day,name\n2027-01-01,false,元旦\n2027-01-09,true,调休\n", encoding="utf-8"
+    )
     call_command("load_calendar", str(good), "--year", "2027", "--source", "国办发明电")
     assert not add_working_days(dt.date(2027, 1, 1), 1).provisional
     bad = tmp_path / "bad.json"

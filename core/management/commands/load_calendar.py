@@ -77,9 +77,13 @@ class Command(BaseCommand):
                 raise CommandError(f"行政区划 {options['province']} 不存在")
         try:
             days = parse_schedule(options["file"])
-            load_calendar_year(options["year"], days, province=province,
-                               source=options["source"] or str(options["file"].name),
-                               actor="load_calendar")
+            load_calendar_year(
+                options["year"],
+                days,
+                province=province,
+                source=options["source"] or str(options["file"].name),
+                actor="load_calendar",
+            )
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"已载入 {options['year']} 年工作日历：{len(days)} 个调整日")

@@ -1,0 +1,137 @@
+"""Outside systems the accounts app talks to, each behind a Protocol with a real adapter
+and a local one (DESIGN.md §4.4): real-name verification (实名核验) and SMS.
+
+Settings name the class to use (`TONGBAN_ADAPTERS`); business code calls `real_name()` or
+`sms()` and never asks which one it got.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import urllib.request
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from core.personal_data import mask_id_number, mask_mobile
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RealNameResult:
+    matched: bool
+    reason: str = ""
+
+
+class RealNameService(Protocol):
+    """Checks that a name and a 公民身份号码 belong to one living resident."""
+
+    def verify(self, name: str, id_number: str) -> RealNameResult: ...
+
+
+class SmsGateway(Protocol):
+    """Sends a short text message to a mainland mobile number."""
+
+    def send(self, mobile: str, text: str) -> None: ...
+
+
+_NAME = re.compile(r"^[\u3400-\u9fff\U00020000-\U0002ffff·]{2,30}$")
+
+
+class LocalRealNameService:
+    """The embedded default: accepts a well-formed Chinese name with a valid ID number whose
+    birth date is not in the future. It cannot know whether the person exists."""
+
+    def verify(self, name: str, id_number: str) -> RealNameResult:
+        if not _NAME.fullmatch(name):
+            return RealNameResult(False, "姓名应为2至30个汉字")
+        born = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+        if born > dt.date.today():
+            return RealNameResult(False, "出生日期晚于今天")
+        return RealNameResult(True)
+
+
+class HttpRealNameService:
+    """The provincial real-name service over HTTPS: POST {name, id_number} as JSON, signed
+    with HMAC-SHA256 of the body under the platform's app secret; the answer is
+    {"matched": bool, "reason": str}."""
+
+    def __init__(self) -> None:
+        self.url = settings.REAL_NAME_URL
+        self.app_id = settings.REAL_NAME_APP_ID
+        self.secret = settings.REAL_NAME_SECRET.encode()
+        self.timeout = 5.0
+
+    def verify(self, name: str, id_number: str) -> RealNameResult:
+        body = json.dumps({"name": name, "id_number": id_number}).encode()
+        signature = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-App-Id": self.app_id,
+                "X-Signature": signature,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = json.loads(response.read())
+        except (OSError, ValueError) as exc:
+            logger.warning(
+                "real-name service unavailable for %s: %s",
+                mask_id_number(id_number),
+                type(exc).__name__,
+            )
+            return RealNameResult(False, "实名核验服务暂不可用，请稍后再试")
+        return RealNameResult(bool(answer.get("matched")), str(answer.get("reason", "")))
+
+
+class LocalSmsGateway:
+    """The embedded default: writes the message to the log, with the number masked."""
+
+    def send(self, mobile: str, text: str) -> None:
+        logger.info("SMS to %s: %s", mask_mobile(mobile), text)
+
+
+class HttpSmsGateway:
+    """An SMS gateway over HTTPS: POST {mobile, text, sign} as JSON with a bearer key."""
+
+    def __init__(self) -> None:
+        self.url = settings.SMS_URL
+        self.key = settings.SMS_KEY
+        self.sign = settings.SMS_SIGN
+
+    def send(self, mobile: str, text: str) -> None:
+        body = json.dumps({"mobile": mobile, "text": text, "sign": self.sign}).encode()
+        request = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
+        )
+        with urllib.request.urlopen(request, timeout=5.0) as response:
+            response.read()
+
+
+@cache
+def _adapter(kind: str) -> object:
+    return import_string(settings.TONGBAN_ADAPTERS[kind])()
+
+
+def real_name() -> RealNameService:
+    return _adapter("real_name")  # type: ignore[return-value]
+
+
+def sms() -> SmsGateway:
+    return _adapter("sms")  # type: ignore[return-value]

@@ -1,0 +1,253 @@
+"""State changes of accounts: registering applicants, granting roles, tokens, credit
+records and notifications. Each runs in a transaction and writes an audit row."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.adapters import real_name, sms
+from accounts.models import (
+    ApiToken,
+    Company,
+    CreditRecord,
+    Notification,
+    Person,
+    Role,
+    StaffRole,
+)
+from core.exceptions import RuleViolation
+from core.models import Organisation
+from core.personal_data import lookup_hash, mask_id_number, mask_mobile, mask_name
+from core.services import Actor, record_audit
+from core.validators import normalize_id_number, normalize_mobile, normalize_uscc
+
+TOKEN_PREFIX = "tbk_"
+
+
+def _clean(normalize: object, value: str, code: str) -> str:
+    try:
+        return normalize(value)  # type: ignore[operator, no-any-return]
+    except ValidationError as exc:
+        raise RuleViolation(exc.code or code, exc.messages[0]) from exc
+
+
+@transaction.atomic
+def register_person(
+    *,
+    name: str,
+    id_number: str,
+    actor: Actor,
+    mobile: str = "",
+    user: User | None = None,
+    verify_real_name: bool = True,
+) -> Person:
+    """Register a natural person (or return the one with this ID number), after checking
+    the number and, by default, the real-name service.
+
+    An existing person's name must match; a mobile number or account given now is added."""
+    name = name.strip()
+    number = _clean(normalize_id_number, id_number, "id_number_invalid")
+    phone = _clean(normalize_mobile, mobile, "mobile_invalid") if mobile else ""
+    existing = Person.objects.select_for_update().filter(id_number_hash=lookup_hash(number)).first()
+    if existing is not None:
+        if existing.name != name:
+            raise RuleViolation("person_name_mismatch", "姓名与该公民身份号码已登记的姓名不一致")
+        changed = []
+        if phone and existing.mobile != phone:
+            existing.mobile, existing.mobile_masked = phone, mask_mobile(phone)
+            changed += ["mobile", "mobile_masked"]
+        if user is not None and existing.user_id is None:
+            existing.user = user  # type: ignore[assignment]
+            changed.append("user")
+        if changed:
+            existing.save(update_fields=changed)
+        return existing
+    verified_at = None
+    if verify_real_name:
+        result = real_name().verify(name, number)
+        if not result.matched:
+            raise RuleViolation("real_name_mismatch", f"实名核验未通过：{result.reason}")
+        verified_at = timezone.now()
+    person = Person.objects.create(
+        user=user,
+        name=name,
+        id_number=number,
+        id_number_hash=lookup_hash(number),
+        id_number_masked=mask_id_number(number),
+        mobile=phone,
+        mobile_masked=mask_mobile(phone) if phone else "",
+        real_name_verified_at=verified_at,
+    )
+    record_audit(
+        actor=actor,
+        action="register_person",
+        obj=person,
+        summary=f"登记自然人 {mask_name(name)}（{person.id_number_masked}）",
+    )
+    return person
+
+
+def find_person(id_number: str) -> Person | None:
+    """The person with this ID number, if registered (looked up by keyed hash)."""
+    number = _clean(normalize_id_number, id_number, "id_number_invalid")
+    return Person.objects.filter(id_number_hash=lookup_hash(number)).first()
+
+
+@transaction.atomic
+def register_company(
+    *,
+    uscc: str,
+    name: str,
+    legal_representative: str,
+    actor: Actor,
+    agent: User | None = None,
+) -> Company:
+    """Register a legal person (or update the one with this USCC) and its agent account."""
+    code = _clean(normalize_uscc, uscc, "uscc_invalid")
+    company, created = Company.objects.update_or_create(
+        uscc=code, defaults={"name": name, "legal_representative": legal_representative}
+    )
+    if agent is not None:
+        company.agents.add(agent)
+    record_audit(
+        actor=actor,
+        action="register_company",
+        obj=company,
+        summary=f"{'登记' if created else '更新'}法人 {name}",
+    )
+    return company
+
+
+@transaction.atomic
+def grant_role(user: User, role: str, organisation: Organisation, *, actor: Actor) -> StaffRole:
+    """Give a staff account a role in an organisation (scope: that organisation's division)."""
+    if role not in Role.values:
+        raise RuleViolation("role_unknown", f"未知角色：{role}")
+    staff_role, created = StaffRole.objects.get_or_create(
+        user=user,
+        role=role,
+        organisation=organisation,
+        defaults={"division": organisation.division},
+    )
+    if created:
+        record_audit(
+            actor=actor,
+            action="grant_role",
+            obj=staff_role,
+            summary=f"授予 {user.get_username()} {Role(role).label}（{organisation}）",
+        )
+    return staff_role
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_token(user: User, *, actor: Actor, name: str = "") -> str:
+    """Make a bearer token for `user`; returns the token, which is never shown again."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=_digest(raw))
+    record_audit(
+        actor=actor,
+        action="create_api_token",
+        obj=token,
+        summary=f"为 {user.get_username()} 创建接口令牌 {token.prefix}…",
+    )
+    return raw
+
+
+def authenticate_token(raw: str) -> User | None:
+    """The active user owning this bearer token, or None."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_digest(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
+
+
+@transaction.atomic
+def revoke_api_token(token: ApiToken, *, actor: Actor) -> None:
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    record_audit(
+        actor=actor, action="revoke_api_token", obj=token, summary=f"吊销接口令牌 {token.prefix}…"
+    )
+
+
+@transaction.atomic
+def record_false_commitment(
+    *,
+    person: Person | None = None,
+    company: Company | None = None,
+    case_number: str,
+    note: str,
+    actor: Actor,
+) -> CreditRecord:
+    """Mark an applicant for a false commitment; until cleared, 容缺 and 告知承诺 are refused."""
+    record = CreditRecord.objects.create(
+        person=person,
+        company=company,
+        kind=CreditRecord.Kind.FALSE_COMMITMENT,
+        case_number=case_number,
+        note=note[:500],
+    )
+    record_audit(
+        actor=actor,
+        action="record_false_commitment",
+        obj=record,
+        summary=f"记录虚假承诺（办件 {case_number}）",
+    )
+    return record
+
+
+def has_false_commitment(*, person: Person | None = None, company: Company | None = None) -> bool:
+    records = CreditRecord.objects.filter(
+        kind=CreditRecord.Kind.FALSE_COMMITMENT, cleared_at__isnull=True
+    )
+    if person is not None:
+        return records.filter(person=person).exists()
+    if company is not None:
+        return records.filter(company=company).exists()
+    return False
+
+
+def notify(user: User, *, title: str, body: str, link: str = "", mobile: str = "") -> Notification:
+    """Put a message in the user's inbox; after commit, also text it to `mobile` if given.
+
+    Call inside the transaction of the change being announced, so that a rolled-back
+    change announces nothing."""
+    notification = Notification.objects.create(
+        recipient=user, title=title[:100], body=body, link=link
+    )
+    if mobile:
+        transaction.on_commit(lambda: sms().send(mobile, f"【通办】{title}"))
+    return notification
+
+
+def staff_user(username: str, *, password: str | None = None) -> User:
+    """Create (or fetch) a staff login account."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username=username, defaults={"is_staff": False}
+    )
+    if created:
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    return user

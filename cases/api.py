@@ -1,0 +1,180 @@
+"""JSON endpoints of cases: apply, read, act, upload. Callers authenticate with a bearer
+token (apps, department systems) or the portal session; every read goes through the one
+scoping primitive, so a case outside the caller's scope answers 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import File, Form, Router, Status
+from ninja.files import UploadedFile
+
+from accounts.auth import API_AUTH
+from cases import selectors, services
+from cases.models import Case
+from cases.schemas import (
+    ActionIn,
+    CaseIn,
+    CaseOut,
+    CaseRowOut,
+    DeficiencyIn,
+    RevealIn,
+    VerificationIn,
+)
+from catalog.selectors import current_version_of
+from core.api import paginated
+from core.exceptions import NotFound, RuleViolation
+from core.schemas import ProblemOut
+
+router = Router(tags=["办件"], auth=API_AUTH)
+
+ERRORS = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut}
+
+
+def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
+    return selectors.case_view(selectors.get_case_for(request.user, number), request.user)
+
+
+@router.post("/cases", response={201: CaseOut, **ERRORS}, summary="申请（创建办件，可同时提交）")
+def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
+    case = services.apply(
+        actor=request.user,
+        item_version=current_version_of(payload.item),
+        form_data=payload.form,
+        on_behalf_of=payload.applicant.dict() if payload.applicant else None,
+        company_uscc=payload.company,
+        assisted=payload.assisted,
+        idempotency_key=payload.idempotency_key or request.headers.get("Idempotency-Key", ""),
+        submit=payload.submit,
+    )
+    return Status(201, _detail(request, case.number))
+
+
+@router.get(
+    "/cases", response={200: list[CaseRowOut], **ERRORS}, summary="我可见的办件（按期限排序，分页）"
+)
+@paginated
+def list_cases(
+    request: HttpRequest, state: str | None = None, warning: str | None = None
+) -> QuerySet[Case]:
+    qs = selectors.cases_for(request.user)
+    if state:
+        qs = qs.filter(state=state)
+    if warning:
+        if warning not in Case.Warning.values:
+            raise RuleViolation("unknown_warning", f"未知的预警级别：{warning}")
+        qs = qs.filter(warning=warning)
+    return qs
+
+
+@router.get(
+    "/cases/{number}",
+    response={200: CaseOut, **ERRORS},
+    summary="办件详情：状态、时间线、期限与暂停天数、材料、可执行操作",
+)
+def get_case(request: HttpRequest, number: str) -> dict[str, Any]:
+    return _detail(request, number)
+
+
+@router.post(
+    "/cases/{number}/actions/{action}",
+    response={200: CaseOut, **ERRORS},
+    summary="执行办件操作（不允许的操作返回 409 或 403）",
+)
+def act(request: HttpRequest, number: str, action: str, payload: ActionIn) -> dict[str, Any]:
+    case = selectors.get_case_for(request.user, number)
+    data: dict[str, Any] = {"materials": payload.materials}
+    if payload.due_date:
+        data["due_date"] = payload.due_date.isoformat()
+    if payload.procedure:
+        data["procedure"] = payload.procedure
+    services.take_action(case, action, actor=request.user, note=payload.note, data=data)
+    return _detail(request, number)
+
+
+@router.post(
+    "/cases/{number}/materials",
+    response={201: CaseOut, **ERRORS},
+    summary="上传申请材料（按内容校验类型与大小）",
+)
+def upload_material(
+    request: HttpRequest,
+    number: str,
+    material: Form[int],
+    file: File[UploadedFile],
+    paper_custody: Form[str] = "",
+) -> Status[dict[str, Any]]:
+    case = selectors.get_case_for(request.user, number)
+    requirement = case.item_version.materials.filter(pk=material).first()
+    if requirement is None:
+        raise RuleViolation("material_not_of_item", f"材料 {material} 不是该事项的申请材料")
+    content = file.read(settings.CASE_UPLOAD_MAX_BYTES + 1)
+    services.add_material(
+        case,
+        requirement,
+        content=content,
+        name=file.name or "",
+        actor=request.user,
+        paper_custody=paper_custody,
+    )
+    return Status(201, _detail(request, number))
+
+
+@router.post(
+    "/cases/{number}/commitments/deficiency",
+    response={201: CaseOut, **ERRORS},
+    summary="签署容缺受理承诺书",
+)
+def sign_deficiency(
+    request: HttpRequest, number: str, payload: DeficiencyIn
+) -> Status[dict[str, Any]]:
+    case = selectors.get_case_for(request.user, number)
+    materials = list(case.item_version.materials.filter(pk__in=payload.materials))
+    if len(materials) != len(set(payload.materials)):
+        raise RuleViolation("material_not_of_item", "所列材料不全是该事项的申请材料")
+    services.sign_deficiency_commitment(
+        case, materials=materials, due_date=payload.due_date, actor=request.user
+    )
+    return Status(201, _detail(request, number))
+
+
+@router.post(
+    "/cases/{number}/commitments/notification",
+    response={201: CaseOut, **ERRORS},
+    summary="签署告知承诺书（代替所告知的证明材料）",
+)
+def sign_notification(request: HttpRequest, number: str) -> Status[dict[str, Any]]:
+    case = selectors.get_case_for(request.user, number)
+    services.sign_notification_commitment(case, actor=request.user)
+    return Status(201, _detail(request, number))
+
+
+@router.post(
+    "/cases/{number}/commitments/{commitment_id}/verification",
+    response={200: CaseOut, **ERRORS},
+    summary="告知承诺核查结论",
+)
+def verify(
+    request: HttpRequest, number: str, commitment_id: int, payload: VerificationIn
+) -> dict[str, Any]:
+    case = selectors.get_case_for(request.user, number)
+    commitment = case.commitments.filter(pk=commitment_id).first()
+    if commitment is None:
+        raise NotFound("commitment_not_found", "承诺不存在")
+    services.record_verification(
+        commitment, truthful=payload.truthful, note=payload.note, actor=request.user
+    )
+    return _detail(request, number)
+
+
+@router.post(
+    "/cases/{number}/personal-data",
+    response={200: dict[str, Any], **ERRORS},
+    summary="查看申请表中的完整个人信息（须说明用途，记入访问日志）",
+)
+def reveal(request: HttpRequest, number: str, payload: RevealIn) -> dict[str, Any]:
+    case = selectors.get_case_for(request.user, number)
+    return services.reveal_form(case, viewer=request.user, purpose=payload.purpose)

@@ -1,0 +1,366 @@
+"""Cases (办件): one application for one item version, moved through a workflow definition.
+
+A case pins the item version and the workflow definition version it started under; later
+edits to either never change a running case. Its two halves — the organisation that
+received it (收件地) and the one that decides (业务属地) — are separate fields even when they
+are the same, so that a later issue can put them on different nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Company, Person
+from catalog.models import ItemVersion, Material, Mode
+from core.models import Organisation, division_code_prefix
+from core.personal_data import EncryptedJSONField
+
+
+class WorkflowDefinition(models.Model):
+    """One version of a workflow, stored as the data it was loaded from (see
+    `cases/workflow.py` for the format and its validation). Immutable once stored."""
+
+    code = models.CharField("代码", max_length=32)
+    version = models.PositiveIntegerField("版本")
+    mode = models.CharField("业务模式", max_length=16, choices=Mode.choices)
+    name = models.CharField("名称", max_length=64)
+    definition = models.JSONField("定义")
+    checksum = models.CharField("摘要", max_length=64)
+    loaded_at = models.DateTimeField("载入时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "流程定义"
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="workflow_version_once"),
+        ]
+        ordering = ["code", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def for_user(self, user: Any) -> CaseQuerySet:
+        """The one scoping primitive for reading cases (STYLE.md): pages, API, exports and
+        dashboards all start here.
+
+        An applicant sees their own cases (as a person, or as an agent of a company); window
+        clerks, reviewers, approvers and organisation admins see the cases their
+        organisations received or handle; a supervisor sees every case handled inside their
+        division; a catalog maintainer sees none."""
+        from accounts.models import Role, StaffRole
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        visible = models.Q(applicant_person__user=user) | models.Q(applicant_company__agents=user)
+        roles = list(StaffRole.objects.filter(user=user).select_related("division"))
+        case_roles = {Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.ORG_ADMIN}
+        orgs = [r.organisation_id for r in roles if r.role in case_roles]
+        if orgs:
+            visible |= models.Q(handling_org_id__in=orgs) | models.Q(receiving_org_id__in=orgs)
+        for role in roles:
+            if role.role == Role.SUPERVISOR:
+                visible |= models.Q(
+                    handling_org__division__code__startswith=division_code_prefix(
+                        role.division.code
+                    )
+                )
+        return self.filter(visible).distinct()
+
+
+class Case(models.Model):
+    """办件: an application being handled."""
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", "网上申请"
+        WINDOW = "window", "窗口申请"
+        API = "api", "部门系统"
+
+    class Warning(models.TextChoices):
+        NONE = "none", "正常"
+        YELLOW = "yellow", "临近期限"
+        RED = "red", "已超期"
+
+    class ClockState(models.TextChoices):
+        NOT_STARTED = "not_started", "未起算"
+        RUNNING = "running", "计时中"
+        PAUSED = "paused", "暂停计时"
+        STOPPED = "stopped", "已停止"
+
+    number = models.CharField("办件编号", max_length=40, unique=True)
+    item_version = models.ForeignKey(
+        ItemVersion, verbose_name="事项版本", on_delete=models.PROTECT, related_name="cases"
+    )
+    workflow = models.ForeignKey(
+        WorkflowDefinition, verbose_name="流程定义", on_delete=models.PROTECT, related_name="cases"
+    )
+    mode = models.CharField("业务模式", max_length=16, choices=Mode.choices)
+    channel = models.CharField("申请渠道", max_length=16, choices=Channel.choices)
+    state = models.CharField("状态", max_length=32, db_index=True)
+    row_version = models.PositiveIntegerField("并发版本", default=0)
+
+    applicant_person = models.ForeignKey(
+        Person,
+        verbose_name="申请人（自然人）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    applicant_company = models.ForeignKey(
+        Company,
+        verbose_name="申请人（法人）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    applicant_name = models.CharField("申请人名称", max_length=128)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="提交账号",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    assisted = models.BooleanField("代办帮办", default=False)
+    idempotency_key = models.CharField("幂等键", max_length=64, blank=True)
+
+    receiving_org = models.ForeignKey(
+        Organisation, verbose_name="收件地", on_delete=models.PROTECT, related_name="received_cases"
+    )
+    handling_org = models.ForeignKey(
+        Organisation,
+        verbose_name="业务属地",
+        on_delete=models.PROTECT,
+        related_name="handled_cases",
+    )
+    form_data = EncryptedJSONField("申请表（加密）")
+
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    accepted_on = models.DateField("受理日期", null=True, blank=True)
+    due_date = models.DateField("办结期限", null=True, blank=True, db_index=True)
+    due_provisional = models.BooleanField("期限为暂定", default=False)
+    state_due_date = models.DateField("本环节期限", null=True, blank=True)
+    paused_days = models.PositiveIntegerField("累计暂停天数（按时限单位）", default=0)
+    clock_state = models.CharField(
+        "计时状态", max_length=16, choices=ClockState.choices, default=ClockState.NOT_STARTED
+    )
+    warning = models.CharField(
+        "预警", max_length=8, choices=Warning.choices, default=Warning.NONE, db_index=True
+    )
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    outcome_note = models.CharField("结论说明", max_length=500, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "办件"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(applicant_person__isnull=False, applicant_company__isnull=True)
+                | models.Q(applicant_person__isnull=True, applicant_company__isnull=False),
+                name="case_one_applicant",
+            ),
+            models.UniqueConstraint(
+                fields=["submitted_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="case_idempotency_key_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["handling_org", "state"], name="case_handling_inbox"),
+            models.Index(fields=["receiving_org", "state"], name="case_receiving_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CaseNumberSequence(models.Model):
+    """The last case number used per day; case numbers are `<node>-<yyyymmdd>-<nnnnnn>`."""
+
+    day = models.DateField(unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "办件编号序列"
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"
+
+
+class CaseEvent(models.Model):
+    """One entry of a case's timeline: who did what, from which state to which, and when.
+    Append-only; it is also the case's audit trail."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField("操作方", max_length=128)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name="所在机构",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField("操作", max_length=48)
+    from_state = models.CharField("原状态", max_length=32, blank=True)
+    to_state = models.CharField("新状态", max_length=32, blank=True)
+    note = models.TextField("说明", blank=True)
+    data = models.JSONField("详情", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "办件时间线"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.action}"
+
+
+class CaseMaterial(models.Model):
+    """A material given for a case: an uploaded file (checked by content), or later a
+    verified licence reference. Replaced files are kept, superseded, never overwritten."""
+
+    class Status(models.TextChoices):
+        PROVIDED = "provided", "已提供"
+        SUPERSEDED = "superseded", "已被替换"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="materials")
+    requirement = models.ForeignKey(
+        Material, verbose_name="材料要求", on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        "状态", max_length=16, choices=Status.choices, default=Status.PROVIDED
+    )
+    file = models.FileField("文件", upload_to="cases/%Y/%m/", blank=True)
+    original_name = models.CharField("原文件名", max_length=200, blank=True)
+    content_type = models.CharField("文件类型", max_length=64, blank=True)
+    size = models.PositiveIntegerField("大小", default=0)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+    paper_custody = models.CharField("纸质材料保管", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "办件材料"
+        ordering = ["case", "requirement__position", "uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "requirement"],
+                condition=models.Q(status="provided"),
+                name="case_material_one_current",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.requirement.name}"
+
+
+class ClockPause(models.Model):
+    """A stretch during which the deadline clock stood still: the applicant supplementing
+    materials, or a special procedure (检测、鉴定、专家评审)."""
+
+    class Reason(models.TextChoices):
+        SUPPLEMENT = "supplement", "补正材料"
+        SPECIAL_PROCEDURE = "special_procedure", "特别程序"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="pauses")
+    reason = models.CharField("原因", max_length=24, choices=Reason.choices)
+    detail = models.CharField("说明", max_length=200, blank=True)
+    started_on = models.DateField("开始日期")
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    days = models.PositiveIntegerField("暂停天数（按时限单位）", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "计时暂停"
+        ordering = ["case", "started_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.get_reason_display()} {self.started_on}"
+
+
+class SupplementRequest(models.Model):
+    """补正: the materials a reviewer asked for at once (一次性告知), with a due date."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="supplement_requests")
+    materials = models.ManyToManyField(Material, verbose_name="需补正材料", related_name="+")
+    note = models.TextField("补正说明")
+    due_date = models.DateField("补正期限")
+    requested_at = models.DateTimeField("要求时间", auto_now_add=True)
+    fulfilled_at = models.DateTimeField("补正完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "补正要求"
+        ordering = ["case", "requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case} 补正 {self.due_date}"
+
+
+class Commitment(models.Model):
+    """A written commitment the applicant signs: for 容缺受理 (to supply the listed missing
+    materials by a due date) or for 告知承诺 (in place of a proof, verified later)."""
+
+    class Kind(models.TextChoices):
+        DEFICIENCY = "deficiency", "容缺受理承诺书"
+        NOTIFICATION = "notification", "告知承诺书"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "履行中"
+        FULFILLED = "fulfilled", "已履行"
+        VERIFIED = "verified", "核查属实"
+        EXPIRED = "expired", "逾期未履行"
+        FALSE = "false", "核查不实"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="commitments")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.OPEN)
+    materials = models.ManyToManyField(Material, verbose_name="涉及材料", related_name="+")
+    notice = models.TextField("告知内容")
+    signed_at = models.DateTimeField("签署时间", auto_now_add=True)
+    due_date = models.DateField("履行或核查期限", null=True, blank=True)
+    resolved_at = models.DateTimeField("结束时间", null=True, blank=True)
+    resolution_note = models.CharField("结论", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "承诺"
+        ordering = ["case", "signed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind"], name="commitment_kind_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.get_kind_display()}"
+
+
+class CaseArchive(models.Model):
+    """电子档案: the frozen record of a finished case — every field, event and material
+    digest — with the SHA-256 of that record, so later tampering shows. A case finished
+    and later revoked has a second record; records are never changed."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="archives")
+    archived_at = models.DateTimeField("归档时间", auto_now_add=True)
+    record = EncryptedJSONField("档案内容（加密）")
+    digest = models.CharField("SHA-256", max_length=64)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "电子档案"
+
+    def __str__(self) -> str:
+        return f"{self.case} 档案"

@@ -1,0 +1,178 @@
+"""Shapes of the cases API (request bodies and answers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+from cases.models import Case
+from cases.selectors import row_applicant
+from cases.workflow import parsed
+
+
+class ApplicantIn(Schema):
+    """Who applies, when staff or a department system apply on someone's behalf."""
+
+    kind: str = Field(pattern="^(person|company)$")
+    name: str = Field(min_length=1, max_length=128)
+    id_number: str | None = Field(default=None, description="自然人：公民身份号码")
+    mobile: str | None = None
+    uscc: str | None = Field(default=None, description="法人：统一社会信用代码")
+    legal_representative: str | None = None
+
+
+class CaseIn(Schema):
+    item: str = Field(description="事项编码")
+    form: dict[str, Any] = Field(default_factory=dict, description="申请表，键为字段名")
+    applicant: ApplicantIn | None = Field(
+        default=None, description="代他人申请时填写；本人申请时省略"
+    )
+    company: str | None = Field(
+        default=None, description="以经办法人身份申请时：其统一社会信用代码"
+    )
+    assisted: bool = Field(default=False, description="代办帮办（老年人、残疾人等）")
+    submit: bool = Field(default=False, description="创建后立即提交（材料须已齐全或已承诺）")
+    idempotency_key: str = Field(default="", max_length=64)
+
+
+class ActionIn(Schema):
+    note: str = ""
+    materials: list[int] = Field(default_factory=list, description="补正：需补正的材料 id")
+    due_date: dt.date | None = Field(default=None, description="补正期限")
+    procedure: str | None = Field(default=None, description="特别程序名称")
+
+
+class DeficiencyIn(Schema):
+    materials: list[int]
+    due_date: dt.date
+
+
+class VerificationIn(Schema):
+    truthful: bool
+    note: str = Field(min_length=1)
+
+
+class RevealIn(Schema):
+    purpose: str = Field(min_length=2, max_length=200, description="查看完整个人信息的用途")
+
+
+class OrgOut(Schema):
+    uscc: str
+    name: str
+
+
+class EventOut(Schema):
+    at: dt.datetime
+    actor: str
+    organisation: str | None
+    action: str
+    from_state: str
+    to_state: str
+    note: str
+
+
+class PauseOut(Schema):
+    reason: str
+    reason_label: str
+    detail: str
+    started_on: dt.date
+    ended_on: dt.date | None
+    days: int
+
+
+class DeadlineOut(Schema):
+    accepted_on: dt.date | None
+    due_date: dt.date | None
+    provisional: bool
+    unit: str
+    promised_limit: int
+    paused_days: int
+    pauses: list[PauseOut]
+    clock_state: str
+    warning: str
+    state_due_date: dt.date | None
+
+
+class MaterialOut(Schema):
+    id: int
+    name: str
+    necessity: str
+    provided: bool
+    covered_by: str
+    file: dict[str, Any] | None
+
+
+class CommitmentOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    status: str
+    due_date: dt.date | None
+    notice: str
+    materials: list[str]
+
+
+class AllowedActionOut(Schema):
+    name: str
+    label: str
+    note_required: bool
+
+
+class CaseRowOut(Schema):
+    number: str
+    item_code: str
+    item_name: str
+    state: str
+    state_label: str
+    applicant: str
+    handling_org: str
+    due_date: dt.date | None
+    warning: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_item_code(obj: Case) -> str:
+        return obj.item_version.item.code
+
+    @staticmethod
+    def resolve_item_name(obj: Case) -> str:
+        return obj.item_version.name
+
+    @staticmethod
+    def resolve_state_label(obj: Case) -> str:
+        return parsed(obj.workflow).label(obj.state)
+
+    @staticmethod
+    def resolve_applicant(obj: Case, context: dict[str, Any]) -> str:
+        return row_applicant(obj, context["request"].user)
+
+    @staticmethod
+    def resolve_handling_org(obj: Case) -> str:
+        return obj.handling_org.name
+
+
+class CaseOut(Schema):
+    number: str
+    item: dict[str, Any]
+    mode: str
+    mode_label: str
+    channel: str
+    state: str
+    state_label: str
+    finished: bool
+    applicant: dict[str, Any]
+    assisted: bool
+    receiving_org: OrgOut
+    handling_org: OrgOut
+    form: dict[str, Any]
+    materials: list[MaterialOut]
+    commitments: list[CommitmentOut]
+    deadline: DeadlineOut
+    timeline: list[EventOut]
+    allowed_actions: list[AllowedActionOut]
+    submitted_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    outcome_note: str

@@ -1,0 +1,283 @@
+"""Reads of cases: the scoped case lists, one case for a user, and what a user may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import F, Prefetch, QuerySet
+
+from accounts.models import StaffRole
+from cases.models import Case, CaseEvent, CaseMaterial
+from cases.workflow import APPLICANT, SYSTEM, ActionSpec, parsed
+from catalog.form_schema import FieldType, parse_form_fields
+from catalog.models import Material
+from core.exceptions import NotFound, ProblemList
+from core.models import Organisation
+from core.personal_data import mask_address, mask_id_number, mask_mobile, mask_name
+from core.services import Actor
+
+
+def is_applicant(case: Case, user: Actor) -> bool:
+    if not isinstance(user, User):
+        return False
+    if case.applicant_person_id is not None:
+        return case.applicant_person.user_id == user.pk  # type: ignore[union-attr]
+    return case.applicant_company.agents.filter(pk=user.pk).exists()  # type: ignore[union-attr]
+
+
+def acting_organisation(case: Case, spec: ActionSpec, user: Actor) -> Organisation | bool | None:
+    """Whether `user` may take `spec` on `case`: False if not; otherwise the organisation
+    they act for (None for the applicant or the system)."""
+    for who in spec.by:
+        if who.role == SYSTEM:
+            if isinstance(user, str) and user.startswith("system"):
+                return None
+        elif who.role == APPLICANT:
+            if is_applicant(case, user):
+                return None
+        elif isinstance(user, User):
+            org = case.handling_org if who.scope == "handling" else case.receiving_org
+            if StaffRole.objects.filter(user=user, role=who.role, organisation=org).exists():
+                return org
+    return False
+
+
+def allowed_actions(case: Case, user: Actor) -> list[ActionSpec]:
+    """The actions of the case's current state that `user` may take, in definition order."""
+    definition = parsed(case.workflow)
+    return [
+        a
+        for a in definition.actions_from(case.state)
+        if acting_organisation(case, a, user) is not False
+    ]
+
+
+def case_queryset() -> QuerySet[Case]:
+    return Case.objects.select_related(
+        "item_version__item",
+        "handling_org__division",
+        "receiving_org__division",
+        "applicant_person",
+        "applicant_company",
+        "workflow",
+    )
+
+
+def cases_for(user: Actor) -> QuerySet[Case]:
+    """The cases `user` may see, most urgent first (due date, then newest)."""
+    return (
+        case_queryset()
+        .filter(pk__in=Case.objects.for_user(user).values("pk"))
+        .order_by(F("due_date").asc(nulls_last=True), "-created_at")
+    )
+
+
+def get_case_for(user: Actor, number: str) -> Case:
+    """One case visible to `user`, with its timeline and materials; 404 otherwise, so that a
+    case of another organisation is indistinguishable from a missing one."""
+    case = (
+        cases_for(user)
+        .filter(number=number)
+        .prefetch_related(
+            Prefetch("events", queryset=CaseEvent.objects.select_related("organisation")),
+            Prefetch("materials", queryset=CaseMaterial.objects.select_related("requirement")),
+            "pauses",
+            "commitments__materials",
+            "supplement_requests__materials",
+        )
+        .first()
+    )
+    if case is None:
+        raise NotFound("case_not_found", f"办件 {number} 不存在或无权查看")
+    return case
+
+
+@dataclass(frozen=True)
+class StaffScope:
+    organisations: tuple[int, ...]
+    roles: tuple[str, ...]
+
+
+def staff_scope(user: Actor) -> StaffScope:
+    if not isinstance(user, User):
+        return StaffScope((), ())
+    roles = list(StaffRole.objects.filter(user=user).values_list("organisation_id", "role"))
+    return StaffScope(tuple(sorted({o for o, _ in roles})), tuple(sorted({r for _, r in roles})))
+
+
+def is_staff_member(user: Actor) -> bool:
+    return bool(staff_scope(user).roles)
+
+
+# What a viewer is shown ---------------------------------------------------------------------
+
+
+def masked_form(case: Case, viewer: Actor) -> dict[str, Any]:
+    """The application form as `viewer` may see it: in full for the applicant, with ID
+    numbers, phones and addresses masked for everyone else (staff reveal them through
+    `reveal_form`, which logs the purpose)."""
+    data: dict[str, Any] = dict(case.form_data or {})
+    if is_applicant(case, viewer):
+        return data
+    problems = ProblemList()
+    for spec in parse_form_fields(case.item_version.form_fields, problems):
+        value = data.get(spec.name)
+        if not value:
+            continue
+        mask = _MASKS.get(spec.type)
+        if mask is not None:
+            data[spec.name] = mask(str(value))
+    return data
+
+
+_MASKS = {
+    FieldType.ID_NUMBER: mask_id_number,
+    FieldType.PHONE: mask_mobile,
+    FieldType.ADDRESS: mask_address,
+}
+
+
+@dataclass(frozen=True)
+class MaterialStatus:
+    requirement: Material
+    provided: CaseMaterial | None
+    covered_by: str  # "", "deficiency" or "notification"
+
+
+def material_checklist(case: Case) -> list[MaterialStatus]:
+    """Each material the item asks for, with what was given for it (uses prefetched rows)."""
+    provided = {
+        m.requirement_id: m
+        for m in case.materials.all()
+        if m.status == CaseMaterial.Status.PROVIDED
+    }
+    covered: dict[int, str] = {}
+    for commitment in case.commitments.all():
+        for material in commitment.materials.all():
+            covered[material.pk] = commitment.kind
+    return [
+        MaterialStatus(m, provided.get(m.pk), covered.get(m.pk, ""))
+        for m in case.item_version.materials.all()
+    ]
+
+
+def row_applicant(case: Case, viewer: Actor) -> str:
+    """The applicant's name in a listing, without a query per row: clear to the person
+    themself, masked for a person seen by others, a company's name as is."""
+    person = case.applicant_person
+    if person is None:
+        return case.applicant_name
+    if isinstance(viewer, User) and person.user_id == viewer.pk:
+        return case.applicant_name
+    return mask_name(case.applicant_name)
+
+
+def applicant_display(case: Case, viewer: Actor) -> str:
+    if case.applicant_person_id is None or is_applicant(case, viewer):
+        return case.applicant_name
+    return mask_name(case.applicant_name)
+
+
+def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
+    """Everything about a case that `viewer` may see, as plain data (API and pages alike).
+
+    Expects a case from `get_case_for` (timeline, materials and commitments prefetched)."""
+    definition = parsed(case.workflow)
+    version = case.item_version
+    applicant: dict[str, Any] = {
+        "kind": "person" if case.applicant_person_id else "company",
+        "name": applicant_display(case, viewer),
+    }
+    if case.applicant_person_id:
+        applicant["id_number"] = case.applicant_person.id_number_masked  # type: ignore[union-attr]
+    else:
+        applicant["uscc"] = case.applicant_company.uscc  # type: ignore[union-attr]
+    return {
+        "number": case.number,
+        "item": {"code": version.item.code, "name": version.name, "version": version.number},
+        "mode": case.mode,
+        "mode_label": case.get_mode_display(),
+        "channel": case.channel,
+        "state": case.state,
+        "state_label": definition.label(case.state),
+        "finished": definition.is_finished(case.state),
+        "applicant": applicant,
+        "assisted": case.assisted,
+        "receiving_org": {"uscc": case.receiving_org.uscc, "name": case.receiving_org.name},
+        "handling_org": {"uscc": case.handling_org.uscc, "name": case.handling_org.name},
+        "form": masked_form(case, viewer),
+        "materials": [
+            {
+                "id": s.requirement.pk,
+                "name": s.requirement.name,
+                "necessity": s.requirement.necessity,
+                "provided": s.provided is not None,
+                "covered_by": s.covered_by,
+                "file": None
+                if s.provided is None
+                else {
+                    "name": s.provided.original_name,
+                    "content_type": s.provided.content_type,
+                    "size": s.provided.size,
+                    "sha256": s.provided.sha256,
+                    "uploaded_at": s.provided.uploaded_at.isoformat(),
+                },
+            }
+            for s in material_checklist(case)
+        ],
+        "commitments": [
+            {
+                "id": c.pk,
+                "kind": c.kind,
+                "kind_label": c.get_kind_display(),
+                "status": c.status,
+                "due_date": c.due_date,
+                "notice": c.notice,
+                "materials": [m.name for m in c.materials.all()],
+            }
+            for c in case.commitments.all()
+        ],
+        "deadline": {
+            "accepted_on": case.accepted_on,
+            "due_date": case.due_date,
+            "provisional": case.due_provisional,
+            "unit": version.promised_limit_unit,
+            "promised_limit": version.promised_limit,
+            "paused_days": case.paused_days,
+            "pauses": [
+                {
+                    "reason": p.reason,
+                    "reason_label": p.get_reason_display(),
+                    "detail": p.detail,
+                    "started_on": p.started_on,
+                    "ended_on": p.ended_on,
+                    "days": p.days,
+                }
+                for p in case.pauses.all()
+            ],
+            "clock_state": case.clock_state,
+            "warning": case.warning,
+            "state_due_date": case.state_due_date,
+        },
+        "timeline": [
+            {
+                "at": e.at,
+                "actor": e.actor_label,
+                "organisation": e.organisation.name if e.organisation else None,
+                "action": e.action,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "note": e.note,
+            }
+            for e in case.events.all()
+        ],
+        "allowed_actions": [
+            {"name": a.name, "label": a.label, "note_required": a.note_required}
+            for a in allowed_actions(case, viewer)
+        ],
+        "submitted_at": case.submitted_at,
+        "closed_at": case.closed_at,
+        "outcome_note": case.outcome_note,
+    }

@@ -1,0 +1,96 @@
+"""Warnings and the periodic scan, 即办件, calendar-day limits, provisional deadlines."""
+
+import datetime as dt
+
+import pytest
+
+from cases import services
+from cases.models import Case
+from cases.tasks import run_scan, schedule_deadline_scan
+from tests import builders
+
+
+@pytest.fixture
+def setup():
+    org = builders.organisation("沈阳市人社局", "210100")
+    return org, builders.person("孙八"), builders.staff("reviewer", org)
+
+
+def _accepted(org, applicant, reviewer, monkeypatch, on: dt.date, **item_fields) -> Case:
+    version = builders.item("失业登记", org=org, **item_fields)
+    monkeypatch.setattr(services, "_today", lambda: on)
+    case = services.start_case(
+        item_version=version, form_data={"reason": "x"}, person=applicant, actor=applicant.user
+    )
+    for m in version.materials.all():
+        services.add_material(
+            case, m, content=builders.uploaded_pdf(m.name), name="m.pdf", actor=applicant.user
+        )
+    case = services.take_action(case, "submit", actor=applicant.user)
+    return services.take_action(case, "accept", actor=reviewer)
+
+
+def test_red_when_overdue_yellow_when_close(setup, monkeypatch, settings):
+    settings.DEADLINE_WARNING_DAYS = 3
+    org, applicant, reviewer = setup
+    old = _accepted(org, applicant, reviewer, monkeypatch, dt.date(2026, 3, 2), promised_limit=5)
+    close = _accepted(org, applicant, reviewer, monkeypatch, dt.date(2026, 3, 9), promised_limit=5)
+    assert old.due_date == dt.date(2026, 3, 9) and close.due_date == dt.date(2026, 3, 16)
+    monkeypatch.setattr(services, "_today", lambda: dt.date(2026, 3, 11))
+    counts = services.refresh_warnings(dt.date(2026, 3, 11))
+    assert counts == {"yellow": 1, "red": 1}
+    old.refresh_from_db()
+    close.refresh_from_db()
+    assert old.warning == "red"
+    # 03-11 → 03-16 is 3 working days (12, 13, 16): within the warning window.
+    assert close.warning == "yellow"
+
+
+def test_on_the_spot_item_is_due_the_day_it_is_accepted(setup, monkeypatch):
+    org, applicant, reviewer = setup
+    case = _accepted(
+        org,
+        applicant,
+        reviewer,
+        monkeypatch,
+        dt.date(2026, 5, 6),
+        acceptance_mode="on_the_spot",
+        promised_limit=0,
+        legal_limit=0,
+    )
+    assert case.due_date == dt.date(2026, 5, 6)
+
+
+def test_calendar_day_limits_ignore_holidays(setup, monkeypatch):
+    org, applicant, reviewer = setup
+    case = _accepted(
+        org,
+        applicant,
+        reviewer,
+        monkeypatch,
+        dt.date(2026, 9, 30),
+        promised_limit=10,
+        promised_limit_unit="calendar_days",
+        legal_limit=None,
+    )
+    assert case.due_date == dt.date(2026, 10, 10)
+
+
+def test_deadline_into_an_unpublished_year_is_provisional(setup, monkeypatch):
+    org, applicant, reviewer = setup
+    case = _accepted(
+        org, applicant, reviewer, monkeypatch, dt.date(2026, 12, 21), promised_limit=15
+    )
+    assert case.due_date.year == 2027 and case.due_provisional
+
+
+def test_scan_task_runs_and_schedules_once(setup, monkeypatch):
+    from django_tasks_db.models import DBTaskResult
+
+    assert run_scan() == {"terminated": 0, "yellow": 0, "red": 0}
+    assert schedule_deadline_scan() is True
+    assert schedule_deadline_scan() is False
+    assert DBTaskResult.objects.count() == 1
+    from django.core.management import call_command
+
+    call_command("scan_deadlines")
