@@ -6,6 +6,7 @@ member that clients switch on; `title`/`detail` are Chinese for people.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from core.exceptions import NotFound, RuleViolation
 
@@ -122,3 +124,23 @@ def _register_routers() -> None:
 
 
 _register_routers()
+
+
+def openapi_json(request: HttpRequest) -> HttpResponse:
+    """The OpenAPI document with Chinese as UTF-8 (ninja's own view escapes it)."""
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    return HttpResponse(
+        json.dumps(schema, ensure_ascii=False, cls=NinjaJSONEncoder),
+        content_type="application/json; charset=utf-8",
+    )
+
+
+def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other path under /api/v1/: a problem document, not the portal's HTML page."""
+    return problem(
+        request,
+        status=404,
+        code="endpoint_not_found",
+        title="接口不存在",
+        detail=f"没有接口 {request.path}，请查阅 /api/v1/docs",
+    )

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
 
-from tongban.api import api
+from tongban.api import api, openapi_json, unknown_endpoint
 
 admin.site.site_header = "通办平台管理"
 admin.site.site_title = "通办平台管理"
@@ -13,7 +13,9 @@ admin.site.index_title = "目录与基础数据维护"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/openapi.json", openapi_json),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", unknown_endpoint),
     # The embedded node has no web server in front of it, and runserver serves static files
     # only with DEBUG on: serve the apps' own static files here, with DEBUG off too. A
     # deployment with a web server runs collectstatic and has it serve STATIC_ROOT instead.

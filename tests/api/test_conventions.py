@@ -71,6 +71,18 @@ def test_openapi_schema(client):
     assert "cross_province" in str(scope) or "$ref" in str(scope)
 
 
+def test_openapi_document_is_utf8(client):
+    raw = client.get("/api/v1/openapi.json").content
+    assert "通办平台".encode() in raw and b"\\u" not in raw
+
+
+def test_unknown_api_path_is_a_problem_document(client):
+    response = client.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["code"] == "endpoint_not_found"
+
+
 def test_docs_are_served_without_a_cdn(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 200
