@@ -89,6 +89,10 @@ class LicenceType(models.Model):
     holder_kind = models.CharField(
         "持证主体", max_length=16, choices=Audience.choices, default=Audience.PERSON
     )
+    issuer_kind = models.CharField("颁证机构类别", max_length=64, blank=True)
+    face_fields = models.JSONField("照面信息字段", default=list, blank=True)
+    valid_years = models.PositiveSmallIntegerField("有效期（年，空为长期）", null=True, blank=True)
+    allow_multiple = models.BooleanField("同一持证主体可持有多份有效证照", default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "证照类型"

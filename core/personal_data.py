@@ -40,19 +40,22 @@ def _keys() -> tuple[bytes, bytes]:
     return _derive(b"encrypt", secret), _derive(b"lookup", secret)
 
 
-def encrypt(value: str) -> str:
-    """Encrypt a string; the result is ASCII, safe for a text column."""
-    key, _ = _keys()
+def encrypt(value: str, *, secret: str | None = None, purpose: bytes = b"encrypt") -> str:
+    """Encrypt a string; the result is ASCII, safe for a text column.
+
+    `secret` and `purpose` select another key than the personal-data one (the seal key
+    store uses its own)."""
+    key = _derive(purpose, secret) if secret is not None else _keys()[0]
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, value.encode(), _VERSION.encode())
     return f"{_VERSION}:{base64.b64encode(nonce + sealed).decode()}"
 
 
-def decrypt(token: str) -> str:
+def decrypt(token: str, *, secret: str | None = None, purpose: bytes = b"encrypt") -> str:
     version, _, payload = token.partition(":")
     if version != _VERSION:
         raise ValueError("unknown personal-data key version")
-    key, _ = _keys()
+    key = _derive(purpose, secret) if secret is not None else _keys()[0]
     raw = base64.b64decode(payload)
     return AESGCM(key).decrypt(raw[:12], raw[12:], version.encode()).decode()
 

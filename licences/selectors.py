@@ -1,0 +1,130 @@
+"""Reads of seals and licences, scoped: a holder sees their own licences; staff of the
+issuing organisation see what it issued; a supervisor sees everything issued in their
+division."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+
+from accounts.models import Role, StaffRole
+from core.exceptions import NotFound
+from core.models import division_code_prefix
+from licences.models import Licence, LicenceEvent, Seal
+
+
+def key_set() -> QuerySet[Seal]:
+    """Every seal of this node, active or not: verifiers need revoked ones' keys too."""
+    return Seal.objects.select_related("organisation").order_by("organisation__name", "pk")
+
+
+def get_seal(seal_id: int) -> Seal:
+    seal = Seal.objects.select_related("organisation").filter(pk=seal_id).first()
+    if seal is None:
+        raise NotFound("seal_not_found", f"印章 {seal_id} 不存在")
+    return seal
+
+
+def _visible(user: Any) -> Q:
+    if not isinstance(user, User):
+        return Q(pk__in=[])
+    visible = Q(holder_person__user=user) | Q(holder_company__agents=user)
+    roles = list(StaffRole.objects.filter(user=user).select_related("division"))
+    orgs = [r.organisation_id for r in roles if r.role != Role.SUPERVISOR]
+    if orgs:
+        visible |= Q(issuer_id__in=orgs)
+    for role in roles:
+        if role.role == Role.SUPERVISOR:
+            visible |= Q(
+                issuer__division__code__startswith=division_code_prefix(role.division.code)
+            )
+    return visible
+
+
+def licences_for(user: Any) -> QuerySet[Licence]:
+    """The licences `user` may see, newest first."""
+    ids = Licence.objects.filter(_visible(user)).values("pk")
+    return (
+        Licence.objects.filter(pk__in=ids)
+        .select_related("licence_type", "issuer", "seal__organisation")
+        .order_by("-issued_at", "-pk")
+    )
+
+
+def wallet(user: Any) -> QuerySet[Licence]:
+    """证照夹: the licences the user holds (as a person or as a company's agent)."""
+    if not isinstance(user, User):
+        return Licence.objects.none()
+    return licences_for(user).filter(Q(holder_person__user=user) | Q(holder_company__agents=user))
+
+
+def get_licence_for(user: Any, identifier: str) -> Licence:
+    licence = licences_for(user).filter(identifier=identifier.strip().upper()).first()
+    if licence is None:
+        raise NotFound("licence_not_found", "电子证照不存在或无权查看")
+    return licence
+
+
+def is_holder(licence: Licence, user: Any) -> bool:
+    if not isinstance(user, User):
+        return False
+    if licence.holder_person_id is not None:
+        return licence.holder_person.user_id == user.pk  # type: ignore[union-attr]
+    return licence.holder_company.agents.filter(pk=user.pk).exists()  # type: ignore[union-attr]
+
+
+def events_of(licence: Licence) -> QuerySet[LicenceEvent]:
+    """Every issue, verification, use and download of a licence (the holder sees them all)."""
+    return licence.events.order_by("-at", "-pk")
+
+
+def licence_row(licence: Licence) -> dict[str, Any]:
+    return {
+        "identifier": licence.identifier,
+        "type": {"code": licence.licence_type.code, "name": licence.licence_type.name},
+        "number": licence.number,
+        "holder_name": licence.holder_name,
+        "holder_code": licence.holder_code_masked,
+        "issuer": {"uscc": licence.issuer.uscc, "name": licence.issuer.name},
+        "issued_at": licence.issued_at,
+        "valid_from": licence.valid_from,
+        "valid_until": licence.valid_until,
+        "status": licence.status,
+        "status_label": licence.get_status_display(),
+    }
+
+
+def licence_view(licence: Licence, verify_url: str) -> dict[str, Any]:
+    """A licence in full for its holder or the issuing staff (the holder code stays masked;
+    the canonical bytes carry it in clear for signature checks)."""
+    return {
+        **licence_row(licence),
+        "version": licence.version,
+        "face": licence.face_data,
+        "seal": {
+            "id": licence.seal.pk,
+            "name": licence.seal.name,
+            "algorithm": licence.seal.algorithm,
+            "fingerprint": licence.seal.fingerprint,
+            "status": licence.seal.status,
+        },
+        "signature": licence.signature,
+        "token": licence.token,
+        "verify_url": verify_url,
+        "case_number": licence.case_number,
+        "revoked_at": licence.revoked_at,
+        "revocation_reason": licence.revocation_reason,
+        "events": [
+            {
+                "at": e.at,
+                "kind": e.kind,
+                "kind_label": e.get_kind_display(),
+                "outcome": e.outcome,
+                "actor": e.actor_label,
+                "detail": e.detail,
+            }
+            for e in events_of(licence)
+        ],
+    }

@@ -1,0 +1,411 @@
+"""State changes of seals and licences: make and revoke seals, issue, re-issue and revoke
+licences, verify tokens, record uses. Each runs in one transaction with its own log row."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Company, Person
+from catalog.form_schema import parse_form_fields, validate_form_data
+from catalog.models import LicenceType
+from core.exceptions import ProblemList, RuleViolation
+from core.models import Organisation
+from core.personal_data import lookup_hash, mask_id_number
+from core.services import Actor, actor_label, record_audit
+from core.signing import Algorithm, SigningError, fingerprint, generate_key, verify
+from licences import canonical
+from licences.identifiers import LicenceIdentifier
+from licences.keys import key_store
+from licences.models import Licence, LicenceEvent, Seal
+
+
+def _user(actor: Actor) -> User | None:
+    return actor if isinstance(actor, User) else None
+
+
+def _log(
+    licence: Licence | None,
+    kind: str,
+    *,
+    actor: Actor,
+    outcome: str = "",
+    detail: dict[str, Any] | None = None,
+) -> LicenceEvent:
+    return LicenceEvent.objects.create(
+        licence=licence,
+        kind=kind,
+        outcome=outcome,
+        actor=_user(actor),
+        actor_label=actor_label(actor),
+        detail=detail or {},
+    )
+
+
+# Seals -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_seal(
+    organisation: Organisation,
+    *,
+    actor: Actor,
+    name: str = "",
+    algorithm: Algorithm = Algorithm.SM2,
+    years: int = 5,
+) -> Seal:
+    """Make a seal for `organisation`: a new key pair in the key store, the public half here."""
+    keys = generate_key(algorithm)
+    now = timezone.now()
+    seal = Seal.objects.create(
+        organisation=organisation,
+        name=name or f"{organisation.name}电子印章",
+        algorithm=algorithm.value,
+        public_pem=keys.public_pem.decode(),
+        fingerprint=fingerprint(keys.public_pem),
+        valid_from=now,
+        valid_until=now + dt.timedelta(days=365 * years),
+    )
+    key_store().store(seal, keys.private_pem)
+    record_audit(
+        actor=actor,
+        action="create_seal",
+        obj=seal,
+        summary=f"为 {organisation.name} 制作电子印章（{algorithm.value}）",
+    )
+    return seal
+
+
+@transaction.atomic
+def revoke_seal(seal: Seal, *, reason: str, actor: Actor) -> Seal:
+    """Revoke a seal: no new signature is possible; licences it signed report its status."""
+    if not reason.strip():
+        raise RuleViolation("reason_required", "请填写吊销原因")
+    seal = Seal.objects.select_for_update().get(pk=seal.pk)
+    if seal.status == Seal.Status.REVOKED:
+        raise RuleViolation("seal_revoked", "该印章已吊销", status=409)
+    seal.status, seal.revoked_at, seal.revocation_reason = (
+        Seal.Status.REVOKED,
+        timezone.now(),
+        reason.strip()[:200],
+    )
+    seal.save(update_fields=["status", "revoked_at", "revocation_reason"])
+    record_audit(actor=actor, action="revoke_seal", obj=seal, summary=f"吊销印章：{reason}")
+    return seal
+
+
+def signing_seal(organisation: Organisation) -> Seal:
+    """The organisation's active, currently valid seal (newest first)."""
+    now = timezone.now()
+    seal = (
+        Seal.objects.filter(
+            organisation=organisation,
+            status=Seal.Status.ACTIVE,
+            valid_from__lte=now,
+            valid_until__gt=now,
+        )
+        .order_by("-valid_from")
+        .first()
+    )
+    if seal is None:
+        raise RuleViolation(
+            "no_active_seal", f"{organisation.name} 没有有效的电子印章，不能签发证照"
+        )
+    return seal
+
+
+def _sign(seal: Seal, data: bytes) -> bytes:
+    if seal.status != Seal.Status.ACTIVE or seal.valid_until <= timezone.now():
+        raise RuleViolation("seal_not_usable", "印章已吊销或已过期，不能用于签名")
+    return key_store().sign(seal, data)
+
+
+# Issuing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holder:
+    name: str
+    code_type: str
+    code: str
+    person: Person | None = None
+    company: Company | None = None
+
+    @classmethod
+    def of_person(cls, person: Person) -> Holder:
+        return cls(person.name, Licence.HolderCodeType.ID_NUMBER, person.id_number, person=person)
+
+    @classmethod
+    def of_company(cls, company: Company) -> Holder:
+        return cls(company.name, Licence.HolderCodeType.USCC, company.uscc, company=company)
+
+
+def _serial() -> str:
+    return f"{timezone.localdate():%Y%m%d}{secrets.randbelow(10**8):08d}"
+
+
+@transaction.atomic
+def issue_licence(
+    *,
+    licence_type: LicenceType,
+    holder: Holder,
+    issuer: Organisation,
+    face_data: dict[str, Any],
+    case_number: str,
+    actor: Actor,
+    supersedes: Licence | None = None,
+) -> Licence:
+    """Issue a licence: identifier with check character, face data checked against the
+    type's face schema, signed with the issuer's seal over the canonical form, QR token.
+
+    Call inside the transaction of the decision it results from."""
+    problems = ProblemList()
+    fields = parse_form_fields(licence_type.face_fields, problems)
+    problems.raise_if_any("licence_type_invalid", f"证照类型“{licence_type.name}”的照面定义有误")
+    face = validate_form_data(fields, face_data)
+    if (
+        not licence_type.allow_multiple
+        and supersedes is None
+        and Licence.objects.filter(
+            licence_type=licence_type,
+            holder_code_hash=lookup_hash(holder.code),
+            status=Licence.Status.VALID,
+        ).exists()
+    ):
+        raise RuleViolation(
+            "licence_exists",
+            f"持证主体已持有有效的“{licence_type.name}”，应换发而非重复签发",
+            status=409,
+        )
+    seal = signing_seal(issuer)
+    today = timezone.localdate()
+    version = supersedes.version + 1 if supersedes else 1
+    serial = supersedes.serial if supersedes else _serial()
+    identifier = LicenceIdentifier(licence_type.code, issuer.uscc, serial, version)
+    valid_until = (
+        today.replace(year=today.year + licence_type.valid_years)
+        if licence_type.valid_years
+        else None
+    )
+    licence = Licence(
+        identifier=str(identifier),
+        licence_type=licence_type,
+        number=f"{issuer.division.code}{serial}",
+        serial=serial,
+        version=version,
+        holder_name=holder.name,
+        holder_code_type=holder.code_type,
+        holder_code=holder.code,
+        holder_code_hash=lookup_hash(holder.code),
+        holder_code_masked=_mask(holder),
+        holder_person=holder.person,
+        holder_company=holder.company,
+        face_data=face,
+        issuer=issuer,
+        issued_at=timezone.now().replace(microsecond=0),
+        valid_from=today,
+        valid_until=valid_until,
+        seal=seal,
+        case_number=case_number,
+        supersedes=supersedes,
+    )
+    licence.signature = base64.b64encode(_sign(seal, canonical.canonical_bytes(licence))).decode()
+    payload = canonical.canonical_json(canonical.token_payload(licence))
+    licence.token = canonical.build_token(payload, _sign(seal, payload))
+    licence.save()
+    if supersedes is not None:
+        Licence.objects.filter(pk=supersedes.pk).update(status=Licence.Status.SUPERSEDED)
+        _log(
+            supersedes, LicenceEvent.Kind.SUPERSEDED, actor=actor, detail={"by": licence.identifier}
+        )
+    _log(licence, LicenceEvent.Kind.ISSUED, actor=actor, detail={"case": case_number})
+    return licence
+
+
+def _mask(holder: Holder) -> str:
+    if holder.code_type == Licence.HolderCodeType.ID_NUMBER:
+        return mask_id_number(holder.code)
+    return holder.code
+
+
+@transaction.atomic
+def reissue_licence(
+    licence: Licence, *, face_data: dict[str, Any], case_number: str, actor: Actor
+) -> Licence:
+    """换发: a new version with the same serial; the old one is superseded, not deleted."""
+    licence = Licence.objects.select_for_update().get(pk=licence.pk)
+    if licence.status != Licence.Status.VALID:
+        raise RuleViolation("licence_not_valid", "只能换发有效的证照", status=409)
+    holder = Holder(
+        licence.holder_name,
+        licence.holder_code_type,
+        licence.holder_code,
+        licence.holder_person,
+        licence.holder_company,
+    )
+    return issue_licence(
+        licence_type=licence.licence_type,
+        holder=holder,
+        issuer=licence.issuer,
+        face_data=face_data,
+        case_number=case_number,
+        actor=actor,
+        supersedes=licence,
+    )
+
+
+@transaction.atomic
+def revoke_licence(licence: Licence, *, reason: str, actor: Actor) -> Licence:
+    """Revoke a licence; verification reports it as revoked from now on."""
+    if not reason.strip():
+        raise RuleViolation("reason_required", "请填写撤销原因")
+    licence = Licence.objects.select_for_update().get(pk=licence.pk)
+    if licence.status == Licence.Status.REVOKED:
+        raise RuleViolation("licence_revoked", "该证照已撤销", status=409)
+    licence.status, licence.revoked_at, licence.revocation_reason = (
+        Licence.Status.REVOKED,
+        timezone.now(),
+        reason.strip()[:200],
+    )
+    licence.save(update_fields=["status", "revoked_at", "revocation_reason"])
+    _log(licence, LicenceEvent.Kind.REVOKED, actor=actor, detail={"reason": reason})
+    return licence
+
+
+def revoke_licences_of_case(case_number: str, *, reason: str, actor: Actor) -> int:
+    """Revoke every valid licence issued from a case (its decision was revoked)."""
+    count = 0
+    for licence in Licence.objects.filter(case_number=case_number, status=Licence.Status.VALID):
+        revoke_licence(licence, reason=reason, actor=actor)
+        count += 1
+    return count
+
+
+# Verifying -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a verifier learns from a token. `outcome` is one of valid, tampered, revoked,
+    expired, unknown_issuer; `face` is the minimal face data, only when the signature holds."""
+
+    outcome: str
+    reason: str
+    face: dict[str, Any]
+    revocation_checked: bool
+    licence: Licence | None = None
+
+    OUTCOME_LABELS = {
+        "valid": "有效",
+        "tampered": "已被篡改",
+        "revoked": "已撤销",
+        "expired": "已过期",
+        "unknown_issuer": "签发机构未知",
+    }
+
+    @property
+    def label(self) -> str:
+        return self.OUTCOME_LABELS[self.outcome]
+
+
+def check_token(token: str, *, today: dt.date | None = None) -> Verification:
+    """Verify a token offline against the seal keys this node knows, then its status."""
+    today = today or timezone.localdate()
+    try:
+        payload_bytes, payload, signature = canonical.split_token(token)
+    except ValueError:
+        return Verification("tampered", "令牌格式错误，无法解析", {}, False)
+    seal = (
+        Seal.objects.select_related("organisation")
+        .filter(fingerprint=str(payload.get("kid", "")))
+        .first()
+    )
+    if seal is None:
+        return Verification("unknown_issuer", "签名印章不在本节点信任的公钥中", {}, False)
+    if payload.get("alg") != seal.algorithm:
+        return Verification(
+            "tampered", f"令牌声称的算法 {payload.get('alg')} 与印章算法不符", {}, False
+        )
+    try:
+        genuine = verify(
+            Algorithm(seal.algorithm), seal.public_pem.encode(), payload_bytes, signature
+        )
+    except SigningError:
+        genuine = False
+    if not genuine:
+        return Verification("tampered", "签名验证失败：内容被改动或并非该印章所签", {}, False)
+    face = {k: payload.get(k) for k in ("id", "typ", "hn", "hc", "isn", "vf", "vu")}
+    licence = Licence.objects.filter(identifier=payload.get("id")).first()
+    if licence is not None and licence.status == Licence.Status.REVOKED:
+        return Verification(
+            "revoked",
+            f"证照已于 {timezone.localtime(licence.revoked_at):%Y-%m-%d} 撤销："
+            f"{licence.revocation_reason}",
+            face,
+            True,
+            licence,
+        )
+    if seal.status == Seal.Status.REVOKED:
+        return Verification(
+            "revoked",
+            f"签发所用印章已于 {timezone.localtime(seal.revoked_at):%Y-%m-%d} 吊销",
+            face,
+            True,
+            licence,
+        )
+    if licence is not None and licence.status == Licence.Status.SUPERSEDED:
+        return Verification("revoked", "证照已换发新版本，本版本不再有效", face, True, licence)
+    valid_until = payload.get("vu")
+    if valid_until and dt.date.fromisoformat(valid_until) < today:
+        return Verification(
+            "expired", f"证照有效期至 {valid_until}", face, licence is not None, licence
+        )
+    return Verification("valid", "签名有效，证照在有效期内", face, licence is not None, licence)
+
+
+@transaction.atomic
+def verify_token(token: str, *, actor: Actor, channel: str) -> Verification:
+    """Verify a token and log the verification (who, when, outcome)."""
+    result = check_token(token)
+    _log(
+        result.licence,
+        LicenceEvent.Kind.VERIFIED,
+        actor=actor,
+        outcome=result.outcome,
+        detail={"channel": channel, "reason": result.reason},
+    )
+    return result
+
+
+def record_use(licence: Licence, *, case_number: str, actor: Actor) -> LicenceEvent:
+    """The holder used the licence in place of a material in a case."""
+    return _log(licence, LicenceEvent.Kind.USED, actor=actor, detail={"case": case_number})
+
+
+@transaction.atomic
+def revoke_licence_as_staff(licence: Licence, *, reason: str, actor: Actor) -> Licence:
+    """Revocation by staff: an approver or organisation admin of the issuing organisation."""
+    from accounts.models import Role, StaffRole
+
+    user = _user(actor)
+    if (
+        user is None
+        or not StaffRole.objects.filter(
+            user=user, organisation=licence.issuer, role__in=[Role.APPROVER, Role.ORG_ADMIN]
+        ).exists()
+    ):
+        raise RuleViolation(
+            "action_forbidden", "只有颁证机构的审批人员或机构管理员可以撤销证照", status=403
+        )
+    return revoke_licence(licence, reason=reason, actor=actor)
+
+
+def record_download(licence: Licence, *, actor: Actor) -> LicenceEvent:
+    return _log(licence, LicenceEvent.Kind.DOWNLOADED, actor=actor)
