@@ -1,14 +1,19 @@
-"""Values every portal page needs: the node's name, whether 长辈模式 is on, and the main
-navigation with the entry of the current section marked."""
+"""Values every portal page needs: the node's name, whether 长辈模式 is on, the main
+navigation with the entry of the current section marked, and who is signed in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+
+from accounts.models import Person
+from cases.selectors import is_staff_member
+from core.personal_data import mask_name
 
 ELDER_MODE_COOKIE = "elder_mode"
 
@@ -33,7 +38,7 @@ _NAV: list[tuple[str, str, dict[str, str], set[str]]] = [
         "事项查询",
         "portal:items",
         {},
-        {"items", "item_guide", "item_versions", "item_version"},
+        {"items", "item_guide", "item_versions", "item_version", "apply"},
     ),
     ("事项清单", "portal:lists", {}, {"lists", "list_detail", "list_version", "list_diff"}),
 ]
@@ -56,10 +61,35 @@ def _nav(request: HttpRequest) -> list[NavLink]:
     return links
 
 
+class Account:
+    """The signed-in user as the header shows them. Each value is read on first use only,
+    so a page that does not show it costs no query."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    @cached_property
+    def label(self) -> str:
+        person = Person.objects.filter(user=self.user).only("name").first()
+        if person is not None:
+            return mask_name(person.name)
+        return str(self.user.get_username())
+
+    @cached_property
+    def unread(self) -> int:
+        return int(self.user.notifications.filter(read_at__isnull=True).count())
+
+    @cached_property
+    def is_staff_member(self) -> bool:
+        return is_staff_member(self.user)
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
     """The context every template gets (registered in settings.TEMPLATES)."""
+    user = getattr(request, "user", None)
     return {
         "node_name": settings.NODE_NAME,
         "elder_mode": request.COOKIES.get(ELDER_MODE_COOKIE) == "1",
         "nav_links": _nav(request),
+        "account": Account(user) if user is not None and user.is_authenticated else None,
     }

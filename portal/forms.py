@@ -1,4 +1,5 @@
-"""Parsers of the portal's query strings and its one POST form.
+"""Parsers of the portal's query strings, the 长辈模式 switch, and the sign-in and
+registration forms.
 
 The forms only check that a value is one the catalog knows and turn it into the arguments
 of a selector; an unknown value becomes a Chinese message and that condition is dropped,
@@ -10,9 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
 
 from catalog.models import Audience, Mode, Scope
 from catalog.selectors import BrowseFacets, ItemFilter
+from core.exceptions import RuleViolation
 from core.models import Division, Organisation
 
 ANY = ("", "不限")
@@ -30,7 +34,7 @@ def _choice(label: str, choices: list[Any], what: str) -> forms.ChoiceField:
     )
 
 
-class _FilterForm(forms.Form):
+class FilterForm(forms.Form):
     """Common behaviour: the Chinese messages of the fields that did not parse."""
 
     def problems(self) -> list[str]:
@@ -46,7 +50,7 @@ class _FilterForm(forms.Form):
         return bool(self.valid_values())
 
 
-class ItemFilterForm(_FilterForm):
+class ItemFilterForm(FilterForm):
     """The filters of 事项查询 (/items/)."""
 
     q = forms.CharField(
@@ -123,7 +127,7 @@ def _grouped_divisions(facets: BrowseFacets) -> list[tuple[str, Any]]:
     return [(names.get(code, code), options) for code, options in groups.items()]
 
 
-class ZoneFilterForm(_FilterForm):
+class ZoneFilterForm(FilterForm):
     """The filters inside a zone (通办专区): theme and audience."""
 
     theme = _choice("主题", [], "主题")
@@ -135,7 +139,7 @@ class ZoneFilterForm(_FilterForm):
         fields["theme"].choices = [ANY, *((t.code, t.name) for t in facets.themes)]
 
 
-class ListDiffForm(_FilterForm):
+class ListDiffForm(FilterForm):
     """Which two versions of a list to compare (版本比较), as `?from=N&to=M`.
 
     Without either, the two newest published versions are compared."""
@@ -179,3 +183,110 @@ class ElderModeForm(forms.Form):
 
     elder_mode = forms.ChoiceField(choices=[("1", "开启"), ("0", "关闭")])
     next = forms.CharField(required=False, max_length=2000)
+
+
+# Accounts ----------------------------------------------------------------------------------
+
+
+class LoginForm(AuthenticationForm):
+    """Sign-in for citizens (公民身份号码) and staff (username), throttled by django-axes."""
+
+    username = UsernameField(
+        label="账号",
+        max_length=150,
+        help_text="个人用户请输入公民身份号码；工作人员请输入工作账号。",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label="密码",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    error_messages = {
+        "invalid_login": "账号或密码不正确。请注意区分大小写；连续输错 %(limit)s 次，账号将在本机锁定 %(minutes)s 分钟。",
+        "inactive": "该账号已停用，请联系管理员或拨打 12345。",
+    }
+
+    def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].error_messages["required"] = "请输入账号"
+        self.fields["password"].error_messages["required"] = "请输入密码"
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        return forms.ValidationError(
+            self.error_messages["invalid_login"],
+            code="invalid_login",
+            params={
+                "limit": settings.AXES_FAILURE_LIMIT,
+                "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+            },
+        )
+
+
+class RegisterForm(forms.Form):
+    """Self-registration of a natural person; the rules are checked by
+    accounts.services.register_citizen, which this form only feeds."""
+
+    name = forms.CharField(
+        label="姓名",
+        max_length=30,
+        help_text="与居民身份证上的姓名一致。",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    id_number = forms.CharField(
+        label="公民身份号码",
+        max_length=18,
+        help_text="18 位，最后一位可能是 X。注册后用它登录。",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    mobile = forms.CharField(
+        label="手机号码",
+        max_length=14,
+        help_text="用于接收办件进度短信。",
+        widget=forms.TextInput(
+            attrs={"type": "tel", "autocomplete": "tel", "inputmode": "numeric"}
+        ),
+    )
+    password = forms.CharField(
+        label="密码",
+        strip=False,
+        help_text="至少 8 位，不要使用过于常见的密码。",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label="再次输入密码",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.error_messages["required"] = f"请填写{field.label}"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, again = cleaned.get("password"), cleaned.get("password_again")
+        if first and again and first != again:
+            self.add_error("password_again", "两次输入的密码不一致")
+        return cleaned
+
+
+def add_problems(
+    form: forms.Form, exc: RuleViolation, *, fields: dict[str, str] | None = None
+) -> None:
+    """Put a service's problems on the form: each under the field it names (after renaming
+    through `fields`), the rest — or the message itself — as errors of the whole form."""
+    fields = fields or {}
+    placed = False
+    for problem in exc.problems:
+        name = fields.get(problem.field or "", problem.field or "")
+        if name in form.fields:
+            form.add_error(name, problem.reason)
+            placed = True
+        else:
+            form.add_error(None, problem.reason)
+            placed = True
+    if not placed:
+        name = fields.get(f"code:{exc.code}", "")
+        form.add_error(name if name in form.fields else None, exc.message)

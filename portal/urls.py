@@ -1,8 +1,8 @@
-"""URLs of the citizen portal."""
+"""URLs of the citizen portal: catalog pages, the account, applying and my cases."""
 
 from django.urls import path
 
-from portal import views
+from portal import account_views, case_views, views
 
 app_name = "portal"
 
@@ -18,4 +18,21 @@ urlpatterns = [
     path("lists/<str:code>/versions/<int:number>/", views.list_version_detail, name="list_version"),
     path("lists/<str:code>/diff/", views.list_diff, name="list_diff"),
     path("elder-mode/", views.elder_mode, name="elder_mode"),
+    # Account
+    path("login/", account_views.SignInView.as_view(), name="login"),
+    path("logout/", account_views.SignOutView.as_view(), name="logout"),
+    path("register/", account_views.register, name="register"),
+    path("my/messages/", account_views.inbox, name="messages"),
+    path("my/messages/read/", account_views.mark_read, name="messages_read"),
+    # Applying online and my cases (the notification links point at /my/cases/<number>/)
+    path("items/<str:code>/apply/", case_views.apply, name="apply"),
+    path("my/cases/", case_views.my_cases, name="my_cases"),
+    path("my/cases/<str:number>/", case_views.my_case, name="my_case"),
+    path("my/cases/<str:number>/form/", case_views.case_form, name="case_form"),
+    path("my/cases/<str:number>/materials/", case_views.case_materials, name="case_materials"),
+    path(
+        "my/cases/<str:number>/commitments/", case_views.case_commitments, name="case_commitments"
+    ),
+    path("my/cases/<str:number>/submit/", case_views.case_submit, name="case_submit"),
+    path("my/cases/<str:number>/actions/<str:action>/", case_views.case_action, name="case_action"),
 ]

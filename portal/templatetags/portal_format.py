@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from cases.models import Commitment
 from catalog.form_schema import FIELD_TYPE_LABELS, FieldType
 from catalog.models import ItemVersion, Mode, Scope
 from catalog.services import CHANNELS, DELIVERY
@@ -76,3 +77,44 @@ def yuan(amount: object) -> str:
     except (InvalidOperation, ValueError):
         return str(amount)
     return f"{value.normalize():f} 元"
+
+
+@register.filter
+def lockout_minutes(delta: object) -> int:
+    """Whole minutes of a lockout period (a timedelta): 0:30:00 → 30."""
+    seconds = getattr(delta, "total_seconds", lambda: 0)()
+    return int(seconds // 60)
+
+
+@register.filter
+def file_size(size: object) -> str:
+    """A file size for people: 2048 → 2 KB, 3 MB with one decimal."""
+    try:
+        value = int(str(size))
+    except ValueError:
+        return str(size)
+    if value < 1024:
+        return f"{value} 字节"
+    if value < 1024 * 1024:
+        return f"{value / 1024:.0f} KB"
+    return f"{value / (1024 * 1024):.1f} MB"
+
+
+@register.filter
+def get_item(mapping: object, key: object) -> object:
+    """`mapping[key]` in a template, or "" when absent."""
+    if isinstance(mapping, dict):
+        return mapping.get(key, "")
+    return ""
+
+
+@register.simple_tag
+def day_count(days: int | None, unit: str | None = None) -> str:
+    """A number of days with the unit of the item's limits: 3 个工作日, 0 个自然日."""
+    return f"{days or 0} 个{_LIMIT_UNITS.get(unit or ItemVersion.LimitUnit.WORKING_DAYS, '工作日')}"
+
+
+@register.filter
+def commitment_status(value: str) -> str:
+    """State of a commitment in Chinese: open → 履行中."""
+    return _label(dict(Commitment.Status.choices), value)

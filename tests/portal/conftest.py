@@ -101,3 +101,11 @@ def two_list_versions(catalog: Catalog) -> tuple[ListVersion, ListVersion]:
     ListEntry.objects.create(list_version=draft, item=id_card.item, modes=["proxy"], position=9)
     new = publish_list_version(draft, actor="test")
     return old, new
+
+
+@pytest.fixture
+def world():
+    """Organisations, an item with 容缺 and 告知承诺, staff and applicants (tests/case_pages.py)."""
+    from tests.case_pages import build_world
+
+    return build_world()

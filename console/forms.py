@@ -1,0 +1,318 @@
+"""Forms of the console: the inbox filters, one form per workflow action, revealing
+personal data, 告知承诺 verification, and window intake.
+
+They collect input for one `cases.services` call each; what is allowed is the services'
+to decide (and they say why not, in Chinese).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from django import forms
+
+from cases.models import Case
+from cases.workflow import DEFINITIONS_DIR, ActionSpec, validate_definition
+from catalog.models import ItemVersion
+from portal.forms import ANY, FilterForm
+from portal.templatetags.portal_format import time_limit
+
+OPEN, FINISHED, EVERY = "", "finished", "all"
+
+
+@cache
+def state_choices() -> list[tuple[str, str]]:
+    """Every state of the shipped workflow definitions with its label (first label wins:
+    the definitions agree on the meaning of a state name)."""
+    labels: dict[str, str] = {}
+    for path in sorted(DEFINITIONS_DIR.glob("*.json")):
+        definition = validate_definition(json.loads(path.read_text(encoding="utf-8")))
+        for name, spec in definition.states.items():
+            labels.setdefault(name, spec.label)
+    return list(labels.items())
+
+
+class InboxFilterForm(FilterForm):
+    """The inbox filters: state, deadline warning, open or finished."""
+
+    status = forms.ChoiceField(
+        label="办理情况",
+        choices=[(OPEN, "办理中"), (FINISHED, "已办结"), (EVERY, "全部")],
+        required=False,
+        error_messages={"invalid_choice": "未知的办理情况“%(value)s”，已忽略该条件。"},
+    )
+    state = forms.ChoiceField(
+        label="状态",
+        required=False,
+        error_messages={"invalid_choice": "未知的状态“%(value)s”，已忽略该条件。"},
+    )
+    warning = forms.ChoiceField(
+        label="期限预警",
+        choices=[ANY, *Case.Warning.choices],
+        required=False,
+        error_messages={"invalid_choice": "未知的预警级别“%(value)s”，已忽略该条件。"},
+    )
+
+    def __init__(self, data: Any) -> None:
+        super().__init__(data)
+        field: Any = self.fields["state"]
+        field.choices = [ANY, *state_choices()]
+
+    @property
+    def is_filtered(self) -> bool:
+        values = self.valid_values()
+        return bool(values.get("state") or values.get("warning") or values.get("status"))
+
+
+# Acting on a case -------------------------------------------------------------------------
+
+# Where a service's refusal of an action is shown on its form, by the refusal's code.
+ACTION_ERROR_FIELDS = {
+    "code:note_required": "note",
+    "code:supplement_materials_required": "materials",
+    "code:material_not_of_item": "materials",
+    "code:supplement_due_invalid": "due_date",
+    "code:supplement_due_beyond_limit": "due_date",
+    "code:special_procedure_unknown": "procedure",
+}
+# Actions that end or refuse something get a button that looks like it.
+GRAVE_ACTIONS = {"refuse_acceptance", "deny", "withdraw"}
+
+
+class ActionForm(forms.Form):
+    """One workflow action: its note, plus the materials and due date of a supplement
+    request (一次性告知) or the procedure of a special procedure."""
+
+    note = forms.CharField(
+        label="说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, action: ActionSpec, version: ItemVersion, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", action.name)
+        super().__init__(*args, **kwargs)
+        self.action = action
+        note = self.fields["note"]
+        if action.note_required:
+            note.widget.attrs["required"] = True
+        if action.name == "request_supplement":
+            self.fields["materials"] = forms.TypedMultipleChoiceField(
+                label="需补正的材料",
+                coerce=int,
+                required=False,
+                choices=[(m.pk, m.name) for m in version.materials.all()],
+                widget=forms.CheckboxSelectMultiple,
+                help_text="请一次性列出需要补正的全部材料。",
+            )
+            self.fields["due_date"] = forms.DateField(
+                label="补正期限",
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                input_formats=["%Y-%m-%d"],
+                error_messages={"invalid": "日期格式应为 YYYY-MM-DD"},
+            )
+        if action.name == "start_special_procedure":
+            procedures = version.special_procedures or []
+            self.fields["procedure"] = forms.ChoiceField(
+                label="特别程序",
+                required=False,
+                choices=[
+                    ("", "请选择"),
+                    *(
+                        (
+                            str(p.get("name", "")),
+                            f"{p.get('name', '')}（{time_limit(p.get('limit'), p.get('unit'))}）",
+                        )
+                        for p in procedures
+                    ),
+                ],
+                help_text="特别程序期间不计入办理时限。",
+            )
+
+    @property
+    def grave(self) -> bool:
+        return self.action.name in GRAVE_ACTIONS
+
+    def service_data(self) -> dict[str, Any]:
+        """The `data` of `services.take_action` for this action."""
+        cleaned = self.cleaned_data
+        data: dict[str, Any] = {}
+        if "materials" in self.fields:
+            data["materials"] = list(cleaned.get("materials") or [])
+            if cleaned.get("due_date"):
+                data["due_date"] = cleaned["due_date"].isoformat()
+        if cleaned.get("procedure"):
+            data["procedure"] = cleaned["procedure"]
+        return data
+
+
+class RevealForm(forms.Form):
+    """查看完整信息: staff state why they need the application form in clear."""
+
+    purpose = forms.CharField(
+        label="查看用途",
+        max_length=200,
+        help_text="如：核对申请人身份；联系申请人补正材料。本次查看将记入个人信息访问日志。",
+        error_messages={"required": "请说明查看用途"},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "reveal")
+        super().__init__(*args, **kwargs)
+
+
+class VerificationForm(forms.Form):
+    """核查 of a 告知承诺: the finding and what it rests on."""
+
+    truthful = forms.TypedChoiceField(
+        label="核查结论",
+        choices=[("yes", "承诺属实"), ("no", "承诺不实（将撤销决定并记入信用记录）")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": "请选择核查结论"},
+    )
+    note = forms.CharField(
+        label="核查说明",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="写明核查方式（数据共享、书面核查或实地核查）和所见事实。",
+        error_messages={"required": "请填写核查说明"},
+    )
+
+    def __init__(self, *args: Any, commitment_id: int, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", f"verify{commitment_id}")
+        super().__init__(*args, **kwargs)
+
+
+# Window intake ------------------------------------------------------------------------------
+
+
+class IntakeSearchForm(FilterForm):
+    q = forms.CharField(
+        label="事项名称或编码",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput,
+        help_text="可输入事项名称、关键词、编码或拼音首字母。",
+    )
+
+
+class IntakeApplicantForm(forms.Form):
+    """The applicant a window clerk applies for, and whether it is 代办帮办."""
+
+    kind = forms.ChoiceField(
+        label="申请人类型",
+        choices=[("person", "自然人"), ("company", "法人")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "请选择申请人类型"},
+    )
+    name = forms.CharField(
+        label="姓名",
+        required=False,
+        max_length=30,
+        help_text="与居民身份证一致。",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    id_number = forms.CharField(
+        label="公民身份号码",
+        required=False,
+        max_length=18,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    mobile = forms.CharField(
+        label="手机号码",
+        required=False,
+        max_length=14,
+        help_text="选填；留存后申请人可收到办件进度短信。",
+        widget=forms.TextInput(
+            attrs={"type": "tel", "inputmode": "numeric", "autocomplete": "off"}
+        ),
+    )
+    company_name = forms.CharField(
+        label="法人名称",
+        required=False,
+        max_length=128,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    uscc = forms.CharField(
+        label="统一社会信用代码",
+        required=False,
+        max_length=18,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    legal_representative = forms.CharField(
+        label="法定代表人",
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    assisted = forms.BooleanField(
+        label="代办帮办",
+        required=False,
+        help_text="为老年人、残疾人等办事不便的申请人代为填写和办理；将在办件上标注。",
+    )
+
+    PERSON_FIELDS = ("name", "id_number", "mobile")
+    COMPANY_FIELDS = ("company_name", "uscc", "legal_representative")
+    # Where a service's refusal about the applicant is shown, by the refusal's code prefix.
+    ERROR_FIELDS = {
+        "id_number": "id_number",
+        "mobile": "mobile",
+        "uscc": "uscc",
+        "person_name_mismatch": "name",
+        "real_name_mismatch": "name",
+    }
+
+    def __init__(self, *args: Any, audience: str, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "applicant")
+        super().__init__(*args, **kwargs)
+        kinds: Any = self.fields["kind"]
+        if audience == "person":
+            kinds.choices = [("person", "自然人")]
+        elif audience == "company":
+            kinds.choices = [("company", "法人")]
+        if len(kinds.choices) == 1:
+            kind = kinds.choices[0][0]
+            self.initial.setdefault("kind", kind)
+            required = ("name", "id_number") if kind == "person" else self.COMPANY_FIELDS
+            for name in required:
+                self.fields[name].widget.attrs["required"] = True
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind = cleaned.get("kind")
+        required = {
+            "person": ("name", "id_number"),
+            "company": ("company_name", "uscc", "legal_representative"),
+        }.get(kind or "", ())
+        for name in required:
+            if not cleaned.get(name):
+                self.add_error(name, f"请填写{self.fields[name].label}")
+        return cleaned
+
+    def on_behalf_of(self) -> dict[str, Any]:
+        """The `on_behalf_of` of `services.apply`."""
+        data = self.cleaned_data
+        if data["kind"] == "company":
+            return {
+                "kind": "company",
+                "name": data["company_name"],
+                "uscc": data["uscc"],
+                "legal_representative": data["legal_representative"],
+            }
+        return {
+            "kind": "person",
+            "name": data["name"],
+            "id_number": data["id_number"],
+            "mobile": data["mobile"],
+        }
+
+    def field_for(self, code: str) -> str | None:
+        return next((f for prefix, f in self.ERROR_FIELDS.items() if code.startswith(prefix)), None)
+
+    def person_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.PERSON_FIELDS]
+
+    def company_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.COMPANY_FIELDS]

@@ -1,0 +1,495 @@
+"""The staff console (工作台): the scoped case inbox, one case with the actions allowed to
+the viewer, revealing personal data with a purpose, 告知承诺 verification, and window
+intake (a clerk applies on behalf of a person or a company, 代办帮办 flagged).
+
+Only accounts with a staff role enter (others get a Chinese 403 page); every read starts
+from `cases.selectors.cases_for`, so a case outside the viewer's organisations is a 404.
+Every change is one `cases.services` call; a `RuleViolation` is shown in Chinese with the
+status it carries (403 not allowed, 409 not in this state, 422 bad input).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.models import Role, StaffRole
+from cases import services
+from cases.models import Case
+from cases.selectors import cases_for, get_case_for, may_reveal_personal_data, row_applicant
+from cases.workflow import parsed
+from catalog.selectors import ItemFilter, current_version_of, filter_item_versions, form_fields_of
+from console.forms import (
+    ACTION_ERROR_FIELDS,
+    FINISHED,
+    OPEN,
+    ActionForm,
+    InboxFilterForm,
+    IntakeApplicantForm,
+    IntakeSearchForm,
+    RevealForm,
+    VerificationForm,
+)
+from core.exceptions import NotFound, RuleViolation
+from portal.case_display import WARNING_TEXT, case_page_context, form_rows
+from portal.case_forms import (
+    ApplicationForm,
+    DeficiencyForm,
+    MaterialUploadForm,
+    NotificationCommitmentForm,
+    upload_hint,
+)
+from portal.case_views import (
+    commitment_options,
+    deficiency_hint,
+    upload_files,
+    violation_context,
+)
+from portal.forms import add_problems
+
+CASES_PER_PAGE = 20
+ITEMS_PER_PAGE = 20
+
+P = ParamSpec("P")
+
+
+def staff_only(
+    view: Callable[Concatenate[HttpRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Sign-in required; then a staff role (the test of `cases.selectors.is_staff_member`,
+    with the roles kept on the request for the header). A NotFound from a selector becomes
+    the console's 404 page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        roles = list(StaffRole.objects.filter(user=request.user).select_related("organisation"))
+        if not roles:
+            return render(
+                request,
+                "console/forbidden.html",
+                {
+                    "message": "工作台仅供政务服务工作人员使用。您的账号没有工作人员角色。",
+                    "base_template": "portal/base.html",
+                },
+                status=403,
+            )
+        request.staff_roles = roles  # type: ignore[attr-defined]
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            return render(request, "console/not_found.html", {"message": exc.message}, status=404)
+
+    return wrapper
+
+
+def _roles(request: HttpRequest) -> list[StaffRole]:
+    return list(getattr(request, "staff_roles", []))
+
+
+def _clerk_role(request: HttpRequest) -> StaffRole | None:
+    """The window-clerk role the clerk applies under (`services.apply` takes the first)."""
+    return next((r for r in _roles(request) if r.role == Role.WINDOW_CLERK), None)
+
+
+def _base(request: HttpRequest) -> dict[str, Any]:
+    roles = _roles(request)
+    return {
+        "staff_roles": roles,
+        "is_clerk": any(r.role == Role.WINDOW_CLERK for r in roles),
+    }
+
+
+# Inbox --------------------------------------------------------------------------------------
+
+
+def _inbox_queryset(user: Any, values: dict[str, Any]) -> QuerySet[Case]:
+    qs = cases_for(user)
+    status = values.get("status", OPEN)
+    if status == OPEN:
+        qs = qs.filter(closed_at__isnull=True)
+    elif status == FINISHED:
+        qs = qs.filter(closed_at__isnull=False)
+    if values.get("state"):
+        qs = qs.filter(state=values["state"])
+    if values.get("warning"):
+        qs = qs.filter(warning=values["warning"])
+    # Most urgent first: the overall deadline, then the deadline of the current step (a
+    # case waiting for acceptance has only the latter), then the oldest.
+    return qs.order_by(
+        F("due_date").asc(nulls_last=True),
+        F("state_due_date").asc(nulls_last=True),
+        "created_at",
+        "id",
+    )
+
+
+@staff_only
+@require_safe
+def inbox(request: HttpRequest) -> HttpResponse:
+    """办件收件箱: the cases in the viewer's scope, most urgent first, with warnings."""
+    form = InboxFilterForm(request.GET)
+    form.is_valid()
+    values = form.valid_values()
+    qs = _inbox_queryset(request.user, values)
+    page = Paginator(qs, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "case": case,
+            "state_label": parsed(case.workflow).label(case.state),
+            "applicant": row_applicant(case, request.user),
+            "warning_text": WARNING_TEXT.get(case.warning, ""),
+        }
+        for case in page.object_list
+    ]
+    totals = (
+        cases_for(request.user)
+        .filter(closed_at__isnull=True)
+        .aggregate(
+            open=Count("pk"),
+            red=Count("pk", filter=Q(warning=Case.Warning.RED)),
+            yellow=Count("pk", filter=Q(warning=Case.Warning.YELLOW)),
+        )
+    )
+    context = {**_base(request), "form": form, "page": page, "rows": rows, "totals": totals}
+    return render(request, "console/inbox.html", context)
+
+
+# One case -----------------------------------------------------------------------------------
+
+
+def _action_forms(case: Case, view: dict[str, Any], bound: ActionForm | None) -> list[ActionForm]:
+    definition = parsed(case.workflow)
+    forms_ = []
+    for allowed in view["allowed_actions"]:
+        if bound is not None and bound.action.name == allowed["name"]:
+            forms_.append(bound)
+            continue
+        spec = definition.action(allowed["name"], case.state)
+        if spec is not None:
+            forms_.append(ActionForm(action=spec, version=case.item_version))
+    return forms_
+
+
+def _render_case(
+    request: HttpRequest,
+    number: str,
+    *,
+    status: int = 200,
+    error: dict[str, Any] | None = None,
+    bound: ActionForm | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    case = get_case_for(request.user, number)
+    context = {**_base(request), **case_page_context(case, request.user, staff=True)}
+    view = context["view"]
+    clerk = any(
+        r.role == Role.WINDOW_CLERK and r.organisation_id == case.receiving_org_id
+        for r in _roles(request)
+    )
+    before_submission = case.state in {"draft", "identity_checked", "formally_checked"}
+    upload_materials: list[Any] = []
+    if clerk:
+        if case.state in services.OPEN_FOR_MATERIALS:
+            upload_materials = [s.requirement for s in context["checklist"]]
+        else:
+            upload_materials = list(context["deficiency_missing"])
+    context.update(
+        {
+            "error": error,
+            "action_forms": _action_forms(case, view, bound),
+            "may_reveal": may_reveal_personal_data(case, request.user),
+            "reveal_form": RevealForm(),
+            "verification_forms": [
+                (c, VerificationForm(commitment_id=c.pk)) for c in context["open_verifications"]
+            ],
+            "upload_form": MaterialUploadForm(materials=upload_materials, paper_custody=True)
+            if upload_materials
+            else None,
+            "upload_hint": upload_hint(),
+            "show_custody": True,
+            "sign_commitments": clerk and before_submission,
+            "form_note": "",
+        }
+    )
+    if context["sign_commitments"]:
+        context.update(commitment_options(case))
+        context["deficiency_form"] = DeficiencyForm(
+            materials=context["deficiency_materials"], limit_hint=deficiency_hint(case.item_version)
+        )
+        context["notification_form"] = NotificationCommitmentForm()
+        context["on_behalf"] = True
+    context.update(extra)
+    return render(request, "console/case.html", context, status=status)
+
+
+@staff_only
+@require_safe
+def case_detail(request: HttpRequest, number: str) -> HttpResponse:
+    """One case: every section of `case_view`, and a form per action allowed to me."""
+    return _render_case(request, number)
+
+
+@staff_only
+@require_POST
+def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
+    """Take one workflow action (`services.take_action`)."""
+    case = get_case_for(request.user, number)
+    definition = parsed(case.workflow)
+    spec = definition.action(action, case.state) or next(
+        (a for a in definition.actions if a.name == action), None
+    )
+    if spec is None:
+        return _render_case(
+            request,
+            number,
+            status=404,
+            error={"message": f"没有“{action}”这个操作", "problems": []},
+        )
+    form = ActionForm(request.POST, action=spec, version=case.item_version)
+    if not form.is_valid():
+        return _render_case(request, number, status=422, bound=form)
+    try:
+        services.take_action(
+            case,
+            action,
+            actor=request.user,
+            note=form.cleaned_data.get("note", ""),
+            data=form.service_data(),
+        )
+    except RuleViolation as exc:
+        add_problems(form, exc, fields=ACTION_ERROR_FIELDS)
+        return _render_case(
+            request, number, status=exc.status, error=violation_context(exc), bound=form
+        )
+    messages.success(request, f"已执行“{spec.label}”。")
+    return HttpResponseRedirect(reverse("console:case", args=[number]))
+
+
+@staff_only
+@require_POST
+def reveal(request: HttpRequest, number: str) -> HttpResponse:
+    """查看完整信息: the form in clear, for this response only; the read is logged."""
+    case = get_case_for(request.user, number)
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, number, status=422, reveal_form=form)
+    try:
+        revealed = services.reveal_form(
+            case, viewer=request.user, purpose=form.cleaned_data["purpose"]
+        )
+    except RuleViolation as exc:
+        add_problems(form, exc, fields={"code:purpose_required": "purpose"})
+        return _render_case(
+            request, number, status=exc.status, error=violation_context(exc), reveal_form=form
+        )
+    return _render_case(
+        request,
+        number,
+        form_rows=form_rows(case, revealed),
+        revealed_purpose=form.cleaned_data["purpose"],
+        form_note=f"以下为完整信息，仅本次显示；本次查看已记入个人信息访问日志（用途：{form.cleaned_data['purpose']}）。",
+    )
+
+
+@staff_only
+@require_POST
+def verify(request: HttpRequest, number: str, commitment_id: int) -> HttpResponse:
+    """核查 of a 告知承诺 (`services.record_verification`)."""
+    case = get_case_for(request.user, number)
+    commitment = next((c for c in case.commitments.all() if c.pk == commitment_id), None)
+    if commitment is None:
+        raise NotFound("commitment_not_found", "承诺不存在")
+    form = VerificationForm(request.POST, commitment_id=commitment_id)
+    if not form.is_valid():
+        return _render_case(request, number, status=422, verification_forms=[(commitment, form)])
+    try:
+        services.record_verification(
+            commitment,
+            truthful=form.cleaned_data["truthful"],
+            note=form.cleaned_data["note"],
+            actor=request.user,
+        )
+    except RuleViolation as exc:
+        add_problems(form, exc, fields={"code:note_required": "note"})
+        return _render_case(
+            request,
+            number,
+            status=exc.status,
+            error=violation_context(exc),
+            verification_forms=[(commitment, form)],
+        )
+    messages.success(request, "核查结论已记录。")
+    return HttpResponseRedirect(reverse("console:case", args=[number]))
+
+
+@staff_only
+@require_POST
+def upload(request: HttpRequest, number: str) -> HttpResponse:
+    """The window records materials: a scan per material and where its paper is kept."""
+    case = get_case_for(request.user, number)
+    materials = list(case.item_version.materials.all())
+    wanted = {int(v) for v in request.POST.getlist("materials") if v.isdigit()}
+    if wanted:
+        materials = [m for m in materials if m.pk in wanted]
+    form = MaterialUploadForm(request.POST, request.FILES, materials=materials, paper_custody=True)
+    try:
+        uploaded = upload_files(request, case, form) if form.is_valid() else 0
+    except RuleViolation as exc:
+        return _render_case(request, number, status=exc.status, error=violation_context(exc))
+    if uploaded:
+        messages.success(request, f"已登记 {uploaded} 份材料。")
+    if form.errors:
+        return _render_case(request, number, status=422, upload_form=form)
+    if not uploaded:
+        messages.warning(request, "没有选择文件。")
+    return HttpResponseRedirect(reverse("console:case", args=[number]) + "#materials")
+
+
+@staff_only
+@require_POST
+def sign_commitment(request: HttpRequest, number: str) -> HttpResponse:
+    """A clerk records the applicant's 容缺受理 or 告知承诺 signed at the window."""
+    case = get_case_for(request.user, number)
+    kind = request.POST.get("kind")
+    if kind == "deficiency":
+        options = commitment_options(case)
+        form: DeficiencyForm | NotificationCommitmentForm = DeficiencyForm(
+            request.POST,
+            materials=options["deficiency_materials"],
+            limit_hint=deficiency_hint(case.item_version),
+        )
+    else:
+        form = NotificationCommitmentForm(request.POST)
+    bound: dict[str, Any] = {_form_key(kind): form}
+    if not form.is_valid():
+        return _render_case(request, number, status=422, **bound)
+    try:
+        if isinstance(form, DeficiencyForm):
+            services.sign_deficiency_commitment(
+                case,
+                materials=form.chosen(),
+                due_date=form.cleaned_data["due_date"],
+                actor=request.user,
+            )
+        else:
+            services.sign_notification_commitment(case, actor=request.user)
+    except RuleViolation as exc:
+        add_problems(form, exc, fields={"code:deficiency_due_beyond_limit": "due_date"})
+        return _render_case(
+            request,
+            number,
+            status=exc.status,
+            error=violation_context(exc),
+            **bound,
+        )
+    messages.success(request, "已记录申请人签署的承诺书。")
+    return HttpResponseRedirect(reverse("console:case", args=[number]) + "#commitments")
+
+
+def _form_key(kind: str | None) -> str:
+    return "deficiency_form" if kind == "deficiency" else "notification_form"
+
+
+# Window intake ------------------------------------------------------------------------------
+
+
+def _clerk_only(request: HttpRequest) -> HttpResponse | None:
+    if _clerk_role(request) is None:
+        return render(
+            request,
+            "console/forbidden.html",
+            {**_base(request), "message": "窗口收件仅限窗口人员使用。"},
+            status=403,
+        )
+    return None
+
+
+@staff_only
+@require_safe
+def intake(request: HttpRequest) -> HttpResponse:
+    """窗口收件, step 1: find the item the applicant came for."""
+    refused = _clerk_only(request)
+    if refused:
+        return refused
+    form = IntakeSearchForm(request.GET)
+    form.is_valid()
+    query = form.valid_values().get("q")
+    versions = filter_item_versions(ItemFilter(q=query)).select_related("item__organisation")
+    page = Paginator(versions, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    clerk = _clerk_role(request)
+    context = {
+        **_base(request),
+        "form": form,
+        "page": page,
+        "clerk_org": clerk.organisation if clerk else None,
+    }
+    return render(request, "console/intake.html", context)
+
+
+@staff_only
+@require_http_methods(["GET", "HEAD", "POST"])
+def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
+    """窗口收件, step 2: the applicant (代办帮办 if so) and the application form; then the
+    case page, where the clerk records materials, the checks, and submits or forwards."""
+    refused = _clerk_only(request)
+    if refused:
+        return refused
+    version = current_version_of(code)
+    data = request.POST if request.method == "POST" else None
+    applicant_form = IntakeApplicantForm(data, audience=version.audience)
+    form = ApplicationForm(data, fields=form_fields_of(version), own_data=False)
+    key = (request.POST.get("idempotency_key") or uuid.uuid4().hex)[:64]
+    status, error = 200, None
+    if request.method == "POST":
+        status = 422
+        if applicant_form.is_valid() and form.is_valid():
+            try:
+                case = services.apply(
+                    actor=request.user,
+                    item_version=version,
+                    form_data=form.answers(),
+                    on_behalf_of=applicant_form.on_behalf_of(),
+                    assisted=applicant_form.cleaned_data["assisted"],
+                    idempotency_key=key,
+                )
+            except RuleViolation as exc:
+                status = exc.status
+                target = applicant_form.field_for(exc.code)
+                if exc.code == "form_invalid":
+                    add_problems(form, exc)
+                elif target:
+                    applicant_form.add_error(target, exc.message)
+                else:
+                    error = violation_context(exc)
+            else:
+                messages.success(
+                    request,
+                    f"已创建办件 {case.number}。请登记申请材料，核验身份并进行形式审查后提交。",
+                )
+                return HttpResponseRedirect(reverse("console:case", args=[case.number]))
+    clerk = _clerk_role(request)
+    context = {
+        **_base(request),
+        "version": version,
+        "item": version.item,
+        "applicant_form": applicant_form,
+        "form": form,
+        "idempotency_key": key,
+        "error": error,
+        "clerk_org": clerk.organisation if clerk else None,
+        "is_proxy": clerk is not None and clerk.organisation_id != version.item.organisation_id,
+    }
+    return render(request, "console/intake_form.html", context, status=status)

@@ -1,0 +1,167 @@
+"""What a case page shows, as template context: `cases.selectors.case_view` (already masked
+for whoever looks) plus the Chinese wording the templates need — state and action labels,
+who did what, the form's labels, what is still open. Shared by the portal's 我的办件 and
+the console's case page; no rule is decided here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cases.models import Case, CaseEvent, Commitment, SupplementRequest
+from cases.selectors import MaterialStatus, case_view, material_checklist
+from cases.workflow import Definition, parsed
+from catalog.form_schema import FieldType
+from catalog.models import Material
+from catalog.selectors import form_fields_of
+from core.models import Division
+
+# Timeline entries that are not workflow actions.
+EVENT_LABELS = {
+    "start": "创建申请",
+    "update_form": "修改申请表",
+    "add_material": "提交材料",
+    "sign_deficiency_commitment": "签署容缺受理承诺书",
+    "sign_notification_commitment": "签署告知承诺书",
+    "fulfil_deficiency": "容缺材料已补齐",
+    "create_verification": "创建告知承诺核查任务",
+    "verify_commitment": "告知承诺核查",
+}
+NECESSITY_LABELS = dict(Material.Necessity.choices)
+COVERED_LABELS = {"deficiency": "容缺后补（已签署承诺）", "notification": "以告知承诺替代"}
+PROVISIONAL_EXPLANATION = (
+    "期限所在年份的法定节假日安排尚未公布，暂按周一至周五为工作日推算；"
+    "国务院公布安排后，期限将自动重新计算。"
+)
+WARNING_TEXT = {"yellow": "临近期限", "red": "已超期"}
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    event: CaseEvent
+    label: str
+    from_label: str
+    to_label: str
+    who: str
+
+
+@dataclass(frozen=True)
+class FormRow:
+    label: str
+    value: str
+
+
+def action_label(definition: Definition, name: str, state: str) -> str:
+    spec = definition.action(name, state) if state else None
+    if spec is None:
+        spec = next((a for a in definition.actions if a.name == name), None)
+    return spec.label if spec else EVENT_LABELS.get(name, name)
+
+
+def _who(case: Case, event: CaseEvent, *, staff: bool) -> str:
+    if event.organisation is not None:
+        name = event.organisation.name
+        return f"{name}（{event.actor_label}）" if staff else name
+    if event.actor_id is None:
+        return "系统"
+    if case.channel == Case.Channel.WINDOW and event.action == "start":
+        name = case.receiving_org.name
+        return f"{name}（{event.actor_label}）" if staff else name
+    return "申请人"
+
+
+def timeline(case: Case, definition: Definition, *, staff: bool) -> list[TimelineRow]:
+    rows = []
+    for event in case.events.all():
+        if event.action in EVENT_LABELS:
+            label = EVENT_LABELS[event.action]
+        else:
+            label = action_label(definition, event.action, event.from_state)
+        rows.append(
+            TimelineRow(
+                event=event,
+                label=label,
+                from_label=definition.label(event.from_state) if event.from_state else "",
+                to_label=definition.label(event.to_state) if event.to_state else "",
+                who=_who(case, event, staff=staff),
+            )
+        )
+    return rows
+
+
+def form_rows(case: Case, form: dict[str, Any]) -> list[FormRow]:
+    """The application form's answers under their labels, in the form's order; a division
+    code is shown with its name."""
+    fields = form_fields_of(case.item_version)
+    codes = [str(form[f.name]) for f in fields if f.type == FieldType.DIVISION and form.get(f.name)]
+    names = (
+        dict(Division.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+    )
+    rows = []
+    for spec in fields:
+        value = form.get(spec.name)
+        if value in (None, ""):
+            text = "（未填写）"
+        elif spec.type == FieldType.DIVISION:
+            text = f"{names.get(str(value), '')}（{value}）"
+        else:
+            text = str(value)
+        rows.append(FormRow(spec.label, text))
+    return rows
+
+
+def open_supplement(case: Case) -> SupplementRequest | None:
+    """The supplement request the applicant still has to answer, if any."""
+    if case.state not in {"supplement_requested", "review_supplement"}:
+        return None
+    requests = [r for r in case.supplement_requests.all() if r.fulfilled_at is None]
+    return max(requests, key=lambda r: r.requested_at) if requests else None
+
+
+def open_commitments(case: Case, kind: str) -> list[Commitment]:
+    return [c for c in case.commitments.all() if c.kind == kind and c.status == "open"]
+
+
+def open_verifications(case: Case) -> list[Commitment]:
+    """告知承诺 awaiting 核查: signed, decided on (it has a due date), not yet verified."""
+    return [
+        c for c in open_commitments(case, Commitment.Kind.NOTIFICATION) if c.due_date is not None
+    ]
+
+
+def missing_deficiency_materials(case: Case, checklist: list[MaterialStatus]) -> list[Material]:
+    """The materials of open 容缺 commitments that are still not provided."""
+    provided = {s.requirement.pk for s in checklist if s.provided is not None}
+    return [
+        m
+        for c in open_commitments(case, Commitment.Kind.DEFICIENCY)
+        for m in c.materials.all()
+        if m.pk not in provided
+    ]
+
+
+def case_page_context(case: Case, viewer: Any, *, staff: bool) -> dict[str, Any]:
+    """Everything a case page shows; `case` comes from `cases.selectors.get_case_for`."""
+    definition = parsed(case.workflow)
+    view = case_view(case, viewer)
+    checklist = material_checklist(case)
+    supplement = open_supplement(case)
+    return {
+        "case": case,
+        "view": view,
+        "definition": definition,
+        "timeline": timeline(case, definition, staff=staff),
+        "form_rows": form_rows(case, view["form"]),
+        "checklist": checklist,
+        "supplement": supplement,
+        "supplement_materials": list(supplement.materials.all()) if supplement else [],
+        "deficiency_missing": missing_deficiency_materials(case, checklist),
+        "open_deficiency": open_commitments(case, Commitment.Kind.DEFICIENCY),
+        "open_verifications": open_verifications(case),
+        "necessity_labels": NECESSITY_LABELS,
+        "covered_labels": COVERED_LABELS,
+        "provisional_explanation": PROVISIONAL_EXPLANATION,
+        "warning_text": WARNING_TEXT.get(case.warning, ""),
+        "allowed": {a["name"]: a for a in view["allowed_actions"]},
+    }

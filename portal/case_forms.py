@@ -1,0 +1,239 @@
+"""Forms of applying and of a case's pages, shared by the portal and the window console.
+
+They only collect what a person typed or chose and hand it to a `cases.services` function;
+every rule (what a valid answer is, which material may be missing, until when) is checked
+there, and its problems are put back on the form with `portal.forms.add_problems`. So the
+application form generated from an item version's fields accepts any text, marks the
+required ones for the browser, and lets `catalog.form_schema` say what is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from catalog.form_schema import FieldType, FormField
+from catalog.models import Material
+from core.models import Division
+
+UPLOAD_ACCEPT = ".pdf,.jpg,.jpeg,.png,.ofd,application/pdf,image/jpeg,image/png"
+UPLOAD_HINT = "PDF、JPEG、PNG 或 OFD 文件，单个不超过 {mb} MB。"
+
+
+def upload_hint() -> str:
+    return UPLOAD_HINT.format(mb=settings.CASE_UPLOAD_MAX_BYTES // (1024 * 1024))
+
+
+def _division_choices() -> list[tuple[str, Any]]:
+    """Every division as select choices, grouped by province (the province first)."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    names: dict[str, str] = {}
+    for division in Division.objects.order_by("code"):
+        province = division.province_code
+        if division.code == province:
+            names[province] = division.name
+            groups.setdefault(province, []).insert(0, (division.code, f"{division.name}（全省）"))
+        else:
+            groups.setdefault(province, []).append((division.code, division.name))
+    return [("", "请选择"), *((names.get(code, code), options) for code, options in groups.items())]
+
+
+def _widget(spec: FormField, *, own_data: bool, divisions: list[tuple[str, Any]]) -> forms.Widget:
+    """The input that fits a field type. `own_data`: the person typing is the applicant,
+    so the browser may offer their saved phone number and address (WCAG 1.3.5)."""
+    attrs: dict[str, Any] = {}
+    if spec.required:
+        attrs["required"] = True
+    if spec.max_length:
+        attrs["maxlength"] = spec.max_length
+    match spec.type:
+        case FieldType.TEXTAREA:
+            return forms.Textarea(attrs={**attrs, "rows": 4})
+        case FieldType.DATE:
+            return forms.DateInput(attrs={**attrs, "type": "date"}, format="%Y-%m-%d")
+        case FieldType.NUMBER:
+            if spec.min is not None:
+                attrs["min"] = str(spec.min)
+            if spec.max is not None:
+                attrs["max"] = str(spec.max)
+            return forms.NumberInput(attrs={**attrs, "step": "any"})
+        case FieldType.CHOICE:
+            return forms.Select(
+                attrs=attrs, choices=[("", "请选择"), *((c, c) for c in spec.choices)]
+            )
+        case FieldType.DIVISION:
+            return forms.Select(attrs=attrs, choices=divisions)
+        case FieldType.ID_NUMBER:
+            return forms.TextInput(
+                attrs={**attrs, "maxlength": 18, "autocomplete": "off", "spellcheck": "false"}
+            )
+        case FieldType.USCC:
+            return forms.TextInput(
+                attrs={
+                    **attrs,
+                    "maxlength": 18,
+                    "autocomplete": "off",
+                    "spellcheck": "false",
+                    "autocapitalize": "characters",
+                }
+            )
+        case FieldType.PHONE:
+            return forms.TextInput(
+                attrs={
+                    **attrs,
+                    "type": "tel",
+                    "inputmode": "numeric",
+                    "maxlength": 14,
+                    "autocomplete": "tel" if own_data else "off",
+                }
+            )
+        case FieldType.ADDRESS:
+            return forms.TextInput(
+                attrs={**attrs, "autocomplete": "street-address" if own_data else "off"}
+            )
+    return forms.TextInput(attrs=attrs)
+
+
+class ApplicationForm(forms.Form):
+    """The application form (申请表) of an item version, generated from its fields.
+
+    Every field is optional here: `cases.services.start_case` validates the answers against
+    the version's schema and names each wrong field; `required` only lets the browser and
+    a screen reader say which must be filled in."""
+
+    def __init__(
+        self, *args: Any, fields: list[FormField], own_data: bool = True, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("prefix", "form")
+        super().__init__(*args, **kwargs)
+        self.specs = fields
+        divisions = _division_choices() if any(f.type == FieldType.DIVISION for f in fields) else []
+        for spec in fields:
+            self.fields[spec.name] = forms.CharField(
+                label=spec.label,
+                required=False,
+                help_text=spec.help,
+                widget=_widget(spec, own_data=own_data, divisions=divisions),
+            )
+
+    def answers(self) -> dict[str, str]:
+        """What was typed, for the service to validate (empty answers left out)."""
+        data = getattr(self, "cleaned_data", {})
+        return {name: value for name, value in data.items() if value not in ("", None)}
+
+
+class ApplicantForm(forms.Form):
+    """Whom a portal user applies for: themself, or a company they are an agent of."""
+
+    applicant = forms.ChoiceField(label="申请人", widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["applicant"]
+        field.choices = choices
+        field.error_messages["required"] = "请选择申请人"
+        field.error_messages["invalid_choice"] = "请选择列出的申请人"
+        if len(choices) == 1:
+            self.initial.setdefault("applicant", choices[0][0])
+
+
+class MaterialUploadForm(forms.Form):
+    """One optional file per material; for the window, a note of where its paper is kept."""
+
+    def __init__(
+        self, *args: Any, materials: list[Material], paper_custody: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.materials = materials
+        self.paper_custody = paper_custody
+        for material in materials:
+            self.fields[f"material_{material.pk}"] = forms.FileField(
+                label=f"上传“{material.name}”",
+                required=False,
+                widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_ACCEPT}),
+                error_messages={"invalid": "上传的不是文件", "empty": "文件为空"},
+            )
+            if paper_custody:
+                self.fields[f"custody_{material.pk}"] = forms.CharField(
+                    label=f"“{material.name}”纸质材料保管情况",
+                    required=False,
+                    max_length=200,
+                    help_text="如：原件已核验退还；复印件 1 份存窗口档案柜。",
+                )
+
+    def rows(self) -> list[tuple[Material, forms.BoundField, forms.BoundField | None]]:
+        return [
+            (
+                m,
+                self[f"material_{m.pk}"],
+                self[f"custody_{m.pk}"] if self.paper_custody else None,
+            )
+            for m in self.materials
+        ]
+
+    def files_chosen(self) -> list[tuple[Material, Any, str]]:
+        """(material, uploaded file, custody note) for each file chosen."""
+        data = getattr(self, "cleaned_data", {})
+        chosen = []
+        for material in self.materials:
+            upload = data.get(f"material_{material.pk}")
+            if upload:
+                chosen.append((material, upload, data.get(f"custody_{material.pk}", "") or ""))
+        return chosen
+
+
+class DeficiencyForm(forms.Form):
+    """容缺受理: which 容缺-allowed materials will come later, and by when."""
+
+    materials = forms.TypedMultipleChoiceField(
+        label="暂缺的材料",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="只能选择标为“容缺后补”的材料。",
+        error_messages={"required": "请选择暂缺的材料", "invalid_choice": "请选择列出的材料"},
+    )
+    due_date = forms.DateField(
+        label="承诺补齐日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        error_messages={"required": "请填写承诺补齐日期", "invalid": "日期格式应为 YYYY-MM-DD"},
+    )
+
+    def __init__(
+        self, *args: Any, materials: list[Material], limit_hint: str, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("prefix", "deficiency")
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["materials"]
+        field.choices = [(m.pk, m.name) for m in materials]
+        self.fields["due_date"].help_text = limit_hint
+        self.by_pk = {m.pk: m for m in materials}
+
+    def chosen(self) -> list[Material]:
+        return [self.by_pk[pk] for pk in self.cleaned_data.get("materials", [])]
+
+
+class NotificationCommitmentForm(forms.Form):
+    """告知承诺: the applicant confirms having read the notice and signs."""
+
+    agree = forms.BooleanField(
+        label="本人已阅读上述告知内容，承诺符合条件、所填信息真实，愿意承担不实承诺的法律责任。",
+        error_messages={"required": "请勾选确认后再签署告知承诺书"},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "notification")
+        super().__init__(*args, **kwargs)
+
+
+class NoteForm(forms.Form):
+    """A note that goes with an action (撤回的理由, a reviewer's 说明)."""
+
+    note = forms.CharField(
+        label="说明",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
