@@ -28,8 +28,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RealNameResult:
+    """The answer of a real-name check. `available` is False when the service could not
+    be asked (down, timed out, answered nonsense): that is not a mismatch, and callers
+    tell the applicant to try again rather than that their data are wrong."""
+
     matched: bool
     reason: str = ""
+    available: bool = True
+
+
+UNAVAILABLE = RealNameResult(False, "实名核验服务暂不可用，请稍后再试", available=False)
 
 
 class RealNameService(Protocol):
@@ -88,13 +96,16 @@ class HttpRealNameService:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 answer = json.loads(response.read())
         except (OSError, ValueError) as exc:
-            logger.warning(
-                "real-name service unavailable for %s: %s",
-                mask_id_number(id_number),
-                type(exc).__name__,
-            )
-            return RealNameResult(False, "实名核验服务暂不可用，请稍后再试")
-        return RealNameResult(bool(answer.get("matched")), str(answer.get("reason", "")))
+            # HTTP errors, refused connections and timeouts are OSErrors; bad JSON a ValueError.
+            return self._unavailable(id_number, type(exc).__name__)
+        if not isinstance(answer, dict) or not isinstance(answer.get("matched"), bool):
+            return self._unavailable(id_number, "unexpected answer")
+        return RealNameResult(answer["matched"], str(answer.get("reason") or ""))
+
+    @staticmethod
+    def _unavailable(id_number: str, why: str) -> RealNameResult:
+        logger.warning("real-name service unavailable for %s: %s", mask_id_number(id_number), why)
+        return UNAVAILABLE
 
 
 class LocalSmsGateway:
@@ -105,7 +116,11 @@ class LocalSmsGateway:
 
 
 class HttpSmsGateway:
-    """An SMS gateway over HTTPS: POST {mobile, text, sign} as JSON with a bearer key."""
+    """An SMS gateway over HTTPS: POST {mobile, text, sign} as JSON with a bearer key.
+
+    Texts are sent after the change they announce has been committed; a gateway that is
+    down must not turn that committed change into an error, so a failure is logged (with
+    the number masked) and the in-app notification stands on its own."""
 
     def __init__(self) -> None:
         self.url = settings.SMS_URL
@@ -120,8 +135,11 @@ class HttpSmsGateway:
             method="POST",
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
         )
-        with urllib.request.urlopen(request, timeout=5.0) as response:
-            response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=5.0) as response:
+                response.read()
+        except OSError as exc:
+            logger.warning("SMS to %s not sent: %s", mask_mobile(mobile), type(exc).__name__)
 
 
 @cache

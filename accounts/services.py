@@ -7,9 +7,12 @@ import hashlib
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
+from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.adapters import real_name, sms
@@ -22,13 +25,16 @@ from accounts.models import (
     Role,
     StaffRole,
 )
-from core.exceptions import RuleViolation
+from core.exceptions import Problem, ProblemList, RuleViolation
 from core.models import Organisation
 from core.personal_data import lookup_hash, mask_id_number, mask_mobile, mask_name
 from core.services import Actor, record_audit
 from core.validators import normalize_id_number, normalize_mobile, normalize_uscc
 
 TOKEN_PREFIX = "tbk_"
+# Self-registered citizens' accounts: the name is derived from the ID number's keyed hash,
+# never the number itself; they sign in with the number (accounts.auth.IdNumberBackend).
+CITIZEN_USERNAME_PREFIX = "rn_"
 
 
 def _clean(normalize: object, value: str, code: str) -> str:
@@ -72,6 +78,8 @@ def register_person(
     verified_at = None
     if verify_real_name:
         result = real_name().verify(name, number)
+        if not result.available:
+            raise RuleViolation("real_name_unavailable", result.reason, status=503)
         if not result.matched:
             raise RuleViolation("real_name_mismatch", f"实名核验未通过：{result.reason}")
         verified_at = timezone.now()
@@ -92,6 +100,63 @@ def register_person(
         summary=f"登记自然人 {mask_name(name)}（{person.id_number_masked}）",
     )
     return person
+
+
+@transaction.atomic
+def register_citizen(
+    *, name: str, id_number: str, mobile: str, password: str, actor: Actor
+) -> User:
+    """Self-registration on the portal: a login account for a natural person, real-name
+    verified through the adapter. The account signs in with the ID number (accounts.auth).
+
+    Everything is checked before anything stays written: a bad password, ID number or
+    mobile number, a failed real-name check or a number that already has an account
+    leaves no account and no person behind."""
+    problems = ProblemList()
+    number = phone = ""
+    try:
+        number = normalize_id_number(id_number)
+    except ValidationError as exc:
+        problems.add(exc.messages[0], field="id_number", code="id_number_invalid")
+    if not mobile.strip():
+        problems.add("请填写手机号码", field="mobile", code="mobile_required")
+    else:
+        try:
+            phone = normalize_mobile(mobile)
+        except ValidationError as exc:
+            problems.add(exc.messages[0], field="mobile", code="mobile_invalid")
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        problems.add("；".join(exc.messages), field="password", code="password_invalid")
+    problems.raise_if_any("registration_invalid", "注册信息有误")
+    existing = find_person(number)
+    if existing is not None and existing.user_id is not None:
+        raise RuleViolation(
+            "person_already_registered",
+            "该公民身份号码已注册账号，请直接登录",
+            problems=[Problem("该公民身份号码已注册账号", field="id_number")],
+        )
+    user = get_user_model().objects.create_user(
+        username=CITIZEN_USERNAME_PREFIX + lookup_hash(number)[:24], password=password
+    )
+    person = register_person(name=name, id_number=number, mobile=phone, user=user, actor=actor)
+    if person.real_name_verified_at is None:
+        # Registered earlier by a window clerk or a department system without the check.
+        result = real_name().verify(person.name, number)
+        if not result.available:
+            raise RuleViolation("real_name_unavailable", result.reason, status=503)
+        if not result.matched:
+            raise RuleViolation("real_name_mismatch", f"实名核验未通过：{result.reason}")
+        person.real_name_verified_at = timezone.now()
+        person.save(update_fields=["real_name_verified_at"])
+    record_audit(
+        actor=actor,
+        action="register_citizen",
+        obj=person,
+        summary=f"自然人 {mask_name(person.name)}（{person.id_number_masked}）注册登录账号",
+    )
+    return user
 
 
 def find_person(id_number: str) -> Person | None:
@@ -125,9 +190,39 @@ def register_company(
     return company
 
 
+# The admin site is where catalog maintainers work (catalog/admin.py). Its permissions are
+# Django's, global rather than scoped to an organisation, so only this role gets any: every
+# permission of the catalog app, and read access to the reference data the catalog forms
+# look up (organisations and divisions, for the autocomplete fields).
+CATALOG_MAINTAINERS_GROUP = "目录维护人员"
+CATALOG_ADMIN_APPS = ("catalog",)
+CATALOG_ADMIN_EXTRA = (("core", "view_organisation"), ("core", "view_division"))
+
+
+def _catalog_admin_permissions() -> list[Permission]:
+    extra = Q()
+    for app_label, codename in CATALOG_ADMIN_EXTRA:
+        extra |= Q(content_type__app_label=app_label, codename=codename)
+    return list(
+        Permission.objects.filter(Q(content_type__app_label__in=CATALOG_ADMIN_APPS) | extra)
+    )
+
+
+def _grant_catalog_admin(user: User) -> None:
+    """Let a catalog maintainer into the admin site with the catalog's permissions."""
+    group, _ = Group.objects.get_or_create(name=CATALOG_MAINTAINERS_GROUP)
+    group.permissions.add(*_catalog_admin_permissions())  # adds only what is missing
+    user.groups.add(group)
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+
+
 @transaction.atomic
 def grant_role(user: User, role: str, organisation: Organisation, *, actor: Actor) -> StaffRole:
-    """Give a staff account a role in an organisation (scope: that organisation's division)."""
+    """Give a staff account a role in an organisation (scope: that organisation's division).
+
+    A catalog maintainer also gets into the admin site, where the catalog is maintained."""
     if role not in Role.values:
         raise RuleViolation("role_unknown", f"未知角色：{role}")
     staff_role, created = StaffRole.objects.get_or_create(
@@ -137,6 +232,8 @@ def grant_role(user: User, role: str, organisation: Organisation, *, actor: Acto
         defaults={"division": organisation.division},
     )
     if created:
+        if role == Role.CATALOG_MAINTAINER:
+            _grant_catalog_admin(user)
         record_audit(
             actor=actor,
             action="grant_role",
@@ -144,6 +241,53 @@ def grant_role(user: User, role: str, organisation: Organisation, *, actor: Acto
             summary=f"授予 {user.get_username()} {Role(role).label}（{organisation}）",
         )
     return staff_role
+
+
+@transaction.atomic
+def revoke_role(staff_role: StaffRole, *, actor: Actor) -> None:
+    """Take a role away. The last catalog-maintainer role also closes the admin site to the
+    account (a superuser keeps it)."""
+    user, role = staff_role.user, staff_role.role
+    record_audit(
+        actor=actor,
+        action="revoke_role",
+        obj=staff_role,
+        summary=f"收回 {user.get_username()} {Role(role).label}（{staff_role.organisation}）",
+    )
+    staff_role.delete()
+    if (
+        role == Role.CATALOG_MAINTAINER
+        and not StaffRole.objects.filter(user=user, role=Role.CATALOG_MAINTAINER).exists()
+    ):
+        user.groups.remove(*Group.objects.filter(name=CATALOG_MAINTAINERS_GROUP))
+        if user.is_staff and not user.is_superuser:
+            user.is_staff = False
+            user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def create_login(
+    username: str, *, password_hash: str, actor: Actor, display_name: str = ""
+) -> User:
+    """Create a login account whose password was hashed beforehand (`make_password`).
+
+    Password hashing is slow on purpose; a batch of accounts that start with one shared
+    password (the demo accounts) hashes it once and hands the hash to each."""
+    username = username.strip()
+    if not username:
+        raise RuleViolation("username_required", "请填写账号名")
+    try:
+        identify_hasher(password_hash)
+    except ValueError as exc:
+        raise RuleViolation("password_hash_invalid", "密码须先经 make_password 散列") from exc
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise RuleViolation("username_taken", f"账号 {username} 已存在")
+    user = user_model.objects.create(
+        username=username, password=password_hash, first_name=display_name[:150]
+    )
+    record_audit(actor=actor, action="create_login", obj=user, summary=f"创建登录账号 {username}")
+    return user
 
 
 def _digest(raw: str) -> str:
@@ -236,6 +380,17 @@ def notify(user: User, *, title: str, body: str, link: str = "", mobile: str = "
     if mobile:
         transaction.on_commit(lambda: sms().send(mobile, f"【通办】{title}"))
     return notification
+
+
+@transaction.atomic
+def mark_notifications_read(user: User, *, ids: list[int] | None = None) -> int:
+    """Mark messages of `user`'s inbox as read: those with the given ids, or all of them.
+    Only the user's own unread messages change; returns how many did. Reading one's own
+    inbox is not an audited event (nothing about anyone else is read or changed)."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
 
 
 def staff_user(username: str, *, password: str | None = None) -> User:

@@ -20,6 +20,7 @@ from cases.schemas import (
     CaseIn,
     CaseOut,
     CaseRowOut,
+    CoverageOut,
     DeficiencyIn,
     RevealIn,
     VerificationIn,
@@ -28,6 +29,8 @@ from catalog.selectors import current_version_of
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
 from core.schemas import ProblemOut
+from licences.schemas import UseLicenceIn
+from licences.selectors import wallet
 
 router = Router(tags=["办件"], auth=API_AUTH)
 
@@ -178,3 +181,37 @@ def verify(
 def reveal(request: HttpRequest, number: str, payload: RevealIn) -> dict[str, Any]:
     case = selectors.get_case_for(request.user, number)
     return services.reveal_form(case, viewer=request.user, purpose=payload.purpose)
+
+
+@router.post(
+    "/cases/{number}/materials/licence",
+    response={201: CaseOut, **ERRORS},
+    summary="以本人电子证照代替申请材料（免提交，当场核验）",
+)
+def use_licence(request: HttpRequest, number: str, payload: UseLicenceIn) -> Status[dict[str, Any]]:
+    case = selectors.get_case_for(request.user, number)
+    requirement = case.item_version.materials.filter(pk=payload.material).first()
+    if requirement is None:
+        raise RuleViolation("material_not_of_item", f"材料 {payload.material} 不是该事项的申请材料")
+    licence = wallet(request.user).filter(identifier=payload.identifier.strip().upper()).first()
+    if licence is None:
+        raise RuleViolation("licence_not_applicants", "证照夹中没有该电子证照", status=403)
+    services.use_licence(case, requirement, licence, actor=request.user)
+    return Status(201, _detail(request, number))
+
+
+@router.get(
+    "/licence-library/coverage",
+    response={200: list[CoverageOut], **ERRORS},
+    summary="证照库入库率：已批准的出证办件中已签发电子证照的比例（按办理机构）",
+)
+def licence_coverage(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "organisation": {"uscc": r.organisation.uscc, "name": r.organisation.name},
+            "approved": r.approved,
+            "with_licence": r.with_licence,
+            "share": r.share,
+        }
+        for r in selectors.licence_coverage()
+    ]

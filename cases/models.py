@@ -17,6 +17,7 @@ from accounts.models import Company, Person
 from catalog.models import ItemVersion, Material, Mode
 from core.models import Organisation, division_code_prefix
 from core.personal_data import EncryptedJSONField
+from licences.models import Licence
 
 
 class WorkflowDefinition(models.Model):
@@ -232,8 +233,9 @@ class CaseEvent(models.Model):
 
 
 class CaseMaterial(models.Model):
-    """A material given for a case: an uploaded file (checked by content), or later a
-    verified licence reference. Replaced files are kept, superseded, never overwritten."""
+    """A material given for a case: an uploaded file (checked by content), or a verified
+    reference to the applicant's own licence (免提交). Replaced files are kept, superseded,
+    never overwritten; a licence reference, once verified, cannot be replaced."""
 
     class Status(models.TextChoices):
         PROVIDED = "provided", "已提供"
@@ -256,6 +258,15 @@ class CaseMaterial(models.Model):
     )
     uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
     paper_custody = models.CharField("纸质材料保管", max_length=200, blank=True)
+    licence = models.ForeignKey(
+        Licence,
+        verbose_name="以电子证照代替",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_uses",
+    )
+    licence_verified_at = models.DateTimeField("证照核验时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "办件材料"

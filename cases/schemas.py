@@ -176,3 +176,10 @@ class CaseOut(Schema):
     submitted_at: dt.datetime | None
     closed_at: dt.datetime | None
     outcome_note: str
+
+
+class CoverageOut(Schema):
+    organisation: dict[str, str]
+    approved: int
+    with_licence: int
+    share: float | None

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
-from accounts.models import StaffRole
+from accounts.models import Role, StaffRole
 from cases.models import Case, CaseEvent, CaseMaterial
 from cases.workflow import APPLICANT, SYSTEM, ActionSpec, parsed
 from catalog.form_schema import FieldType, parse_form_fields
@@ -74,6 +74,18 @@ def cases_for(user: Actor) -> QuerySet[Case]:
     )
 
 
+def applied_cases(user: Actor) -> QuerySet[Case]:
+    """The cases `user` applied for — as the person, or as an agent of the company — newest
+    first: the portal's 我的办件. A narrowing of `cases_for`, never wider: staff do not see
+    their organisation's cases here."""
+    if not isinstance(user, User):
+        return Case.objects.none()
+    mine = Case.objects.filter(
+        Q(applicant_person__user=user) | Q(applicant_company__agents=user)
+    ).values("pk")
+    return case_queryset().filter(pk__in=mine).order_by("-created_at", "-id")
+
+
 def get_case_for(user: Actor, number: str) -> Case:
     """One case visible to `user`, with its timeline and materials; 404 otherwise, so that a
     case of another organisation is indistinguishable from a missing one."""
@@ -82,7 +94,9 @@ def get_case_for(user: Actor, number: str) -> Case:
         .filter(number=number)
         .prefetch_related(
             Prefetch("events", queryset=CaseEvent.objects.select_related("organisation")),
-            Prefetch("materials", queryset=CaseMaterial.objects.select_related("requirement")),
+            Prefetch(
+                "materials", queryset=CaseMaterial.objects.select_related("requirement", "licence")
+            ),
             "pauses",
             "commitments__materials",
             "supplement_requests__materials",
@@ -109,6 +123,20 @@ def staff_scope(user: Actor) -> StaffScope:
 
 def is_staff_member(user: Actor) -> bool:
     return bool(staff_scope(user).roles)
+
+
+def may_reveal_personal_data(case: Case, user: Actor) -> bool:
+    """Whether `user` may ask `services.reveal_form` for the form in clear: a window clerk,
+    reviewer or approver of either side of the case. Pages use it to offer the request;
+    the service checks again and logs the purpose."""
+    return (
+        isinstance(user, User)
+        and StaffRole.objects.filter(
+            user=user,
+            organisation__in=[case.handling_org_id, case.receiving_org_id],
+            role__in=[Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER],
+        ).exists()
+    )
 
 
 # What a viewer is shown ---------------------------------------------------------------------
@@ -223,6 +251,7 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
                     "size": s.provided.size,
                     "sha256": s.provided.sha256,
                     "uploaded_at": s.provided.uploaded_at.isoformat(),
+                    "licence": s.provided.licence.identifier if s.provided.licence else None,
                 },
             }
             for s in material_checklist(case)
@@ -281,3 +310,35 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "closed_at": case.closed_at,
         "outcome_note": case.outcome_note,
     }
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    organisation: Organisation
+    approved: int
+    with_licence: int
+
+    @property
+    def share(self) -> float | None:
+        return self.with_licence / self.approved if self.approved else None
+
+
+APPROVED_STATES = ("approved", "result_issued", "closed")
+
+
+def licence_coverage() -> list[CoverageRow]:
+    """证照库入库率: of the approved cases whose result is a licence, how many have one in the
+    licence library, per handling organisation (the plan's "100% 入库"). Two queries."""
+    from django.db.models import Count, Exists, OuterRef, Q
+
+    from licences.models import Licence
+
+    rows = (
+        Case.objects.filter(state__in=APPROVED_STATES, item_version__result_type="licence")
+        .annotate(has_licence=Exists(Licence.objects.filter(case_number=OuterRef("number"))))
+        .values("handling_org")
+        .annotate(approved=Count("pk"), with_licence=Count("pk", filter=Q(has_licence=True)))
+    )
+    counts = {r["handling_org"]: r for r in rows}
+    orgs = Organisation.objects.filter(pk__in=counts).order_by("name")
+    return [CoverageRow(o, counts[o.pk]["approved"], counts[o.pk]["with_licence"]) for o in orgs]

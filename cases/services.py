@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import filetype
@@ -43,8 +44,16 @@ from catalog.form_schema import parse_form_fields, validate_form_data
 from catalog.models import ItemVersion, Material
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation
-from core.personal_data import mask_name
+from core.personal_data import lookup_hash, mask_name
 from core.services import Actor, actor_label
+from licences.models import Licence
+from licences.services import (
+    Holder,
+    check_token,
+    issue_licence,
+    record_use,
+    revoke_licences_of_case,
+)
 
 SYSTEM = "system"
 # States in which the applicant side may still add or replace materials.
@@ -273,6 +282,31 @@ def start_case(
     return case
 
 
+@transaction.atomic
+def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) -> Case:
+    """Change the answers of an application not yet submitted (the applicant, or the
+    receiving window's clerk). They are validated again against the pinned item version;
+    once the case has left its initial state the form is part of the record and frozen."""
+    case = (
+        Case.objects.select_for_update().select_related("workflow", "item_version").get(pk=case.pk)
+    )
+    if case.state != parsed(case.workflow).initial:
+        raise RuleViolation("form_locked", "申请已提交，申请表不能再修改", status=409)
+    org = _applicant_side(case, actor)
+    fields = parse_form_fields(case.item_version.form_fields, ProblemList())
+    cleaned = validate_form_data(fields, form_data)
+    if cleaned != case.form_data:
+        changed = sorted(
+            name
+            for name in set(cleaned) | set(case.form_data or {})
+            if cleaned.get(name) != (case.form_data or {}).get(name)
+        )
+        case.form_data = cleaned
+        case.save(update_fields=["form_data"])
+        _event(case, actor=actor, action="update_form", organisation=org, data={"fields": changed})
+    return case
+
+
 # Materials ---------------------------------------------------------------------------------
 
 
@@ -293,20 +327,20 @@ def _sniff(content: bytes, name: str) -> str:
     return mime
 
 
-@transaction.atomic
-def add_material(
-    case: Case,
-    requirement: Material,
-    *,
-    content: bytes,
-    name: str,
-    actor: Actor,
-    paper_custody: str = "",
-) -> CaseMaterial:
-    """Attach a file for one material requirement (replacing an earlier one).
+@dataclass(frozen=True)
+class _MaterialSlot:
+    """A material requirement of a locked case that the actor may fill now."""
 
-    Open while the applicant side is preparing or supplementing, and for a material the
-    applicant committed to supply later (容缺)."""
+    case: Case
+    organisation: Organisation | None
+    uploader: User
+    deficient: bool
+
+
+def _open_slot(case: Case, requirement: Material, actor: Actor) -> _MaterialSlot:
+    """Lock the case and check that `actor` may give `requirement` now: while the applicant
+    side prepares or supplements, or for a material promised under 容缺. A material given
+    as a verified licence cannot be replaced."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     if requirement.version_id != case.item_version_id:
         raise RuleViolation("material_not_of_item", f"“{requirement.name}”不是该事项的申请材料")
@@ -319,6 +353,33 @@ def add_material(
     uploader = _user(actor)
     if uploader is None:  # _applicant_side admits only signed-in users
         raise RuleViolation("actor_required", "须以登录账号提交材料", status=401)
+    current = case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED)
+    if current.filter(licence__isnull=False).exists():
+        raise RuleViolation(
+            "material_licence_verified",
+            f"“{requirement.name}”已以核验过的电子证照提供，不可更改",
+            status=409,
+        )
+    current.update(status=CaseMaterial.Status.SUPERSEDED)
+    return _MaterialSlot(case, org, uploader, deficient)
+
+
+def _after_material(slot: _MaterialSlot, actor: Actor) -> None:
+    if slot.deficient:
+        _fulfil_deficiency(slot.case, actor)
+
+
+@transaction.atomic
+def add_material(
+    case: Case,
+    requirement: Material,
+    *,
+    content: bytes,
+    name: str,
+    actor: Actor,
+    paper_custody: str = "",
+) -> CaseMaterial:
+    """Attach a file for one material requirement (replacing an earlier one)."""
     if not content:
         raise RuleViolation("file_empty", "文件为空")
     if len(content) > settings.CASE_UPLOAD_MAX_BYTES:
@@ -326,35 +387,84 @@ def add_material(
             "file_too_large", f"文件超过 {settings.CASE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限"
         )
     mime = _sniff(content, name)
+    slot = _open_slot(case, requirement, actor)
     digest = hashlib.sha256(content).hexdigest()
     path = f"cases/{digest[:2]}/{digest}"
     if not default_storage.exists(path):
         # Content-addressed: a rolled-back upload leaves only an unreferenced blob.
         default_storage.save(path, ContentFile(content))
-    case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED).update(
-        status=CaseMaterial.Status.SUPERSEDED
-    )
     material = CaseMaterial.objects.create(
-        case=case,
+        case=slot.case,
         requirement=requirement,
         file=path,
         original_name=name[:200],
         content_type=mime,
         size=len(content),
         sha256=digest,
-        uploaded_by=uploader,
+        uploaded_by=slot.uploader,
         paper_custody=paper_custody[:200],
     )
     _event(
-        case,
+        slot.case,
         actor=actor,
         action="add_material",
-        organisation=org,
+        organisation=slot.organisation,
         note=requirement.name,
         data={"sha256": digest, "size": len(content)},
     )
-    if deficient:
-        _fulfil_deficiency(case, actor)
+    _after_material(slot, actor)
+    return material
+
+
+@transaction.atomic
+def use_licence(
+    case: Case, requirement: Material, licence: Licence, *, actor: Actor
+) -> CaseMaterial:
+    """免提交: give the applicant's own electronic licence in place of a material the catalog
+    says that licence type can replace. The licence is verified now (signature, status,
+    validity); the material then counts as provided and cannot be altered."""
+    if (
+        requirement.licence_type_id is None
+        or requirement.licence_type_id != licence.licence_type_id
+    ):
+        raise RuleViolation(
+            "licence_type_not_accepted",
+            f"“{requirement.name}”不接受以“{licence.licence_type.name}”代替",
+        )
+    holder_code = (
+        case.applicant_person.id_number
+        if case.applicant_person is not None
+        else case.applicant_company.uscc  # type: ignore[union-attr]
+    )
+    if licence.holder_code_hash != lookup_hash(holder_code):
+        raise RuleViolation(
+            "licence_not_applicants", "该电子证照的持证主体不是本办件的申请人", status=403
+        )
+    check = check_token(licence.token)
+    if check.outcome != "valid":
+        raise RuleViolation(
+            "licence_not_valid", f"电子证照核验未通过（{check.label}）：{check.reason}"
+        )
+    slot = _open_slot(case, requirement, actor)
+    material = CaseMaterial.objects.create(
+        case=slot.case,
+        requirement=requirement,
+        licence=licence,
+        licence_verified_at=timezone.now(),
+        original_name=licence.identifier,
+        content_type="application/x-licence",
+        uploaded_by=slot.uploader,
+    )
+    record_use(licence, case_number=slot.case.number, actor=actor)
+    _event(
+        slot.case,
+        actor=actor,
+        action="use_licence",
+        organisation=slot.organisation,
+        note=f"{requirement.name}：以电子证照 {licence.identifier} 代替（核验有效）",
+        data={"identifier": licence.identifier},
+    )
+    _after_material(slot, actor)
     return material
 
 
@@ -551,6 +661,9 @@ def record_verification(
             case_number=case.number,
             note=note,
             actor=actor,
+        )
+        revoke_licences_of_case(
+            case.number, reason=f"告知承诺核查不实，决定已撤销：{note}", actor=actor
         )
     return commitment
 
@@ -774,6 +887,40 @@ def _on_approve(
             action="create_verification",
             note=f"告知承诺核查任务，期限 {due.date}",
         )
+    _issue_result_licence(case, actor)
+
+
+def _issue_result_licence(case: Case, actor: Actor) -> None:
+    """An item whose result is a licence gets it in the same transaction as the decision:
+    face data from the application form, the applicant as holder, the handling
+    organisation's seal. If it cannot be issued, the decision does not happen either."""
+    version = case.item_version
+    if version.result_type != ItemVersion.ResultType.LICENCE or version.result_licence_type is None:
+        return
+    licence_type = version.result_licence_type
+    form = case.form_data or {}
+    face = {f["name"]: form[f["name"]] for f in licence_type.face_fields if f.get("name") in form}
+    holder = (
+        Holder.of_person(case.applicant_person)
+        if case.applicant_person is not None
+        else Holder.of_company(case.applicant_company)  # type: ignore[arg-type]
+    )
+    licence = issue_licence(
+        licence_type=licence_type,
+        holder=holder,
+        issuer=case.handling_org,
+        face_data=face,
+        case_number=case.number,
+        actor=actor,
+    )
+    _event(
+        case,
+        actor=actor,
+        action="issue_licence",
+        organisation=case.handling_org,
+        note=f"签发{licence_type.name}，电子证照标识 {licence.identifier}",
+        data={"identifier": licence.identifier},
+    )
 
 
 @hook("issue_result")

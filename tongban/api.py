@@ -117,9 +117,11 @@ def _register_routers() -> None:
     from cases.api import router as cases_router
     from catalog.api import router as catalog_router
     from core.api import router as core_router
+    from licences.api import router as licences_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
+    api.add_router("", licences_router)
     api.add_router("", cases_router)
 
 

@@ -6,6 +6,7 @@ the embedded node: SQLite under var/, no other service, debug pages on.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -47,11 +48,14 @@ INSTALLED_APPS = [
     "ninja",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "core",
     "accounts",
     "catalog",
+    "licences",
     "cases",
     "portal",
+    "console",
     "demo",
 ]
 
@@ -64,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tongban.urls"
@@ -113,6 +119,28 @@ TEST_NON_SERIALIZED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Sign-in: citizens with their 公民身份号码, staff with their username. django-axes comes
+# first and refuses every attempt while the account is locked out on that address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.auth.IdNumberBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:my_cases"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one account from one
+# address, that account is locked on that address for the cool-off time. ID numbers typed
+# as account names are stored and logged as keyed hashes only (accounts.auth).
+AXES_FAILURE_LIMIT = int(os.environ.get("TONGBAN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("TONGBAN_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.auth.throttle_username"
+AXES_LOCKOUT_TEMPLATE = "portal/lockout.html"
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -152,7 +180,12 @@ TONGBAN_ADAPTERS = {
         "TONGBAN_REAL_NAME_ADAPTER", "accounts.adapters.LocalRealNameService"
     ),
     "sms": os.environ.get("TONGBAN_SMS_ADAPTER", "accounts.adapters.LocalSmsGateway"),
+    "key_store": os.environ.get("TONGBAN_KEY_STORE", "licences.keys.LocalKeyStore"),
 }
+# Seals' private keys are encrypted at rest with keys derived from this (local key store).
+KEY_STORE_KEY = os.environ.get("TONGBAN_KEY_STORE_KEY", SECRET_KEY + ":key-store")
+# The address citizens and other nodes reach this node at (QR codes on licences point here).
+PUBLIC_BASE_URL = os.environ.get("TONGBAN_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 REAL_NAME_URL = os.environ.get("TONGBAN_REAL_NAME_URL", "")
 REAL_NAME_APP_ID = os.environ.get("TONGBAN_REAL_NAME_APP_ID", "")
 REAL_NAME_SECRET = os.environ.get("TONGBAN_REAL_NAME_SECRET", "")
@@ -176,5 +209,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"jieba": {"level": "WARNING"}},
+    # axes reports each reset of the failure count at INFO; failures and lockouts are WARNING.
+    "loggers": {"jieba": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

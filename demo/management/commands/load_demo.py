@@ -1,24 +1,36 @@
 """`manage.py load_demo`: load the demo data of a Liaoning node. Idempotent: what is
 already there and identical is left alone, so running it twice changes nothing.
 
-The catalog (`demo/data/catalog.json`) goes through `import_catalog`, the same path as any
-catalog file: its organisations, licence types, the 东北三省一区 scheme, the items with
-their guides, and the three published lists. Its codes are invented (docs/catalog-format.md).
+1. The catalog (`demo/data/catalog.json`) goes through `import_catalog`, the same path as
+   any catalog file: its organisations, licence types, the 东北三省一区 scheme, the items
+   with their guides, and the three published lists. Its codes are invented
+   (docs/catalog-format.md).
+2. The demo accounts (`demo/users.py`, `demo/data/accounts.json`): staff for every role of
+   every demo organisation, citizens, companies with their agents — all with the password
+   `tongban-demo-2026`. `manage.py demo_users` lists them.
+3. An electronic seal for every demo organisation (`demo/seals.py`), so that deciding an
+   item whose result is a licence can issue it.
+4. A few demo cases in different states (`demo/cases.py`), made once.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-DEMO_CATALOG = Path(__file__).resolve().parents[2] / "data" / "catalog.json"
+from core.exceptions import RuleViolation
+from demo.cases import load_demo_cases
+from demo.seals import load_demo_seals
+from demo.users import ACTOR, CATALOG_FILE, catalog_organisations, load_demo_users
+
+DEMO_CATALOG = CATALOG_FILE
 
 
 class Command(BaseCommand):
-    help = "载入演示数据（辽宁节点的事项目录与清单）；可重复执行，已有且相同的数据不会改动"
+    help = "载入演示数据（辽宁节点的事项目录与清单、演示账号、电子印章、演示办件）；可重复执行，已有的数据不会改动"
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command(
@@ -27,4 +39,22 @@ class Command(BaseCommand):
             actor="load_demo",
             stdout=self.stdout,
             stderr=self.stderr,
+        )
+        # The local SMS adapter logs every text; to the invented demo applicants that is
+        # only noise on the console of `make run`.
+        sms_log = logging.getLogger("accounts.adapters")
+        level = sms_log.level
+        sms_log.setLevel(logging.WARNING)
+        try:
+            users = load_demo_users()
+            seals = load_demo_seals(catalog_organisations(), actor=ACTOR)
+            cases = load_demo_cases()
+        except RuleViolation as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            sms_log.setLevel(level)
+        self.stdout.write(
+            f"演示账号：新建工作人员 {users.staff} 个、自然人 {users.citizens} 个、"
+            f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；演示办件：新建 {cases} 件。"
+            "账号清单见 `manage.py demo_users`。"
         )

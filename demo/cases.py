@@ -1,0 +1,342 @@
+"""Demo cases: a handful of applications by the demo citizens and company, each moved by
+the demo staff through the real services to a different point of its workflow, so that
+the console inboxes and "my cases" have something to show after `make run`.
+
+| Applicant | Item (owner) | Where it stands |
+| --- | --- | --- |
+| citizen-wangfang | 社会保障卡申领 (省人社厅) | draft, one material uploaded |
+| citizen-liuyang | 新生儿入户 (大连市公安局) | submitted, waiting for acceptance |
+| citizen-zhaozihan | 户口迁移（大中专院校录取学生） (大连市公安局) | under review, supplement requested (clock paused) |
+| citizen-sunhaoran | 首次申领居民身份证 (大连市公安局) | approved, result not yet issued |
+| citizen-chenjing | 学历公证 (沈阳公证处) | closed, archived |
+| citizen-zhoumin | 户口迁移（夫妻投靠） (大连市公安局) | 容缺受理: under review, result withheld until the missing material comes |
+| agent-haichen | 工业产品生产许可证核发 (省市场监管局) | 告知承诺: decided and closed, verification (核查) open |
+| citizen-lijianguo | 开具户籍类证明 (沈阳市公安局) | 代办帮办 at the 大连市公安局 window, forwarded to 沈阳 (异地代收代办) |
+
+Made once: if any demo applicant already has a case, nothing is done (so `load_demo`
+twice changes nothing, and cases moved on by hand are left alone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Person
+from cases import deadlines, services
+from cases.models import Case
+from catalog.models import ItemVersion, Material
+from catalog.selectors import current_item_versions
+from core.exceptions import RuleViolation
+from demo.pdf import demo_pdf
+from demo.users import DemoAccounts, demo_accounts, staff_username
+
+
+class _Demo:
+    """Looks up the demo accounts and items the scenarios below name."""
+
+    def __init__(self, data: DemoAccounts) -> None:
+        self.data = data
+        self.slug_to_uscc = {slug: code for code, slug in data.slugs.items()}
+        self.today = timezone.localdate()
+        users = get_user_model().objects.filter(
+            username__in=data.staff_usernames() + data.applicant_usernames()
+        )
+        self.users: dict[str, User] = {u.username: u for u in users}
+
+    def user(self, username: str) -> User:
+        try:
+            return self.users[username]
+        except KeyError:
+            raise RuleViolation("demo_user_missing", f"演示账号 {username} 不存在") from None
+
+    def staff(self, slug: str, role: str) -> User:
+        return self.user(staff_username(slug, role))
+
+    def applicant(self, username: str) -> tuple[Person, User]:
+        user = self.user(username)
+        return Person.objects.get(user=user), user
+
+    def version(self, slug: str, name: str) -> ItemVersion:
+        """The version in force of the item called `name` owned by organisation `slug`."""
+        version = (
+            current_item_versions()
+            .filter(item__organisation__uscc=self.slug_to_uscc[slug], name=name)
+            .first()
+        )
+        if version is None:
+            raise RuleViolation("demo_item_missing", f"演示目录中没有 {slug} 的事项“{name}”")
+        return version
+
+    def personal_fields(self, person: Person) -> dict[str, str]:
+        return {
+            "applicant_name": person.name,
+            "id_number": person.id_number,
+            "phone": person.mobile,
+        }
+
+    def days_ago(self, days: int) -> str:
+        return (self.today - dt.timedelta(days=days)).isoformat()
+
+
+def _upload(case: Case, actor: User, *, only: list[str] | None = None, custody: str = "") -> None:
+    """Upload a demo PDF for each material still missing (or for the ones named)."""
+    missing = services.missing_materials(case)
+    materials: list[Material] = (
+        [m for m in case.item_version.materials.all() if m.name in only] if only else missing
+    )
+    for material in materials:
+        content = demo_pdf(
+            material.name,
+            [
+                "Tongban demo material - not a real document",
+                f"Case {case.number}",
+                f"Material {material.position} of item {case.item_version.item.code}",
+            ],
+        )
+        services.add_material(
+            case,
+            material,
+            content=content,
+            name=f"{material.name}.pdf",
+            actor=actor,
+            paper_custody=custody,
+        )
+
+
+def _act(case: Case, steps: list[tuple[str, User]]) -> Case:
+    for action, actor in steps:
+        case = services.take_action(case, action, actor=actor)
+    return case
+
+
+# The scenarios, one per case ---------------------------------------------------------------
+
+
+def _draft(demo: _Demo) -> Case:
+    wang, wang_user = demo.applicant("citizen-wangfang")
+    case = services.apply(
+        actor=wang_user,
+        item_version=demo.version("ln-rst", "社会保障卡申领"),
+        form_data={
+            **demo.personal_fields(wang),
+            "bank": "盛京银行",
+            "mailing_address": "大连市中山区人民路23号",
+        },
+    )
+    _upload(case, wang_user, only=["居民身份证"])
+    return case
+
+
+def _submitted(demo: _Demo) -> Case:
+    liu, liu_user = demo.applicant("citizen-liuyang")
+    case = services.apply(
+        actor=liu_user,
+        item_version=demo.version("dl-gaj", "新生儿入户"),
+        form_data={
+            **demo.personal_fields(liu),
+            "baby_name": "刘一诺",
+            "birth_date": demo.days_ago(20),
+            "birth_place": "210200",
+        },
+    )
+    _upload(case, liu_user)
+    return services.take_action(case, "submit", actor=liu_user)
+
+
+def _supplement_requested(demo: _Demo) -> Case:
+    zhao, zhao_user = demo.applicant("citizen-zhaozihan")
+    reviewer = demo.staff("dl-gaj", "reviewer")
+    case = services.apply(
+        actor=zhao_user,
+        item_version=demo.version("dl-gaj", "户口迁移（大中专院校录取学生）"),
+        form_data={
+            **demo.personal_fields(zhao),
+            "move_from": "210300",
+            "move_from_address": "鞍山市铁东区胜利南路15号",
+            "move_to_address": "大连市甘井子区凌工路2号",
+            "school": "大连理工大学",
+            "enrol_date": demo.days_ago(10),
+        },
+    )
+    _upload(case, zhao_user)
+    case = _act(case, [("submit", zhao_user), ("accept", reviewer), ("start_review", reviewer)])
+    notice = case.item_version.materials.get(name="录取通知书")
+    return services.take_action(
+        case,
+        "request_supplement",
+        actor=reviewer,
+        note="录取通知书扫描件不清晰，请上传清晰的彩色扫描件（含学校印章）。",
+        data={
+            "materials": [notice.pk],
+            "due_date": deadlines.days_after(case, demo.today, 3).date.isoformat(),
+        },
+    )
+
+
+def _approved(demo: _Demo) -> Case:
+    sun, sun_user = demo.applicant("citizen-sunhaoran")
+    reviewer, approver = demo.staff("dl-gaj", "reviewer"), demo.staff("dl-gaj", "approver")
+    case = services.apply(
+        actor=sun_user,
+        item_version=demo.version("dl-gaj", "首次申领居民身份证"),
+        form_data={
+            **demo.personal_fields(sun),
+            "guardian_name": "孙立军",
+            "mailing_address": "大连市西岗区五四路66号",
+        },
+    )
+    _upload(case, sun_user)
+    return _act(
+        case,
+        [
+            ("submit", sun_user),
+            ("accept", reviewer),
+            ("start_review", reviewer),
+            ("approve", approver),
+        ],
+    )
+
+
+def _closed(demo: _Demo) -> Case:
+    chen, chen_user = demo.applicant("citizen-chenjing")
+    reviewer, approver = demo.staff("sy-gzc", "reviewer"), demo.staff("sy-gzc", "approver")
+    case = services.apply(
+        actor=chen_user,
+        item_version=demo.version("sy-gzc", "学历公证"),
+        form_data={**demo.personal_fields(chen), "destination": "加拿大", "copies": "2"},
+    )
+    _upload(case, chen_user)
+    return _act(
+        case,
+        [
+            ("submit", chen_user),
+            ("accept", reviewer),
+            ("start_review", reviewer),
+            ("approve", approver),
+            ("issue_result", reviewer),
+            ("close", approver),
+        ],
+    )
+
+
+def _deficiency(demo: _Demo) -> Case:
+    """容缺受理: the proof of the new residence is promised for later."""
+    zhou, zhou_user = demo.applicant("citizen-zhoumin")
+    reviewer = demo.staff("dl-gaj", "reviewer")
+    case = services.apply(
+        actor=zhou_user,
+        item_version=demo.version("dl-gaj", "户口迁移（夫妻投靠）"),
+        form_data={
+            **demo.personal_fields(zhou),
+            "move_from": "230100",
+            "move_from_address": "哈尔滨市南岗区西大直街92号",
+            "move_to_address": "大连市沙河口区西安路88号",
+            "spouse_name": "王磊",
+            "marriage_date": "2023-10-02",
+        },
+    )
+    deferred = case.item_version.materials.filter(necessity=Material.Necessity.DEFICIENCY_ALLOWED)
+    limit = max(case.item_version.promised_limit, 1)
+    services.sign_deficiency_commitment(
+        case,
+        materials=list(deferred),
+        due_date=deadlines.days_after(case, demo.today, limit).date,
+        actor=zhou_user,
+    )
+    _upload(case, zhou_user)
+    return _act(
+        case,
+        [("submit", zhou_user), ("accept", reviewer), ("start_review", reviewer)],
+    )
+
+
+def _notification_commitment(demo: _Demo) -> Case:
+    """告知承诺: the company commits instead of proving; verification follows the decision."""
+    company = demo.data.companies[0]
+    agent = demo.user(company.agent.username)
+    reviewer, approver = demo.staff("ln-scjgj", "reviewer"), demo.staff("ln-scjgj", "approver")
+    case = services.apply(
+        actor=agent,
+        item_version=demo.version("ln-scjgj", "工业产品生产许可证核发"),
+        company_uscc=company.uscc,
+        form_data={
+            "company_name": company.name,
+            "uscc": company.uscc,
+            "legal_representative": company.legal_representative,
+            "contact_phone": company.agent.mobile,
+            "product": "金属切削机床",
+            "factory_address": "大连市金州区辽河东路99号",
+            "annual_output": "1200",
+        },
+    )
+    services.sign_notification_commitment(case, actor=agent)
+    _upload(case, agent)
+    return _act(
+        case,
+        [
+            ("submit", agent),
+            ("accept", reviewer),
+            ("start_review", reviewer),
+            ("approve", approver),
+            ("issue_result", reviewer),
+            ("close", approver),
+        ],
+    )
+
+
+def _window_proxy(demo: _Demo) -> Case:
+    """代办帮办 at the 大连 window for an item of 沈阳: identity and formal check here, the
+    paper kept here, the case forwarded to 沈阳市公安局."""
+    li = demo.data.person("citizen-lijianguo")
+    clerk = demo.staff("dl-gaj", "window_clerk")
+    case = services.apply(
+        actor=clerk,
+        item_version=demo.version("sy-gaj", "开具户籍类证明"),
+        on_behalf_of={"kind": "person", "name": li.name, "id_number": li.id_number},
+        assisted=True,
+        form_data={
+            "applicant_name": li.name,
+            "id_number": li.id_number,
+            "phone": li.mobile,
+            "certificate_kind": "户籍信息证明",
+            "purpose": "办理养老金领取资格认证",
+        },
+    )
+    case = services.take_action(
+        case, "check_identity", actor=clerk, note="老年申请人，窗口代办帮办，已当面核验身份证原件"
+    )
+    _upload(case, clerk, custody="居民身份证复印件由大连市公安局通办窗口留存")
+    return _act(case, [("check_materials", clerk), ("forward", clerk)])
+
+
+SCENARIOS: tuple[Callable[[_Demo], Case], ...] = (
+    _draft,
+    _submitted,
+    _supplement_requested,
+    _approved,
+    _closed,
+    _deficiency,
+    _notification_commitment,
+    _window_proxy,
+)
+
+
+def load_demo_cases() -> int:
+    """Make the demo cases unless a demo applicant already has one; return how many."""
+    data = demo_accounts()
+    already = Case.objects.filter(
+        Q(applicant_person__user__username__in=data.applicant_usernames())
+        | Q(applicant_company__uscc__in=[c.uscc for c in data.companies])
+    ).exists()
+    if already:
+        return 0
+    with transaction.atomic():
+        demo = _Demo(data)
+        return len([scenario(demo) for scenario in SCENARIOS])

@@ -1,0 +1,265 @@
+"""The demo accounts of a node: staff for every role of every demo organisation, a few
+citizens (自然人) and companies (法人) with an agent each. Made through the accounts
+services, like any account; `load_demo` calls `load_demo_users`, and running it again
+changes nothing.
+
+Usernames are predictable, so that a tester can sign in without looking anything up:
+
+- staff: `<organisation slug>-<role>`, the role code with `-` for `_`, e.g.
+  `dl-gaj-reviewer` (大连市公安局, 审查人员) or `dl-gaj-window-clerk`. The slugs are in
+  `demo/data/accounts.json`: the division (`ln` 省级, `sy` 沈阳, `dl` 大连, `as` 鞍山) and
+  the pinyin initials of the organisation's short name;
+- citizens: `citizen-<pinyin of the name>`; company agents: `agent-<company>`.
+
+Every demo account has the password `DEMO_PASSWORD`. It is hashed once per run and the
+same hash is given to every account: with Django's real hasher (deliberately slow) one
+hash per account would make `make run` take minutes. Catalog maintainers get into the
+admin site (accounts.services.grant_role); nobody else does — see docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from stdnum.cn import ric, uscc
+
+from accounts.models import Company, Person, Role, StaffRole
+from accounts.services import create_login, grant_role, register_company, register_person
+from core.exceptions import RuleViolation
+from core.models import Organisation
+from core.personal_data import mask_name
+from core.services import Actor
+
+DEMO_PASSWORD = "tongban-demo-2026"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+ACCOUNTS_FILE = DATA_DIR / "accounts.json"
+CATALOG_FILE = DATA_DIR / "catalog.json"
+ACTOR = "load_demo"
+
+# The order roles are listed in: the path of a case through an organisation.
+ROLES: tuple[Role, ...] = (
+    Role.WINDOW_CLERK,
+    Role.REVIEWER,
+    Role.APPROVER,
+    Role.ORG_ADMIN,
+    Role.SUPERVISOR,
+    Role.CATALOG_MAINTAINER,
+)
+
+
+def staff_username(slug: str, role: str) -> str:
+    """`dl-gaj` + `window_clerk` → `dl-gaj-window-clerk`."""
+    return f"{slug}-{role.replace('_', '-')}"
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    username: str
+    name: str
+    id_number: str
+    mobile: str
+
+
+@dataclass(frozen=True)
+class DemoCompany:
+    uscc: str
+    name: str
+    legal_representative: str
+    agent: DemoPerson
+
+
+@dataclass(frozen=True)
+class DemoAccounts:
+    """The demo accounts as data: organisation slugs by USCC, citizens, companies."""
+
+    slugs: dict[str, str]
+    citizens: tuple[DemoPerson, ...]
+    companies: tuple[DemoCompany, ...]
+
+    def staff_usernames(self) -> list[str]:
+        return [staff_username(slug, role) for slug in self.slugs.values() for role in ROLES]
+
+    def applicant_usernames(self) -> list[str]:
+        return [p.username for p in self.citizens] + [c.agent.username for c in self.companies]
+
+    def person(self, username: str) -> DemoPerson:
+        people = [*self.citizens, *(c.agent for c in self.companies)]
+        return next(p for p in people if p.username == username)
+
+
+def _person(raw: dict[str, str]) -> DemoPerson:
+    body = raw["id_number_body"]
+    # stdnum computes the check character over all but the last character it is given.
+    return DemoPerson(
+        username=raw["username"],
+        name=raw["name"],
+        id_number=body + ric.calc_check_digit(body + "0"),
+        mobile=raw["mobile"],
+    )
+
+
+@cache
+def demo_accounts() -> DemoAccounts:
+    """The demo accounts of `demo/data/accounts.json`, with check characters computed."""
+    raw: dict[str, Any] = json.loads(ACCOUNTS_FILE.read_text(encoding="utf-8"))
+    return DemoAccounts(
+        slugs=dict(raw["organisations"]),
+        citizens=tuple(_person(p) for p in raw["citizens"]),
+        companies=tuple(
+            DemoCompany(
+                uscc=c["uscc_body"] + uscc.calc_check_digit(c["uscc_body"]),
+                name=c["name"],
+                legal_representative=c["legal_representative"],
+                agent=_person(c["agent"]),
+            )
+            for c in raw["companies"]
+        ),
+    )
+
+
+def catalog_organisations() -> list[str]:
+    """The USCCs of the organisations the demo catalog loads."""
+    records = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))["records"]
+    return [r["uscc"] for r in records if r["record"] == "organisation"]
+
+
+@dataclass
+class LoadedUsers:
+    staff: int = 0
+    citizens: int = 0
+    companies: int = 0
+
+
+@transaction.atomic
+def load_demo_users(*, actor: Actor = ACTOR) -> LoadedUsers:
+    """Create the demo accounts that do not exist yet; return how many were made.
+
+    Runs after the catalog (the organisations must be there)."""
+    data = demo_accounts()
+    unnamed = [code for code in catalog_organisations() if code not in data.slugs]
+    if unnamed:
+        raise RuleViolation(
+            "demo_slug_missing",
+            f"{ACCOUNTS_FILE.name} 中缺少这些演示机构的账号前缀：{'、'.join(unnamed)}",
+        )
+    wanted = data.staff_usernames() + data.applicant_usernames()
+    existing = set(
+        get_user_model().objects.filter(username__in=wanted).values_list("username", flat=True)
+    )
+    loaded = LoadedUsers()
+    if existing >= set(wanted):
+        return loaded
+    password_hash = make_password(DEMO_PASSWORD)  # once: see the module docstring
+
+    organisations = Organisation.objects.filter(uscc__in=data.slugs).order_by(
+        "division__code", "name"
+    )
+    for org in organisations:
+        for role in ROLES:
+            username = staff_username(data.slugs[org.uscc], role)
+            if username in existing:
+                continue
+            user = create_login(
+                username,
+                password_hash=password_hash,
+                actor=actor,
+                display_name=f"{org.short_name or org.name}{role.label}",
+            )
+            grant_role(user, role, org, actor=actor)
+            loaded.staff += 1
+
+    for citizen in data.citizens:
+        if citizen.username not in existing:
+            _register(citizen, password_hash, actor)
+            loaded.citizens += 1
+
+    for company in data.companies:
+        if company.agent.username in existing:
+            continue
+        agent = _register(company.agent, password_hash, actor)
+        register_company(
+            uscc=company.uscc,
+            name=company.name,
+            legal_representative=company.legal_representative,
+            agent=agent.user,
+            actor=actor,
+        )
+        loaded.companies += 1
+    return loaded
+
+
+def _register(who: DemoPerson, password_hash: str, actor: Actor) -> Person:
+    user = create_login(who.username, password_hash=password_hash, actor=actor)
+    return register_person(
+        name=who.name, id_number=who.id_number, mobile=who.mobile, user=user, actor=actor
+    )
+
+
+# Listing (`manage.py demo_users`) ---------------------------------------------------------
+
+
+def list_demo_users() -> list[dict[str, Any]]:
+    """Every demo account that exists, staff first (in the order of the data file:
+    province, then cities; by role within an organisation), then citizens and company
+    agents. Applicants' personal data are masked."""
+    data = demo_accounts()
+    order = {name: i for i, name in enumerate(data.staff_usernames())}
+    roles = StaffRole.objects.filter(user__username__in=order).select_related(
+        "user", "organisation", "division"
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "username": r.user.username,
+            "role": r.role,
+            "role_label": r.get_role_display(),
+            "organisation": r.organisation.name,
+            "organisation_uscc": r.organisation.uscc,
+            "division": r.division.code,
+            "division_name": r.division.name,
+            "admin_site": r.user.is_staff,
+        }
+        for r in sorted(roles, key=lambda r: order[r.user.username])
+    ]
+    people = {
+        p.user.username: p  # type: ignore[union-attr]
+        for p in Person.objects.filter(
+            user__username__in=data.applicant_usernames()
+        ).select_related("user")
+    }
+    for citizen in data.citizens:
+        person = people.get(citizen.username)
+        if person is not None:
+            rows.append(_applicant(person, "citizen", "自然人"))
+    companies = {
+        c.uscc: c for c in Company.objects.filter(uscc__in=[c.uscc for c in data.companies])
+    }
+    for demo_company in data.companies:
+        person = people.get(demo_company.agent.username)
+        company = companies.get(demo_company.uscc)
+        if person is not None and company is not None:
+            rows.append(
+                {
+                    **_applicant(person, "company_agent", "法人经办人"),
+                    "company": company.name,
+                    "company_uscc": company.uscc,
+                }
+            )
+    return rows
+
+
+def _applicant(person: Person, role: str, label: str) -> dict[str, Any]:
+    return {
+        "username": person.user.username,  # type: ignore[union-attr]
+        "role": role,
+        "role_label": label,
+        "name": mask_name(person.name),
+        "id_number": person.id_number_masked,
+        "mobile": person.mobile_masked,
+    }

@@ -1,0 +1,288 @@
+"""The demo accounts and cases: every role on every demo organisation under a predictable
+username, applicants registered through the real services, cases in many states, all made
+once — `load_demo` twice changes nothing — and listed by `manage.py demo_users`."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import filetype
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+
+from accounts.models import Company, Notification, Person, Role, StaffRole
+from cases.models import Case, CaseArchive, CaseEvent, CaseMaterial, Commitment
+from cases.selectors import cases_for
+from core.models import AuditEvent, Organisation
+from core.validators import normalize_id_number, normalize_uscc
+from demo.pdf import demo_pdf
+from demo.users import DEMO_PASSWORD, catalog_organisations, demo_accounts, staff_username
+from licences.models import Seal
+
+STAFF_KEYS = {
+    "username",
+    "role",
+    "role_label",
+    "organisation",
+    "organisation_uscc",
+    "division",
+    "division_name",
+    "admin_site",
+}
+
+
+def _counts() -> dict[str, int]:
+    models = [
+        get_user_model(),
+        StaffRole,
+        Person,
+        Company,
+        Case,
+        CaseEvent,
+        CaseMaterial,
+        Commitment,
+        CaseArchive,
+        Notification,
+        AuditEvent,
+        Seal,
+    ]
+    return {m.__name__: m.objects.count() for m in models}
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", stdout=StringIO())
+
+
+def _user(username: str):
+    return get_user_model().objects.get(username=username)
+
+
+# load_demo takes seconds; each test below loads it once and checks several things.
+
+
+def test_load_demo_twice_changes_nothing(demo):
+    before = _counts()
+    assert before["Case"] >= 8 and before["StaffRole"] == 24 * 6
+    call_command("load_demo", stdout=StringIO())
+    assert _counts() == before
+
+
+def test_demo_accounts(demo):
+    _every_role_of_every_demo_organisation_has_an_account()
+    _demo_accounts_share_one_password_hashed_once()
+    _only_catalog_maintainers_get_into_the_admin()
+    _applicants_are_registered_people_and_companies()
+    _demo_users_json()
+    _demo_users_table()
+
+
+def test_demo_cases(demo):
+    _demo_cases_stand_in_many_states()
+    _demo_cases_fill_the_inboxes()
+    _demo_materials_are_real_pdf_files()
+
+
+def _every_role_of_every_demo_organisation_has_an_account():
+    data = demo_accounts()
+    organisations = Organisation.objects.filter(uscc__in=catalog_organisations())
+    assert organisations.count() == 24
+    for org in organisations:
+        for role in Role:
+            username = staff_username(data.slugs[org.uscc], role)
+            staff_role = StaffRole.objects.get(user__username=username)
+            assert (staff_role.role, staff_role.organisation, staff_role.division) == (
+                role,
+                org,
+                org.division,
+            )
+    clerk = _user("dl-gaj-window-clerk")
+    assert clerk.staff_roles.get().organisation.name == "大连市公安局"
+    assert clerk.first_name == "大连市公安局窗口人员"
+
+
+def _demo_accounts_share_one_password_hashed_once():
+    users = get_user_model().objects.filter(
+        username__in=demo_accounts().staff_usernames() + demo_accounts().applicant_usernames()
+    )
+    assert users.count() == 24 * 6 + 7 + 2
+    assert len(set(users.values_list("password", flat=True))) == 1
+    reviewer = _user("dl-gaj-reviewer")
+    assert reviewer.check_password(DEMO_PASSWORD)
+    assert not reviewer.check_password("tongban-demo-2025")
+
+
+def _only_catalog_maintainers_get_into_the_admin():
+    maintainer = _user("ln-scjgj-catalog-maintainer")
+    assert maintainer.is_staff and not maintainer.is_superuser
+    assert maintainer.has_perm("catalog.change_itemversion")
+    assert maintainer.has_perm("catalog.add_listversion")
+    assert maintainer.has_perm("core.view_organisation")
+    assert not maintainer.has_perm("accounts.view_person")
+    assert not maintainer.has_perm("cases.view_case")
+    for role in Role:
+        if role != Role.CATALOG_MAINTAINER:
+            user = _user(staff_username("dl-gaj", role))
+            assert not user.is_staff and not user.get_all_permissions(), role
+
+
+def _applicants_are_registered_people_and_companies():
+    data = demo_accounts()
+    for who in [*data.citizens, *(c.agent for c in data.companies)]:
+        person = Person.objects.get(user__username=who.username)
+        assert person.id_number == normalize_id_number(who.id_number)
+        assert person.name == who.name and person.mobile == who.mobile
+        assert person.real_name_verified_at is not None
+    for company in data.companies:
+        stored = Company.objects.get(uscc=normalize_uscc(company.uscc))
+        assert list(stored.agents.values_list("username", flat=True)) == [company.agent.username]
+
+
+def _demo_users_json():
+    out = StringIO()
+    call_command("demo_users", "--json", stdout=out)
+    rows = json.loads(out.getvalue())
+
+    staff = [r for r in rows if r["role"] in Role.values]
+    assert len(staff) == 24 * 6
+    assert all(set(r) == STAFF_KEYS for r in staff)
+    reviewer = next(r for r in staff if r["username"] == "dl-gaj-reviewer")
+    assert reviewer == {
+        "username": "dl-gaj-reviewer",
+        "role": "reviewer",
+        "role_label": "审查人员",
+        "organisation": "大连市公安局",
+        "organisation_uscc": "11210200002418706A",
+        "division": "210200",
+        "division_name": "大连市",
+        "admin_site": False,
+    }
+    assert all(r["admin_site"] == (r["role"] == "catalog_maintainer") for r in staff)
+
+    citizens = [r for r in rows if r["role"] == "citizen"]
+    agents = [r for r in rows if r["role"] == "company_agent"]
+    assert len(citizens) == 7 and len(agents) == 2
+    wang = next(r for r in citizens if r["username"] == "citizen-wangfang")
+    assert wang["name"] == "王*" and wang["mobile"] == "139****2368"
+    assert wang["id_number"].startswith("2102") and "*" * 10 in wang["id_number"]
+    assert {"company", "company_uscc"} <= set(agents[0])
+    text = out.getvalue()
+    data = demo_accounts()
+    for who in [*data.citizens, *(c.agent for c in data.companies)]:
+        assert who.id_number not in text and who.mobile not in text and who.name not in text
+
+
+def _demo_users_table():
+    out = StringIO()
+    call_command("demo_users", stdout=out)
+    text = out.getvalue()
+    assert "dl-gaj-window-clerk" in text and "citizen-wangfang" in text
+    assert DEMO_PASSWORD in text
+    assert demo_accounts().citizens[0].id_number not in text
+
+
+def test_demo_users_before_load_demo():
+    out = StringIO()
+    call_command("demo_users", stdout=out)
+    assert "load_demo" in out.getvalue()
+    out = StringIO()
+    call_command("demo_users", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == []
+
+
+def _case_of(username: str) -> Case:
+    return Case.objects.get(applicant_person__user__username=username)
+
+
+def _demo_cases_stand_in_many_states():
+    states = {
+        "citizen-wangfang": "draft",
+        "citizen-liuyang": "submitted",
+        "citizen-zhaozihan": "review_supplement",
+        "citizen-sunhaoran": "approved",
+        "citizen-chenjing": "closed",
+        "citizen-zhoumin": "under_review",
+        "citizen-lijianguo": "submitted",
+    }
+    for username, state in states.items():
+        assert _case_of(username).state == state, username
+
+    supplement = _case_of("citizen-zhaozihan")
+    assert supplement.clock_state == Case.ClockState.PAUSED
+    assert supplement.supplement_requests.get().materials.get().name == "录取通知书"
+
+    deficiency = _case_of("citizen-zhoumin").commitments.get()
+    assert deficiency.kind == Commitment.Kind.DEFICIENCY
+    assert deficiency.status == Commitment.Status.OPEN and deficiency.due_date
+
+    company_case = Case.objects.get(applicant_company__isnull=False)
+    assert company_case.state == "closed"
+    promise = company_case.commitments.get()
+    assert promise.kind == Commitment.Kind.NOTIFICATION
+    assert promise.status == Commitment.Status.OPEN and promise.due_date  # 核查 pending
+
+    proxy = _case_of("citizen-lijianguo")
+    assert (proxy.mode, proxy.channel, proxy.assisted) == ("proxy", "window", True)
+    assert proxy.receiving_org.name == "大连市公安局"
+    assert proxy.handling_org.name == "沈阳市公安局"
+    assert proxy.materials.get().paper_custody
+
+    assert CaseArchive.objects.filter(case__state="closed").count() == 2
+    sealed = Seal.objects.filter(status=Seal.Status.ACTIVE).values("organisation").distinct()
+    assert sealed.count() == len(catalog_organisations())  # licence items can be decided
+
+
+def _demo_cases_fill_the_inboxes():
+    dalian_reviewer = {c.number for c in cases_for(_user("dl-gaj-reviewer"))}
+    assert len(dalian_reviewer) >= 5  # four of its own items, plus the window intake
+    assert _case_of("citizen-lijianguo").number in dalian_reviewer
+    shenyang = {c.number for c in cases_for(_user("sy-gaj-reviewer"))}
+    assert _case_of("citizen-lijianguo").number in shenyang
+    province = cases_for(_user("ln-gat-supervisor"))
+    assert province.count() == Case.objects.count()
+    assert not cases_for(_user("dl-gaj-catalog-maintainer")).exists()
+    assert cases_for(_user("citizen-wangfang")).count() == 1
+    assert cases_for(_user("agent-haichen")).count() == 1
+    assert Notification.objects.filter(recipient__username="citizen-chenjing").count() >= 6
+
+
+def _demo_materials_are_real_pdf_files():
+    materials = CaseMaterial.objects.all()
+    assert materials.count() >= 20
+    for material in materials:
+        assert material.content_type == "application/pdf"
+        with default_storage.open(material.file.name) as stored:
+            content = stored.read()
+        assert len(content) == material.size
+        _assert_wellformed_pdf(content)
+
+
+def _assert_wellformed_pdf(content: bytes) -> None:
+    """Header, trailer, and a cross-reference table whose every offset points at its
+    object: what a reader needs to open the file."""
+    assert content.startswith(b"%PDF-1.") and content.rstrip().endswith(b"%%EOF")
+    assert filetype.guess_mime(content) == "application/pdf"
+    xref = int(content.rsplit(b"startxref", 1)[1].split()[0])
+    assert content[xref:].startswith(b"xref\n")
+    lines = content[xref:].split(b"\n")
+    first, count = map(int, lines[1].split())
+    entries = lines[2 : 2 + count]
+    assert first == 0 and entries[0].startswith(b"0000000000 65535 f")
+    for number, entry in enumerate(entries[1:], start=1):
+        assert len(entry) + 1 == 20  # each entry is exactly 20 bytes with its newline
+        offset = int(entry[:10])
+        assert content[offset:].startswith(b"%d 0 obj" % number)
+    length_at = content.index(b"/Length ")
+    length = int(content[length_at + 8 :].split()[0])
+    start = content.index(b"stream\n", length_at) + len(b"stream\n")
+    assert content[start + length :].startswith(b"\nendstream")
+
+
+def test_demo_pdf_escapes_and_titles():
+    content = demo_pdf("居民身份证（正反面）", ["a (b) c \\ d"])
+    _assert_wellformed_pdf(content)
+    assert b"(a \\(b\\) c \\\\ d) Tj" in content
+    assert "居民身份证".encode("utf-16-be").hex().upper().encode() in content
