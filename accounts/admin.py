@@ -23,21 +23,9 @@ from django.urls import URLPattern, path, reverse
 
 from accounts.models import ApiToken, Company, CreditRecord, Notification, Person, StaffRole
 from accounts.services import grant_role, revoke_api_token, revoke_role
+from core.admin import ReadOnlyAdmin
 from core.personal_data import lookup_hash, mask_name
 from core.validators import normalize_id_number
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never added, changed or deleted here: the owning services do that."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class _Shown:

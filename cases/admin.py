@@ -19,10 +19,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from accounts.admin import ReadOnlyAdmin
 from cases.models import Case, CaseArchive, CaseEvent, CaseMaterial, Commitment, WorkflowDefinition
 from cases.services import applicant_label
 from cases.workflow import parsed
+from core.admin import ReadOnlyAdmin
 from core.personal_data import scrub
 
 
