@@ -385,3 +385,38 @@ def test_notification_commitment_false_finding_revokes_and_excludes(world):
     with pytest.raises(RuleViolation) as info:
         services.sign_notification_commitment(again, actor=applicant.user)
     assert info.value.code == "credit_excluded"
+
+
+def test_supplement_due_date_beyond_the_limit_changes_nothing(world):
+    from cases.models import SupplementRequest
+
+    case = _submitted(world)
+    case = services.take_action(case, "accept", actor=world["reviewer"])
+    case = services.take_action(case, "start_review", actor=world["reviewer"])
+    material = world["version"].materials.first()
+    for due, code in [
+        ((dt.date.today() + dt.timedelta(days=200)).isoformat(), "supplement_due_beyond_limit"),
+        (dt.date.today().isoformat(), "supplement_due_beyond_limit"),
+        ("next week", "supplement_due_invalid"),
+    ]:
+        with pytest.raises(RuleViolation) as info:
+            services.take_action(
+                case,
+                "request_supplement",
+                actor=world["reviewer"],
+                note="补正",
+                data={"materials": [material.pk], "due_date": due},
+            )
+        assert info.value.code == code
+    with pytest.raises(RuleViolation) as info:
+        services.take_action(
+            case,
+            "request_supplement",
+            actor=world["reviewer"],
+            note="补正",
+            data={"materials": [], "due_date": "2030-01-01"},
+        )
+    assert info.value.code == "supplement_materials_required"
+    case.refresh_from_db()
+    assert case.state == "under_review" and case.clock_state == "running"
+    assert not SupplementRequest.objects.exists() and not case.pauses.exists()
