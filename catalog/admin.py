@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from catalog.form_schema import parse_form_fields
 from catalog.models import (
     Availability,
     ItemCategory,
@@ -30,12 +32,13 @@ from catalog.models import (
     Theme,
 )
 from catalog.services import (
+    MAX_VALID_YEARS,
     draft_item_version,
     draft_list_version,
     publish_item_version,
     publish_list_version,
 )
-from core.exceptions import RuleViolation
+from core.exceptions import ProblemList, RuleViolation
 
 
 def _run_each(
@@ -104,9 +107,45 @@ class ItemCategoryAdmin(admin.ModelAdmin):
     list_filter = ["system"]
 
 
+class LicenceTypeForm(forms.ModelForm):
+    """The face and validity checked as `save_licence_type` checks them."""
+
+    class Meta:
+        model = LicenceType
+        fields = [
+            "code",
+            "name",
+            "defining_organisation",
+            "holder_kind",
+            "issuer_kind",
+            "face_fields",
+            "valid_years",
+            "allow_multiple",
+        ]
+
+    def clean_face_fields(self) -> list[dict[str, Any]]:
+        problems = ProblemList()
+        fields = parse_form_fields(
+            self.cleaned_data.get("face_fields") or [],
+            problems,
+            prefix="face_fields",
+            noun="照面字段",
+        )
+        if problems:
+            raise forms.ValidationError([f"{p.field}：{p.reason}" for p in problems.problems])
+        return [f.model_dump(mode="json", exclude_defaults=True) for f in fields]
+
+    def clean_valid_years(self) -> int | None:
+        years: int | None = self.cleaned_data.get("valid_years")
+        if years is not None and not 1 <= years <= MAX_VALID_YEARS:
+            raise forms.ValidationError(f"有效期应为 1 至 {MAX_VALID_YEARS} 年；长期有效请留空")
+        return years
+
+
 @admin.register(LicenceType)
 class LicenceTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "holder_kind", "defining_organisation"]
+    form = LicenceTypeForm
+    list_display = ["name", "code", "holder_kind", "issuer_kind", "valid_years", "allow_multiple"]
     search_fields = ["name", "code"]
 
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticError
 
 from core.exceptions import ProblemList
@@ -59,28 +59,48 @@ class FormField(BaseModel):
     type: FieldType
     required: bool = True
     help: str = Field(default="", max_length=200)
-    choices: list[str] = Field(default_factory=list)
+    # Checked even when left out, so that a choice field without options is refused.
+    choices: list[str] = Field(default_factory=list, validate_default=True)
     max_length: int | None = Field(default=None, ge=1, le=5000)
     min: Decimal | None = None
     max: Decimal | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> FormField:
-        if self.type == FieldType.CHOICE and not self.choices:
+    # Rules across attributes are checked on the attribute they concern, so that an error
+    # names it (`choices`, `max`) and an import can point at the right cell.
+
+    @field_validator("choices")
+    @classmethod
+    def _choices_fit_the_type(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        kind = info.data.get("type")
+        if kind == FieldType.CHOICE and not value:
             raise ValueError("选项类字段必须列出可选值")
-        if self.type != FieldType.CHOICE and self.choices:
+        if kind is not None and kind != FieldType.CHOICE and value:
             raise ValueError("只有选项类字段可以列出可选值")
-        if self.min is not None and self.max is not None and self.min > self.max:
+        return value
+
+    @field_validator("max")
+    @classmethod
+    def _max_not_below_min(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        low = info.data.get("min")
+        if value is not None and low is not None and low > value:
             raise ValueError("最小值不能大于最大值")
-        return self
+        return value
 
 
 def parse_form_fields(
-    raw: Any, problems: ProblemList, *, row: int | None = None, prefix: str = "form_fields"
+    raw: Any,
+    problems: ProblemList,
+    *,
+    row: int | None = None,
+    prefix: str = "form_fields",
+    noun: str = "申请表字段",
 ) -> list[FormField]:
-    """Parse a stored or imported list of field definitions, adding a problem per error."""
+    """Parse a stored or imported list of field definitions, adding a problem per error.
+
+    The same schema describes a licence type's face (`prefix="face_fields"`,
+    `noun="照面字段"`); problems name `<prefix>[<index>].<attribute>`."""
     if not isinstance(raw, list):
-        problems.add("申请表字段应为列表", field=prefix, row=row)
+        problems.add(f"{noun}应为列表", field=prefix, row=row)
         return []
     fields: list[FormField] = []
     names: set[str] = set()
@@ -91,13 +111,13 @@ def parse_form_fields(
             for err in exc.errors():
                 where = ".".join(str(p) for p in err["loc"])
                 problems.add(
-                    f"申请表字段定义无效：{err['msg']}",
+                    f"{noun}定义无效：{err['msg'].removeprefix('Value error, ')}",
                     field=f"{prefix}[{index}]{'.' + where if where else ''}",
                     row=row,
                 )
             continue
         if spec.name in names:
-            problems.add(f"申请表字段名 {spec.name} 重复", field=f"{prefix}[{index}].name", row=row)
+            problems.add(f"{noun}名 {spec.name} 重复", field=f"{prefix}[{index}].name", row=row)
         names.add(spec.name)
         fields.append(spec)
     return fields

@@ -89,8 +89,11 @@ def check_item_version(version: ItemVersion) -> ProblemList:
         and version.promised_limit != 0
     ):
         problems.add("即办件的承诺办结时限应为 0", field="promised_limit")
-    if version.result_type == ItemVersion.ResultType.LICENCE and not version.result_licence_type_id:
-        problems.add("办理结果为证照时须指明证照类型", field="result_licence_type")
+    if version.result_type == ItemVersion.ResultType.LICENCE:
+        if not version.result_licence_type_id:
+            problems.add("办理结果为证照时须指明证照类型", field="result_licence_type")
+        else:
+            _check_face_in_form(version, problems)
     for index, proc in enumerate(version.special_procedures or []):
         if not (
             isinstance(proc, dict)
@@ -118,6 +121,23 @@ def check_item_version(version: ItemVersion) -> ProblemList:
             problems.add("至少应列出一项申请材料", field="materials")
         _check_availabilities(version, problems)
     return problems
+
+
+def _check_face_in_form(version: ItemVersion, problems: ProblemList) -> None:
+    """Issuing takes the licence face from the application form by field name: every
+    required face field of the result licence type must be a field of the form."""
+    licence_type = version.result_licence_type
+    assert licence_type is not None
+    face = parse_form_fields(licence_type.face_fields, ProblemList())
+    form = {f.get("name") for f in version.form_fields or [] if isinstance(f, dict)}
+    missing = [f for f in face if f.required and f.name not in form]
+    if missing:
+        listed = "、".join(f"{f.name}（{f.label}）" for f in missing)
+        problems.add(
+            f"结果证照“{licence_type.name}”的照面字段 {listed} 在申请表中没有同名字段，"
+            "签发时无从取值",
+            field="result_licence_type",
+        )
 
 
 def _check_choices(
@@ -395,6 +415,10 @@ def _save_by_code(
     return obj
 
 
+# The longest validity a licence type may state; longer is 长期 (valid_years empty).
+MAX_VALID_YEARS = 100
+
+
 @transaction.atomic
 def save_licence_type(
     *,
@@ -403,9 +427,20 @@ def save_licence_type(
     actor: Actor,
     defining_organisation: str = "",
     holder_kind: str = Audience.PERSON,
+    issuer_kind: str = "",
+    face_fields: Sequence[Mapping[str, Any]] = (),
+    valid_years: int | None = None,
+    allow_multiple: bool = False,
 ) -> LicenceType:
     """Create or update a licence type (证照类型). Its code is the national 证照类型代码: the
-    defining body's 统一社会信用代码 followed by a 3-digit sequence."""
+    defining body's 统一社会信用代码 followed by a 3-digit sequence.
+
+    `face_fields` is the licence face, in order, in the schema of an application form
+    (`catalog.form_schema.FormField`); it replaces the stored face as a whole and is
+    stored normalised. Issuing takes each face field from the application form field of
+    the same name, so the items producing the type must have those fields (publishing
+    checks it). `valid_years` empty means 长期有效; `allow_multiple` lets one holder
+    hold several valid licences of the type."""
     code = code.strip().upper()
     if not _LICENCE_TYPE_CODE.fullmatch(code):
         raise RuleViolation(
@@ -420,10 +455,31 @@ def save_licence_type(
         ) from exc
     if holder_kind not in Audience.values:
         raise RuleViolation("holder_kind_unknown", f"未知的持证主体：{holder_kind}")
+    issuer_limit = LicenceType._meta.get_field("issuer_kind").max_length or 0
+    if len(issuer_kind) > issuer_limit:
+        raise RuleViolation(
+            "licence_type_issuer_kind_too_long", f"颁证机构类别不能超过 {issuer_limit} 个字符"
+        )
+    if valid_years is not None and not 1 <= valid_years <= MAX_VALID_YEARS:
+        raise RuleViolation(
+            "licence_type_validity_invalid",
+            f"有效期应为 1 至 {MAX_VALID_YEARS} 年（现为 {valid_years}）；长期有效请留空",
+        )
+    problems = ProblemList()
+    fields = parse_form_fields(list(face_fields), problems, prefix="face_fields", noun="照面字段")
+    problems.raise_if_any("licence_type_face_invalid", f"证照类型 {code}“{name}”的照面字段定义有误")
     return _save_by_code(
         LicenceType,
         code,
-        {"name": name, "defining_organisation": defining_organisation, "holder_kind": holder_kind},
+        {
+            "name": name,
+            "defining_organisation": defining_organisation,
+            "holder_kind": holder_kind,
+            "issuer_kind": issuer_kind,
+            "face_fields": [f.model_dump(mode="json", exclude_defaults=True) for f in fields],
+            "valid_years": valid_years,
+            "allow_multiple": allow_multiple,
+        },
         actor=actor,
         noun="licence_type",
         what=f"证照类型 {code}“{name}”",

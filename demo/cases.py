@@ -7,11 +7,16 @@ the console inboxes and "my cases" have something to show after `make run`.
 | citizen-wangfang | 社会保障卡申领 (省人社厅) | draft, one material uploaded |
 | citizen-liuyang | 新生儿入户 (大连市公安局) | submitted, waiting for acceptance |
 | citizen-zhaozihan | 户口迁移（大中专院校录取学生） (大连市公安局) | under review, supplement requested (clock paused) |
-| citizen-sunhaoran | 首次申领居民身份证 (大连市公安局) | approved, result not yet issued |
+| citizen-sunhaoran | 首次申领居民身份证 (大连市公安局) | approved (his 居民身份证 licence issued), result not yet issued |
+| citizen-sunhaoran | 社会保障卡申领 (省人社厅) | draft, 居民身份证 given as that licence (免提交) |
 | citizen-chenjing | 学历公证 (沈阳公证处) | closed, archived |
 | citizen-zhoumin | 户口迁移（夫妻投靠） (大连市公安局) | 容缺受理: under review, result withheld until the missing material comes |
 | agent-haichen | 工业产品生产许可证核发 (省市场监管局) | 告知承诺: decided and closed, verification (核查) open |
 | citizen-lijianguo | 开具户籍类证明 (沈阳市公安局) | 代办帮办 at the 大连市公安局 window, forwarded to 沈阳 (异地代收代办) |
+
+Approving a case of an item whose result is a licence issues the licence, as on any node:
+孙浩然's 居民身份证 and the 大连海辰 全国工业产品生产许可证 land in their 证照夹, and the
+second case of 孙浩然 reuses the first licence in place of the paper material.
 
 Made once: if any demo applicant already has a case, nothing is done (so `load_demo`
 twice changes nothing, and cases moved on by hand are left alone).
@@ -36,6 +41,7 @@ from catalog.selectors import current_item_versions
 from core.exceptions import RuleViolation
 from demo.pdf import demo_pdf
 from demo.users import DemoAccounts, demo_accounts, staff_username
+from licences.models import Licence
 
 
 class _Demo:
@@ -144,6 +150,8 @@ def _submitted(demo: _Demo) -> Case:
             "baby_name": "刘一诺",
             "birth_date": demo.days_ago(20),
             "birth_place": "210200",
+            "household_kind": "家庭户",
+            "household_address": "大连市沙河口区西安路128号",
         },
     )
     _upload(case, liu_user)
@@ -181,6 +189,7 @@ def _supplement_requested(demo: _Demo) -> Case:
 
 
 def _approved(demo: _Demo) -> Case:
+    """Approving issues the 居民身份证 electronic licence, its face taken from the form."""
     sun, sun_user = demo.applicant("citizen-sunhaoran")
     reviewer, approver = demo.staff("dl-gaj", "reviewer"), demo.staff("dl-gaj", "approver")
     case = services.apply(
@@ -188,6 +197,10 @@ def _approved(demo: _Demo) -> Case:
         item_version=demo.version("dl-gaj", "首次申领居民身份证"),
         form_data={
             **demo.personal_fields(sun),
+            "gender": "男",
+            "ethnicity": "汉",
+            "birth_date": "2010-03-08",
+            "household_address": "大连市西岗区五四路66号",
             "guardian_name": "孙立军",
             "mailing_address": "大连市西岗区五四路66号",
         },
@@ -202,6 +215,29 @@ def _approved(demo: _Demo) -> Case:
             ("approve", approver),
         ],
     )
+
+
+def _licence_reused(demo: _Demo) -> Case:
+    """免提交: 孙浩然 applies for his social security card and gives the 居民身份证 licence
+    issued by the approval above instead of a scan; the case stays a draft."""
+    sun, sun_user = demo.applicant("citizen-sunhaoran")
+    case = services.apply(
+        actor=sun_user,
+        item_version=demo.version("ln-rst", "社会保障卡申领"),
+        form_data={
+            **demo.personal_fields(sun),
+            "bank": "中国银行",
+            "mailing_address": "大连市西岗区五四路66号",
+        },
+    )
+    requirement = case.item_version.materials.get(name="居民身份证")
+    licence = Licence.objects.filter(
+        holder_person=sun, licence_type=requirement.licence_type, status=Licence.Status.VALID
+    ).first()
+    if licence is None:
+        raise RuleViolation("demo_licence_missing", "孙浩然没有可用的居民身份证电子证照")
+    services.use_licence(case, requirement, licence, actor=sun_user)
+    return case
 
 
 def _closed(demo: _Demo) -> Case:
@@ -321,6 +357,7 @@ SCENARIOS: tuple[Callable[[_Demo], Case], ...] = (
     _submitted,
     _supplement_requested,
     _approved,
+    _licence_reused,
     _closed,
     _deficiency,
     _notification_commitment,

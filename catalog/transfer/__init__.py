@@ -1,8 +1,8 @@
 """The catalog exchange format: import and export of the whole catalog as one table.
 
 A catalog file is a sequence of records, each naming its kind in the `record` column
-(organisation, licence_type, scheme, item, material, form_field, availability, list,
-list_version, list_entry) and filling the columns of that kind. The same table is written
+(organisation, licence_type, face_field, scheme, item, material, form_field, availability,
+list, list_version, list_entry) and filling the columns of that kind. The same table is written
 as CSV, XLSX or JSON, chosen by the file's extension. `docs/catalog-format.md` describes
 every kind and column.
 

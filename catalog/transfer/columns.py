@@ -34,7 +34,7 @@ from catalog.models import (
     RegionalScheme,
     ServiceItem,
 )
-from catalog.services import CHANNELS, DELIVERY
+from catalog.services import CHANNELS, DELIVERY, MAX_VALID_YEARS
 from core.models import Organisation
 from core.validators import normalize_uscc
 
@@ -72,13 +72,15 @@ def text(max_length: int | None = None) -> Codec:
     return Codec(parse, lambda v: "" if v is None else str(v), "")
 
 
-def integer(maximum: int = 2_147_483_647) -> Codec:
+def integer(maximum: int = 2_147_483_647, minimum: int = 0) -> Codec:
     def parse(value: str) -> int:
         if not re.fullmatch(r"\d+", value):
             raise CellError(f"应为非负整数：{value}")
         number = int(value)
         if number > maximum:
             raise CellError(f"不能大于 {maximum}")
+        if number < minimum:
+            raise CellError(f"不能小于 {minimum}")
         return number
 
     return Codec(parse, lambda v: "" if v is None else str(v))
@@ -337,6 +339,38 @@ ORGANISATION = Kind(
     ),
 )
 
+
+def _parse_valid_years(value: str) -> int:
+    try:
+        return integer(MAX_VALID_YEARS, minimum=1).parse(value)
+    except CellError as exc:
+        raise CellError(f"{exc}；应为 1 至 {MAX_VALID_YEARS} 的整数，长期有效请留空") from exc
+
+
+# A licence type's validity in years; empty is 长期有效.
+VALID_YEARS = Codec(_parse_valid_years, integer().format)
+
+
+def _field_spec() -> tuple[Column, ...]:
+    """The columns of one field of a form or of a licence face (`FormField`)."""
+    return (
+        Column("name", "字段名", text(48), required=True),
+        Column("label", "字段标题", text(60), required=True),
+        Column(
+            "type",
+            "字段类型",
+            choice({str(k): v for k, v in FIELD_TYPE_LABELS.items()}),
+            required=True,
+        ),
+        Column("required", "是否必填", BOOLEAN, default=True),
+        Column("help", "填写说明", text(200)),
+        Column("choices", "可选值", SEVERAL),
+        Column("max_length", "最大长度", integer(5000)),
+        Column("min", "最小值", DECIMAL),
+        Column("max", "最大值", DECIMAL),
+    )
+
+
 LICENCE_TYPE = Kind(
     "licence_type",
     "证照类型",
@@ -345,7 +379,17 @@ LICENCE_TYPE = Kind(
         field_column(LicenceType, "name", required=True),
         field_column(LicenceType, "defining_organisation"),
         field_column(LicenceType, "holder_kind"),
+        field_column(LicenceType, "issuer_kind"),
+        field_column(LicenceType, "valid_years", codec=VALID_YEARS, label="有效期（年）"),
+        field_column(LicenceType, "allow_multiple"),
     ),
+)
+
+# The face of a licence type, one row per field in order, like an item's `form_field` rows.
+FACE_FIELD = Kind(
+    "face_field",
+    "照面字段",
+    (Column("licence_type", "证照类型代码", LICENCE_CODE, required=True), *_field_spec()),
 )
 
 SCHEME = Kind(
@@ -429,27 +473,7 @@ MATERIAL = Kind(
     ),
 )
 
-FORM_FIELD = Kind(
-    "form_field",
-    "申请表字段",
-    (
-        *_item_ref(),
-        Column("name", "字段名", text(48), required=True),
-        Column("label", "字段标题", text(60), required=True),
-        Column(
-            "type",
-            "字段类型",
-            choice({str(k): v for k, v in FIELD_TYPE_LABELS.items()}),
-            required=True,
-        ),
-        Column("required", "是否必填", BOOLEAN, default=True),
-        Column("help", "填写说明", text(200)),
-        Column("choices", "可选值", SEVERAL),
-        Column("max_length", "最大长度", integer(5000)),
-        Column("min", "最小值", DECIMAL),
-        Column("max", "最大值", DECIMAL),
-    ),
-)
+FORM_FIELD = Kind("form_field", "申请表字段", (*_item_ref(), *_field_spec()))
 
 AVAILABILITY = Kind(
     "availability",
@@ -501,6 +525,7 @@ KINDS: dict[str, Kind] = {
     for kind in (
         ORGANISATION,
         LICENCE_TYPE,
+        FACE_FIELD,
         SCHEME,
         ITEM,
         MATERIAL,
@@ -514,7 +539,7 @@ KINDS: dict[str, Kind] = {
 
 
 def _header() -> tuple[str, ...]:
-    first = ["record", "item", "list", "version", "code", "uscc", "name"]
+    first = ["record", "item", "list", "licence_type", "version", "code", "uscc", "name"]
     rest = [c.name for k in KINDS.values() for c in k.columns if c.name not in first]
     return tuple(first + list(dict.fromkeys(rest)))
 

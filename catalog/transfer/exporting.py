@@ -1,5 +1,5 @@
 """Records of the catalog as it stands in the database: every organisation, licence type
-and scheme, every published item version with its materials, form fields and
+(with its face fields) and scheme, every published item version with its materials, form fields and
 availabilities, every list and its published versions with their entries.
 
 The importer builds the same records for what already exists, to tell an identical
@@ -61,6 +61,18 @@ def item_identity(item: ServiceItem) -> dict[str, str]:
     }
 
 
+def licence_type_records(licence_type: LicenceType) -> list[Record]:
+    """A licence type as records: the `licence_type` record, then its face fields in order."""
+    ref = {"licence_type": licence_type.code}
+    return [
+        as_record("licence_type", licence_type),
+        *(
+            as_record("face_field", f, **ref)
+            for f in parse_form_fields(licence_type.face_fields, ProblemList())
+        ),
+    ]
+
+
 def version_records(version: ItemVersion) -> list[Record]:
     """An item version as records: the `item` record, then its materials, form fields and
     availabilities (these sorted by scope and mode, since their order means nothing)."""
@@ -101,7 +113,7 @@ def catalog_records() -> Iterator[Record]:
     for org in Organisation.objects.select_related("division").order_by("uscc"):
         yield as_record("organisation", org)
     for licence_type in LicenceType.objects.order_by("code"):
-        yield as_record("licence_type", licence_type)
+        yield from licence_type_records(licence_type)
     for scheme in RegionalScheme.objects.prefetch_related("members").order_by("code"):
         yield as_record("scheme", scheme)
     versions = (

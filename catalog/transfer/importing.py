@@ -3,12 +3,13 @@ nothing.
 
 Two passes inside one transaction. The first reads every row on its own (kind, columns,
 cell values) and against the rest of the file and the database (references, duplicates,
-form fields). The second applies the file unit by unit through the catalog and core
-services (an organisation, an item version with its materials, a list version with its
-entries), each in a savepoint, so that a rule a service enforces is reported with the row
-it concerns and the other units are still checked. A unit that depends on a failed one is
-skipped, so one mistake is reported once. Any problem rolls the whole transaction back and
-is raised as one `RuleViolation("catalog_import_invalid")` listing every problem.
+form and face fields). The second applies the file unit by unit through the catalog and
+core services (an organisation, a licence type with its face, an item version with its
+materials, a list version with its entries), each in a savepoint, so that a rule a
+service enforces is reported with the row it concerns and the other units are still
+checked. A unit that depends on a failed one is skipped, so one mistake is reported once.
+Any problem rolls the whole transaction back and is raised as one
+`RuleViolation("catalog_import_invalid")` listing every problem.
 
 What already exists and is identical is skipped, so importing a file twice changes nothing
 the second time; a published version that differs from the file is refused (published
@@ -56,6 +57,7 @@ from catalog.transfer.columns import ITEM_IDENTITY, KINDS, CellError, Record, it
 from catalog.transfer.exporting import (
     as_record,
     item_identity,
+    licence_type_records,
     list_version_records,
     version_records,
 )
@@ -97,6 +99,9 @@ FIELD_OF_RULE = {
     "version_number_taken": "version",
     "draft_exists": "version",
     "licence_type_code_invalid": "code",
+    "holder_kind_unknown": "holder_kind",
+    "licence_type_issuer_kind_too_long": "issuer_kind",
+    "licence_type_validity_invalid": "valid_years",
     "scheme_without_members": "members",
     "list_scheme_missing": "scheme",
     "list_scheme_unexpected": "scheme",
@@ -204,6 +209,26 @@ def _parse(sheet: Sheet, problems: ProblemList, progress: Progress) -> list[Reco
     return records
 
 
+def _field_specs(records: list[Record]) -> list[dict[str, Any]]:
+    """`form_field` or `face_field` rows as the field definitions `FormField` reads."""
+    names = FormField.model_fields
+    return [{k: v for k, v in r.values.items() if k in names} for r in records]
+
+
+@dataclass
+class _LicenceTypePlan:
+    """A licence type in the file: its `licence_type` record and its `face_field` rows."""
+
+    record: Record
+    face_fields: list[Record] = field(default_factory=list)
+
+    def records(self) -> list[Record]:
+        return [self.record, *self.face_fields]
+
+    def face_field_specs(self) -> list[dict[str, Any]]:
+        return _field_specs(self.face_fields)
+
+
 @dataclass
 class _VersionPlan:
     """An item version in the file: its `item` record and the rows that belong to it."""
@@ -220,8 +245,7 @@ class _VersionPlan:
         return [self.record, *self.materials, *self.form_fields, *ordered]
 
     def form_field_specs(self) -> list[dict[str, Any]]:
-        names = FormField.model_fields
-        return [{k: v for k, v in r.values.items() if k in names} for r in self.form_fields]
+        return _field_specs(self.form_fields)
 
 
 @dataclass
@@ -249,7 +273,7 @@ class _Plan:
     """The file's records grouped by what they define, keyed as the database keys them."""
 
     organisations: dict[str, Record] = field(default_factory=dict)
-    licence_types: dict[str, Record] = field(default_factory=dict)
+    licence_types: dict[str, _LicenceTypePlan] = field(default_factory=dict)
     schemes: dict[str, Record] = field(default_factory=dict)
     items: dict[str, list[Record]] = field(default_factory=dict)
     versions: dict[tuple[str, int], _VersionPlan] = field(default_factory=dict)
@@ -285,7 +309,8 @@ class _Plan:
             case "organisation":
                 _once(self.organisations, v.get("uscc"), record, problems, "uscc")
             case "licence_type":
-                _once(self.licence_types, v.get("code"), record, problems, "code")
+                plan = _LicenceTypePlan(record)
+                _once(self.licence_types, v.get("code"), plan, problems, "code")
             case "scheme":
                 _once(self.schemes, v.get("code"), record, problems, "code")
             case "list":
@@ -299,7 +324,22 @@ class _Plan:
                 _once(self.list_versions, key, _ListVersionPlan(record), problems, "version")
 
     def _attach(self, record: Record, problems: ProblemList) -> None:
-        """Put a material, form field, availability or list entry under its version."""
+        """Put a face field under its licence type, and a material, form field,
+        availability or list entry under its version."""
+        if record.kind == "face_field":
+            code = record.values.get("licence_type")
+            if not code:
+                return
+            licence_type = self.licence_types.get(code)
+            if licence_type is None:
+                problems.add(
+                    f"文件中没有证照类型 {code} 的 licence_type 记录",
+                    row=record.row,
+                    field="licence_type",
+                )
+            else:
+                licence_type.face_fields.append(record)
+            return
         if record.kind not in _PARTS:
             return
         owner, plans, parts, parent_kind, noun = _PARTS[record.kind]
@@ -332,6 +372,16 @@ class _Plan:
 
     def _check_form_fields(self, problems: ProblemList) -> None:
         bad_rows = {p.row for p in problems.problems}
+        for licence_type in self.licence_types.values():
+            if any(r.row in bad_rows for r in licence_type.face_fields):
+                continue
+            found = ProblemList()
+            parse_form_fields(
+                licence_type.face_field_specs(), found, prefix="face_fields", noun="照面字段"
+            )
+            for problem in found.problems:
+                row, where = _locate_in_licence_type(licence_type, problem.field)
+                problems.add(problem.reason, row=row, field=where)
         for version in self.versions.values():
             if any(r.row in bad_rows for r in version.form_fields):
                 continue  # its cells are already reported; the rest would only repeat them
@@ -442,6 +492,18 @@ def _locate_in_version(version: _VersionPlan, name: str | None) -> tuple[int | N
     return row, name
 
 
+def _locate_in_licence_type(
+    licence_type: _LicenceTypePlan, name: str | None
+) -> tuple[int | None, str | None]:
+    """The row and column a problem of a licence type names (`face_fields[2].type`)."""
+    match = re.fullmatch(r"face_fields\[(\d+)\](?:\.(.+))?", name or "")
+    if match and int(match.group(1)) < len(licence_type.face_fields):
+        row = licence_type.face_fields[int(match.group(1))].row
+        # A problem of the whole field (its definition is not an object) points at its name.
+        return row, (match.group(2) or "name").split(".")[0]
+    return licence_type.record.row, None if name == "face_fields" else name
+
+
 def _locate_in_list_version(
     version: _ListVersionPlan, name: str | None
 ) -> tuple[int | None, str | None]:
@@ -519,13 +581,20 @@ class _Applier:
 
     def _units(self) -> Iterable[_Unit]:
         plan = self.plan
-        for kind, defined in (
-            ("organisation", plan.organisations),
-            ("licence_type", plan.licence_types),
-            ("scheme", plan.schemes),
-        ):
-            for code, record in sorted(defined.items()):
-                yield self._master_unit(kind, code, record)
+        for code, record in sorted(plan.organisations.items()):
+            yield self._master_unit("organisation", code, record)
+        for code, licence_type in sorted(plan.licence_types.items()):
+            records = licence_type.records()
+            yield _Unit(
+                "licence_type",
+                ("licence_type", code),
+                [r.row for r in records if r.row],
+                _needs(records) - {("licence_type", code)},
+                partial(self._licence_type, licence_type),
+                partial(_locate_in_licence_type, licence_type),
+            )
+        for code, record in sorted(plan.schemes.items()):
+            yield self._master_unit("scheme", code, record)
         for code, records in sorted(plan.items.items()):
             yield _Unit(
                 "item",
@@ -576,6 +645,16 @@ class _Applier:
             as_record(record.kind, existing) if existing else None,
             lambda: save(**_objects(record.values), actor=self.actor),
         )
+
+    def _licence_type(self, licence_type: _LicenceTypePlan) -> str:
+        values = licence_type.record.values
+        existing = LicenceType.objects.filter(code=values["code"]).first()
+        if existing is not None and [r.values for r in licence_type_records(existing)] == [
+            r.values for r in licence_type.records()
+        ]:
+            return UNCHANGED
+        save_licence_type(**values, face_fields=licence_type.face_field_specs(), actor=self.actor)
+        return UPDATED if existing is not None else CREATED
 
     def _item(self, record: Record) -> str:
         identity = {name: record.values[name] for name in ITEM_IDENTITY}
@@ -699,7 +778,6 @@ def _without_ref(values: dict[str, Any]) -> dict[str, Any]:
 # Master data: the model, the column that keys it, and the service that saves it.
 _MASTER_DATA: dict[str, tuple[type[models.Model], str, Callable[..., object]]] = {
     "organisation": (Organisation, "uscc", save_organisation),
-    "licence_type": (LicenceType, "code", save_licence_type),
     "scheme": (RegionalScheme, "code", save_regional_scheme),
     "list": (ItemList, "code", save_item_list),
 }

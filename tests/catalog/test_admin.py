@@ -64,3 +64,33 @@ def test_list_version_publish_action(maintainer_client):
         {"action": "make_new_version", "_selected_action": [version.item_id]},
     )
     assert ItemVersion.objects.filter(item=version.item, number=2, status="draft").exists()
+
+
+def test_licence_type_face_is_checked_in_the_admin(maintainer_client):
+    from catalog.models import LicenceType
+
+    url = reverse("admin:catalog_licencetype_add")
+    data = {
+        "code": "11100000000013338W011",
+        "name": "户籍证明",
+        "defining_organisation": "公安部",
+        "holder_kind": "person",
+        "issuer_kind": "公安派出所",
+        "face_fields": '[{"name": "kind", "label": "户别", "type": "choice"}]',
+        "valid_years": "0",
+    }
+    page = maintainer_client.post(url, data).content.decode()
+    assert "face_fields[0].choices" in page and "选项类字段必须列出可选值" in page
+    assert "有效期应为 1 至 100 年" in page
+    assert not LicenceType.objects.exists()
+    data |= {
+        "face_fields": '[{"name": "kind", "label": "户别", "type": "choice", '
+        '"choices": ["家庭户", "集体户"], "required": true, "help": ""}]',
+        "valid_years": "",
+    }
+    maintainer_client.post(url, data)
+    stored = LicenceType.objects.get()
+    assert stored.face_fields == [
+        {"name": "kind", "label": "户别", "type": "choice", "choices": ["家庭户", "集体户"]}
+    ]
+    assert stored.valid_years is None

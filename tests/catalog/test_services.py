@@ -1,4 +1,4 @@
-"""Publishing item and list versions: the rules, the freeze, the diff."""
+"""Publishing item and list versions: the rules, the freeze, the diff; licence types."""
 
 import datetime as dt
 
@@ -6,12 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from catalog import selectors
-from catalog.models import ItemVersion, ListEntry, Material, PublicationStatus
+from catalog.models import ItemVersion, LicenceType, ListEntry, Material, PublicationStatus
 from catalog.services import (
     draft_item_version,
     draft_list_version,
     publish_item_version,
     publish_list_version,
+    save_licence_type,
 )
 from core.exceptions import RuleViolation
 from core.models import AuditEvent
@@ -204,3 +205,104 @@ def test_unpublished_items_are_invisible():
     builders.item(publish=False)
     assert not selectors.current_item_versions().exists()
     assert ItemVersion.objects.count() == 1
+
+
+# Licence types ------------------------------------------------------------------------------
+
+LICENCE_CODE = "11100000000013338W011"
+
+
+def test_licence_type_stores_its_face_normalised():
+    licence = save_licence_type(
+        code=LICENCE_CODE.lower(),
+        name="户籍证明",
+        issuer_kind="公安派出所",
+        face_fields=[
+            {"name": "applicant_name", "label": "姓名", "type": "text", "required": True},
+            {"name": "members", "label": "户内人数", "type": "number", "min": 1, "help": ""},
+        ],
+        valid_years=1,
+        allow_multiple=True,
+        actor="test",
+    )
+    licence.refresh_from_db()
+    assert licence.code == LICENCE_CODE
+    assert licence.face_fields == [
+        {"name": "applicant_name", "label": "姓名", "type": "text"},
+        {"name": "members", "label": "户内人数", "type": "number", "min": "1"},
+    ]
+    assert (licence.issuer_kind, licence.valid_years, licence.allow_multiple) == (
+        "公安派出所",
+        1,
+        True,
+    )
+    assert AuditEvent.objects.filter(action="create_licence_type").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "field"),
+    [
+        (
+            {"face_fields": [{"name": "姓名", "label": "姓名", "type": "text"}]},
+            "licence_type_face_invalid",
+            "face_fields[0].name",
+        ),
+        (
+            {"face_fields": [{"name": "kind", "label": "户别", "type": "choice"}]},
+            "licence_type_face_invalid",
+            "face_fields[0].choices",
+        ),
+        (
+            {
+                "face_fields": [
+                    {"name": "a", "label": "甲", "type": "text"},
+                    {"name": "a", "label": "乙", "type": "date"},
+                ]
+            },
+            "licence_type_face_invalid",
+            "face_fields[1].name",
+        ),
+        ({"face_fields": [{"name": "a", "label": "甲"}]}, "licence_type_face_invalid", None),
+        ({"valid_years": 0}, "licence_type_validity_invalid", None),
+        ({"valid_years": 101}, "licence_type_validity_invalid", None),
+        ({"issuer_kind": "机" * 65}, "licence_type_issuer_kind_too_long", None),
+    ],
+)
+def test_bad_licence_type_is_refused_and_nothing_written(change, code, field):
+    face = [{"name": "applicant_name", "label": "姓名", "type": "text"}]
+    save_licence_type(code=LICENCE_CODE, name="户籍证明", face_fields=face, actor="test")
+    audit_rows = AuditEvent.objects.count()
+    with pytest.raises(RuleViolation) as info:
+        save_licence_type(**{"code": LICENCE_CODE, "name": "改名", "actor": "test", **change})
+    assert info.value.code == code
+    if field:
+        assert field in {p.field for p in info.value.problems}
+        assert "照面字段" in str(info.value)
+    stored = LicenceType.objects.get()
+    assert (stored.name, stored.face_fields) == ("户籍证明", face)
+    assert AuditEvent.objects.count() == audit_rows
+
+
+def test_licence_result_is_published_only_when_the_form_gives_the_face():
+    licence = save_licence_type(
+        code=LICENCE_CODE,
+        name="户籍证明",
+        face_fields=[
+            {"name": "reason", "label": "事由", "type": "text"},
+            {"name": "registered_address", "label": "户籍地址", "type": "address"},
+            {"name": "note", "label": "备注", "type": "text", "required": False},
+        ],
+        actor="test",
+    )
+    version = builders.item(publish=False, result_type="licence", result_licence_type=licence)
+    with pytest.raises(RuleViolation) as info:
+        publish_item_version(version, actor="test")
+    [problem] = info.value.problems
+    assert problem.field == "result_licence_type"
+    assert "registered_address（户籍地址）" in problem.reason and "note" not in problem.reason
+    version.form_fields = [
+        *version.form_fields,
+        {"name": "registered_address", "label": "户籍地址", "type": "address"},
+    ]
+    version.save()
+    publish_item_version(version, actor="test")

@@ -24,7 +24,7 @@ from catalog.models import (
     Material,
     ServiceItem,
 )
-from catalog.services import draft_item_version, publish_item_version
+from catalog.services import draft_item_version, publish_item_version, save_licence_type
 from catalog.transfer import (
     FORMAT_NAME,
     dump_catalog,
@@ -235,7 +235,7 @@ BAD_ROWS = {
     "bad choice": (3, "audience", {"audience": "everyone"}),
     "unknown category": (3, "category_code", {"category_code": "77"}),
     "unknown licence type": (4, "licence_type", {"licence_type": "X" * 21}),
-    "bad form field": (5, None, {"choices": "", "type": "choice"}),
+    "bad form field": (5, "choices", {"choices": "", "type": "choice"}),
     "bad form field name": (5, "name", {"name": "证明用途"}),
     "promised over legal": (
         3,
@@ -327,10 +327,51 @@ class _Rollback(Exception):
     pass
 
 
+# A licence face using every column of a field. The builders' item form has `reason`
+# only, so the other face fields are optional (publishing checks the required ones).
+FACE = [
+    {"name": "reason", "label": "迁入事由", "type": "text", "max_length": 200},
+    {
+        "name": "kind",
+        "label": "户别",
+        "type": "choice",
+        "choices": ["家庭户", "集体户"],
+        "required": False,
+    },
+    {
+        "name": "members",
+        "label": "户内人数",
+        "type": "number",
+        "required": False,
+        "min": "1",
+        "max": "99.5",
+    },
+    {
+        "name": "moved_on",
+        "label": "迁入日期",
+        "type": "date",
+        "required": False,
+        "help": "以准迁日期为准",
+    },
+]
+
+
 def _build_catalog() -> None:
-    """A catalog with two versions of an item, a regional scheme and two list versions."""
+    """A catalog with two versions of an item (its result a licence with a face), a
+    regional scheme and two list versions."""
     scheme = builders.northeast_scheme()
     licence = builders.licence_type()
+    save_licence_type(
+        code=licence.code,
+        name=licence.name,
+        defining_organisation="公安部",
+        issuer_kind="公安派出所",
+        face_fields=FACE,
+        valid_years=3,
+        allow_multiple=True,
+        actor="t",
+    )
+    licence.refresh_from_db()
     org = builders.organisation("辽宁省公安厅", "210000")
     first = builders.item(
         "开具户籍类证明",
@@ -367,6 +408,13 @@ def test_round_trip_reproduces_the_catalog(suffix):
     load_catalog(exported, name, actor="test")
     assert cells(dump_catalog(name), name) == cells(exported, name)
     assert ItemVersion.objects.filter(status="published").count() == 3
+    licence = LicenceType.objects.get()
+    assert licence.face_fields == FACE
+    assert (licence.issuer_kind, licence.valid_years, licence.allow_multiple) == (
+        "公安派出所",
+        3,
+        True,
+    )
     assert Material.objects.filter(commitment_allowed=True, version__number=2).count() == 1
     new, old = ListVersion.objects.order_by("-number")
     diff = selectors.diff_list_versions(old, new)
@@ -437,9 +485,170 @@ def test_json_document_shape(tmp_path):
 
 def test_examples_of_the_format_document_import_as_one_catalog():
     text = (Path(__file__).resolve().parents[2] / "docs" / "catalog-format.md").read_text()
-    csv_example = text.split("```csv\n", 1)[1].split("```", 1)[0]
+    *snippets, csv_example = [b.split("```", 1)[0] for b in text.split("```csv\n")[1:]]
     json_example = text.split("```json\n", 1)[1].split("```", 1)[0]
+    for snippet in snippets:  # the examples of single record kinds
+        assert load_catalog(snippet.encode(), "snippet.csv", actor="test").changed
     first = load_catalog(csv_example.encode(), "example.csv", actor="test")
     second = load_catalog(json_example.encode(), "example.json", actor="test")
     assert first.count("list_version", "created") == 1
     assert second.changed == 0
+    assert [f["name"] for f in LicenceType.objects.get().face_fields] == [
+        "applicant_name",
+        "insured_division",
+        "filing_kind",
+        "start_date",
+    ]
+
+
+# Licence types: their validity, issuer kind and face ------------------------------------
+
+
+def with_face(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`small_catalog` with a described licence type: rows 2-5 are the type and its face."""
+    face = [
+        {"name": "applicant_name", "label": "姓名", "type": "text"},
+        {"name": "household_kind", "label": "户别", "type": "choice", "choices": "家庭户;集体户"},
+        {"name": "household_address", "label": "住址", "type": "address", "required": "false"},
+    ]
+    records[1] |= {"issuer_kind": "公安派出所", "valid_years": "", "allow_multiple": "false"}
+    return [
+        records[0],
+        records[1],
+        *({"record": "face_field", "licence_type": LICENCE, **f} for f in face),
+        *records[2:],
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json"])
+def test_licence_type_face_round_trip(suffix):
+    records = with_face(small_catalog())
+    records[1] |= {"valid_years": "5", "allow_multiple": "是"}
+    import_records(records, suffix)
+    licence = LicenceType.objects.get()
+    assert (licence.issuer_kind, licence.valid_years, licence.allow_multiple) == (
+        "公安派出所",
+        5,
+        True,
+    )
+    assert licence.face_fields == [
+        {"name": "applicant_name", "label": "姓名", "type": "text"},
+        {
+            "name": "household_kind",
+            "label": "户别",
+            "type": "choice",
+            "choices": ["家庭户", "集体户"],
+        },
+        {"name": "household_address", "label": "住址", "type": "address", "required": False},
+    ]
+    name = f"catalog{suffix}"
+    rows = cells(dump_catalog(name), name)
+    assert [r["record"] for r in rows[:6]] == [
+        "organisation",
+        "licence_type",
+        "face_field",
+        "face_field",
+        "face_field",
+        "item",
+    ]
+    assert rows[1] == {
+        "record": "licence_type",
+        "code": LICENCE,
+        "name": "居民户口簿",
+        "defining_organisation": "公安部",
+        "holder_kind": "person",
+        "issuer_kind": "公安派出所",
+        "valid_years": "5",
+        "allow_multiple": "true",
+    }
+    assert rows[3] == {
+        "record": "face_field",
+        "licence_type": LICENCE,
+        "name": "household_kind",
+        "label": "户别",
+        "type": "choice",
+        "required": "true",
+        "choices": "家庭户;集体户",
+    }
+    again = import_records(records, suffix)
+    assert again.changed == 0 and again.count("licence_type", "unchanged") == 1
+
+
+def test_changed_face_updates_the_licence_type_and_no_face_rows_clear_it():
+    import_records(with_face(small_catalog()))
+    records = with_face(small_catalog())
+    records[2]["label"] = "持证人姓名"
+    del records[4]
+    result = import_records(records)
+    assert result.count("licence_type", "updated") == 1
+    face = LicenceType.objects.get().face_fields
+    assert [(f["name"], f["label"]) for f in face] == [
+        ("applicant_name", "持证人姓名"),
+        ("household_kind", "户别"),
+    ]
+    assert LicenceType.objects.get().valid_years is None  # empty: 长期有效
+    import_records(small_catalog())
+    assert LicenceType.objects.get().face_fields == []
+
+
+BAD_FACE_ROWS = {
+    "bad field name": (3, "name", {"name": "姓名"}),
+    "unknown field type": (3, "type", {"type": "colour"}),
+    "choice without choices": (4, "choices", {"choices": ""}),
+    "choices on a text field": (3, "choices", {"choices": "甲;乙"}),
+    "min above max": (5, "max", {"type": "number", "min": "5", "max": "1"}),
+    "duplicate field name": (4, "name", {"name": "applicant_name", "choices": ""}),
+    "missing label": (5, "label", {"label": ""}),
+    "licence type not in the file": (3, "licence_type", {"licence_type": "X" * 21}),
+    "validity of zero years": (2, "valid_years", {"valid_years": "0"}),
+    "validity not a number": (2, "valid_years", {"valid_years": "长期"}),
+    "bad allow_multiple": (2, "allow_multiple", {"allow_multiple": "maybe"}),
+    "face column on an item row": (6, "label", {"label": "事项"}),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FACE_ROWS, ids=list(BAD_FACE_ROWS))
+def test_bad_face_row_is_named_and_nothing_is_imported(case):
+    row, field, change = BAD_FACE_ROWS[case]
+    records = with_face(small_catalog())
+    if case == "duplicate field name":
+        change = {**change, "type": "text"}
+    records[row - 1] |= change
+    found = problems_of(records)
+    assert (row, field) in found, found
+    assert not LicenceType.objects.exists()
+    assert not ServiceItem.objects.exists()
+    assert not Organisation.objects.filter(uscc=ORG).exists()
+
+
+def test_bad_face_fields_keep_the_stored_face():
+    import_records(with_face(small_catalog()))
+    stored = LicenceType.objects.get().face_fields
+    records = with_face(small_catalog())
+    records[3]["type"] = "number"
+    records[3]["min"] = "一"
+    assert problems_of(records) == {(4, "min")}
+    assert LicenceType.objects.get().face_fields == stored
+
+
+def test_licence_result_needs_the_face_in_the_form():
+    records = with_face(small_catalog())
+    records[5] |= {
+        "result_type": "licence",
+        "result_licence_type": LICENCE,
+        "acceptance_mode": "promised",
+        "promised_limit": "1",
+    }
+    # The form has `purpose` only: the required face fields applicant_name and
+    # household_kind have nothing to be taken from when the licence is issued.
+    [problem] = [p for p in _problems(records) if p.field == "result_licence_type"]
+    assert problem.row == 6
+    assert "applicant_name（姓名）" in problem.reason and "household_kind（户别）" in problem.reason
+    assert "household_address" not in problem.reason  # not required
+    assert not ServiceItem.objects.exists()
+
+
+def _problems(records: list[dict[str, Any]]):
+    with pytest.raises(RuleViolation) as info:
+        import_records(records)
+    return info.value.problems

@@ -1,6 +1,7 @@
 """The demo accounts and cases: every role on every demo organisation under a predictable
-username, applicants registered through the real services, cases in many states, all made
-once — `load_demo` twice changes nothing — and listed by `manage.py demo_users`."""
+username, applicants registered through the real services, cases in many states, licences
+issued by approvals and reused in place of paper, all made once — `load_demo` twice changes
+nothing — and listed by `manage.py demo_users`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from core.models import AuditEvent, Organisation
 from core.validators import normalize_id_number, normalize_uscc
 from demo.pdf import demo_pdf
 from demo.users import DEMO_PASSWORD, catalog_organisations, demo_accounts, staff_username
-from licences.models import Seal
+from licences.models import Licence, LicenceEvent, Seal
+from licences.services import check_token
 
 STAFF_KEYS = {
     "username",
@@ -48,6 +50,8 @@ def _counts() -> dict[str, int]:
         Notification,
         AuditEvent,
         Seal,
+        Licence,
+        LicenceEvent,
     ]
     return {m.__name__: m.objects.count() for m in models}
 
@@ -66,7 +70,8 @@ def _user(username: str):
 
 def test_load_demo_twice_changes_nothing(demo):
     before = _counts()
-    assert before["Case"] >= 8 and before["StaffRole"] == 24 * 6
+    assert before["Case"] >= 9 and before["StaffRole"] == 24 * 6
+    assert before["Licence"] >= 2
     call_command("load_demo", stdout=StringIO())
     assert _counts() == before
 
@@ -84,6 +89,7 @@ def test_demo_cases(demo):
     _demo_cases_stand_in_many_states()
     _demo_cases_fill_the_inboxes()
     _demo_materials_are_real_pdf_files()
+    _approval_issued_a_licence_that_a_draft_reuses()
 
 
 def _every_role_of_every_demo_organisation_has_an_account():
@@ -193,8 +199,9 @@ def test_demo_users_before_load_demo():
     assert json.loads(out.getvalue()) == []
 
 
-def _case_of(username: str) -> Case:
-    return Case.objects.get(applicant_person__user__username=username)
+def _case_of(username: str, item: str | None = None) -> Case:
+    cases = Case.objects.filter(applicant_person__user__username=username)
+    return cases.get(item_version__name=item) if item else cases.get()
 
 
 def _demo_cases_stand_in_many_states():
@@ -208,7 +215,8 @@ def _demo_cases_stand_in_many_states():
         "citizen-lijianguo": "submitted",
     }
     for username, state in states.items():
-        assert _case_of(username).state == state, username
+        item = "首次申领居民身份证" if username == "citizen-sunhaoran" else None
+        assert _case_of(username, item).state == state, username
 
     supplement = _case_of("citizen-zhaozihan")
     assert supplement.clock_state == Case.ClockState.PAUSED
@@ -249,8 +257,39 @@ def _demo_cases_fill_the_inboxes():
     assert Notification.objects.filter(recipient__username="citizen-chenjing").count() >= 6
 
 
+def _approval_issued_a_licence_that_a_draft_reuses():
+    approved = _case_of("citizen-sunhaoran", "首次申领居民身份证")
+    licence = Licence.objects.get(case_number=approved.number)
+    person = Person.objects.get(user__username="citizen-sunhaoran")
+    assert licence.holder_person == person and licence.issuer.name == "大连市公安局"
+    assert licence.licence_type.name == "居民身份证"
+    assert licence.face_data == {
+        "applicant_name": "孙浩然",
+        "gender": "男",
+        "ethnicity": "汉",
+        "birth_date": "2010-03-08",
+        "household_address": "大连市西岗区五四路66号",
+    }
+    assert licence.valid_until == licence.valid_from.replace(year=licence.valid_from.year + 10)
+    assert check_token(licence.token).outcome == "valid"
+    assert approved.events.filter(action="issue_licence").exists()
+
+    draft = _case_of("citizen-sunhaoran", "社会保障卡申领")
+    assert draft.state == "draft"
+    used = draft.materials.get(licence=licence)
+    assert used.requirement.name == "居民身份证" and used.licence_verified_at
+    assert used.status == CaseMaterial.Status.PROVIDED
+    assert draft.events.filter(action="use_licence").exists()
+    assert LicenceEvent.objects.filter(licence=licence, kind="used").count() == 1
+    assert list(Licence.objects.filter(holder_person=person)) == [licence]  # the 证照夹
+
+    company_licence = Licence.objects.get(holder_company__isnull=False)
+    assert company_licence.licence_type.name == "全国工业产品生产许可证"
+    assert set(company_licence.face_data) == {"company_name", "uscc", "factory_address", "product"}
+
+
 def _demo_materials_are_real_pdf_files():
-    materials = CaseMaterial.objects.all()
+    materials = CaseMaterial.objects.filter(licence__isnull=True)  # uploads, not licences
     assert materials.count() >= 20
     for material in materials:
         assert material.content_type == "application/pdf"

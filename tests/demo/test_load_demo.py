@@ -12,6 +12,7 @@ from catalog.models import (
     Availability,
     ItemList,
     ItemVersion,
+    LicenceType,
     Material,
     PublicationStatus,
     Scope,
@@ -96,6 +97,45 @@ def test_load_demo_twice_gives_a_complete_catalog():
         assert newest.change_note and newest.effective_from <= selectors.today()
         diff = selectors.diff_list_versions(previous, newest)
         assert diff.added and diff.removed and diff.changed, item_list
+
+
+def test_every_demo_licence_type_has_a_face_its_items_fill():
+    call_command("load_demo")
+    types = list(LicenceType.objects.all())
+    assert len(types) == 19
+    for licence_type in types:
+        assert licence_type.face_fields, licence_type
+        assert licence_type.issuer_kind, licence_type
+    by_name = {t.name: t for t in types}
+    assert by_name["营业执照"].valid_years is None  # 长期有效
+    assert by_name["异地就医备案凭证"].valid_years == 1
+    assert by_name["居民身份证"].valid_years == 10
+    assert not by_name["居民身份证"].allow_multiple and by_name["排污许可证"].allow_multiple
+    licence_face = [f["name"] for f in by_name["营业执照"].face_fields]
+    assert licence_face[:3] == ["company_name", "uscc", "company_kind"]
+    assert by_name["营业执照"].face_fields[1]["type"] == "uscc"
+
+    producing = ItemVersion.objects.filter(
+        status=PublicationStatus.PUBLISHED, result_type="licence"
+    ).select_related("result_licence_type")
+    produced = {v.result_licence_type.name for v in producing}
+    assert {"营业执照", "居民户口簿", "居民身份证", "异地就医备案凭证"} <= produced
+    for version in producing:
+        form = {f["name"]: f for f in version.form_fields}
+        for face in version.result_licence_type.face_fields:
+            if face.get("required", True):
+                assert face["name"] in form, (version, face["name"])
+            if face["name"] in form:
+                assert _fits(form[face["name"]], face), (version, face["name"])
+
+
+def _fits(form_field: dict, face_field: dict) -> bool:
+    """Whatever the form field accepts, the face field accepts too."""
+    if face_field["type"] in ("text", "textarea"):
+        return True
+    if form_field["type"] != face_field["type"]:
+        return False
+    return set(form_field.get("choices", [])) <= set(face_field.get("choices", []))
 
 
 def test_demo_file_is_what_export_writes():

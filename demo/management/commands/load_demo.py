@@ -10,7 +10,9 @@ already there and identical is left alone, so running it twice changes nothing.
    `tongban-demo-2026`. `manage.py demo_users` lists them.
 3. An electronic seal for every demo organisation (`demo/seals.py`), so that deciding an
    item whose result is a licence can issue it.
-4. A few demo cases in different states (`demo/cases.py`), made once.
+4. A few demo cases in different states (`demo/cases.py`), made once. Approving the
+   licence-producing ones issues their licences, so 孙浩然's 证照夹 holds a 居民身份证, which
+   his draft 社会保障卡申领 uses in place of the paper material.
 """
 
 from __future__ import annotations
