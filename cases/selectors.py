@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role, StaffRole
 from cases.models import Case, CaseEvent, CaseMaterial
@@ -14,9 +15,11 @@ from cases.workflow import APPLICANT, SYSTEM, ActionSpec, parsed
 from catalog.form_schema import FieldType, parse_form_fields
 from catalog.models import Material
 from core.exceptions import NotFound, ProblemList
-from core.models import Organisation
+from core.models import Organisation, division_code_prefix
 from core.personal_data import mask_address, mask_id_number, mask_mobile, mask_name
 from core.services import Actor
+from licences.models import Licence, Seal
+from licences.selectors import wallet
 
 
 def is_applicant(case: Case, user: Actor) -> bool:
@@ -326,19 +329,74 @@ class CoverageRow:
 APPROVED_STATES = ("approved", "result_issued", "closed")
 
 
-def licence_coverage() -> list[CoverageRow]:
+def licence_coverage(organisations: QuerySet[Organisation] | None = None) -> list[CoverageRow]:
     """证照库入库率: of the approved cases whose result is a licence, how many have one in the
-    licence library, per handling organisation (the plan's "100% 入库"). Two queries."""
-    from django.db.models import Count, Exists, OuterRef, Q
-
-    from licences.models import Licence
-
+    licence library, per handling organisation (the plan's "100% 入库"); only the
+    `organisations` given, if any. Two queries."""
+    cases = Case.objects.filter(state__in=APPROVED_STATES, item_version__result_type="licence")
+    if organisations is not None:
+        cases = cases.filter(handling_org__in=organisations)
     rows = (
-        Case.objects.filter(state__in=APPROVED_STATES, item_version__result_type="licence")
-        .annotate(has_licence=Exists(Licence.objects.filter(case_number=OuterRef("number"))))
+        cases.annotate(has_licence=Exists(Licence.objects.filter(case_number=OuterRef("number"))))
         .values("handling_org")
         .annotate(approved=Count("pk"), with_licence=Count("pk", filter=Q(has_licence=True)))
     )
     counts = {r["handling_org"]: r for r in rows}
     orgs = Organisation.objects.filter(pk__in=counts).order_by("name")
     return [CoverageRow(o, counts[o.pk]["approved"], counts[o.pk]["with_licence"]) for o in orgs]
+
+
+COVERAGE_ROLES = (Role.SUPERVISOR, Role.ORG_ADMIN)
+
+
+def licence_coverage_for(user: Actor) -> list[CoverageRow]:
+    """`licence_coverage` in `user`'s scope: a supervisor, every organisation inside their
+    division; an organisation admin, their own organisation (listed even without a case)."""
+    if not isinstance(user, User):
+        return []
+    roles = list(
+        StaffRole.objects.filter(user=user, role__in=COVERAGE_ROLES).select_related(
+            "division", "organisation"
+        )
+    )
+    scope = Q(pk__in=[])
+    own: dict[int, Organisation] = {}
+    for role in roles:
+        if role.role == Role.SUPERVISOR:
+            scope |= Q(division__code__startswith=division_code_prefix(role.division.code))
+        else:
+            scope |= Q(pk=role.organisation_id)
+            own[role.organisation_id] = role.organisation
+    if not roles:
+        return []
+    rows = licence_coverage(Organisation.objects.filter(scope))
+    listed = {row.organisation.pk for row in rows}
+    rows += [CoverageRow(org, 0, 0) for pk, org in own.items() if pk not in listed]
+    return sorted(rows, key=lambda row: row.organisation.name)
+
+
+def licences_offered(case: Case, user: Actor) -> dict[int, list[Licence]]:
+    """免提交 on the materials step: for each material of the case's item that a licence
+    type can replace, the licences of that type in `user`'s wallet that belong to the
+    case's applicant and would verify as valid today. `services.use_licence` verifies the
+    chosen one again. Three queries, whatever the number of licences."""
+    wanted = {
+        m.pk: m.licence_type_id for m in case.item_version.materials.all() if m.licence_type_id
+    }
+    if not wanted or not isinstance(user, User):
+        return {}
+    if case.applicant_person_id is not None:
+        holder = Q(holder_person_id=case.applicant_person_id)
+    else:
+        holder = Q(holder_company_id=case.applicant_company_id)
+    today = timezone.localdate()
+    found: dict[int, list[Licence]] = {}
+    for licence in wallet(user).filter(
+        holder,
+        Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+        licence_type_id__in=set(wanted.values()),
+        status=Licence.Status.VALID,
+        seal__status=Seal.Status.ACTIVE,
+    ):
+        found.setdefault(licence.licence_type_id, []).append(licence)
+    return {pk: found[type_id] for pk, type_id in wanted.items() if type_id in found}

@@ -1,7 +1,8 @@
 """Forms of the console: the inbox filters, one form per workflow action, revealing
-personal data, 告知承诺 verification, and window intake.
+personal data, 告知承诺 verification, window intake, and revoking licences and making and
+revoking seals.
 
-They collect input for one `cases.services` call each; what is allowed is the services'
+They collect input for one service call each; what is allowed is the services'
 to decide (and they say why not, in Chinese).
 """
 
@@ -16,6 +17,8 @@ from django import forms
 from cases.models import Case
 from cases.workflow import DEFINITIONS_DIR, ActionSpec, validate_definition
 from catalog.models import ItemVersion
+from core.signing import Algorithm
+from licences.models import Licence
 from portal.forms import ANY, FilterForm
 from portal.templatetags.portal_format import time_limit
 
@@ -316,3 +319,84 @@ class IntakeApplicantForm(forms.Form):
 
     def company_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.COMPANY_FIELDS]
+
+
+# Licences and seals -------------------------------------------------------------------------
+
+
+class LicenceFilterForm(FilterForm):
+    """The filter of the console's licence list: the stored status."""
+
+    status = forms.ChoiceField(
+        label="状态",
+        choices=[ANY, *Licence.Status.choices],
+        required=False,
+        error_messages={"invalid_choice": "未知的状态“%(value)s”，已忽略该条件。"},
+    )
+
+
+class RevokeLicenceForm(forms.Form):
+    """撤销电子证照: the reason, which verifiers and the holder will read."""
+
+    reason = forms.CharField(
+        label="撤销原因",
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3, "required": True}),
+        help_text="撤销原因会在核验结果中公开显示，并记入持证人可见的使用与核验记录。",
+        error_messages={"required": "请填写撤销原因", "max_length": "撤销原因不能超过 200 个字"},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "revoke")
+        super().__init__(*args, **kwargs)
+
+
+class SealForm(forms.Form):
+    """制作新印章: its name, algorithm and validity."""
+
+    name = forms.CharField(
+        label="印章名称",
+        required=False,
+        max_length=100,
+        help_text="留空则为“机构名称＋电子印章”；专用章可写全称，如“大连市公安局户籍专用章”。",
+        error_messages={"max_length": "印章名称不能超过 100 个字"},
+    )
+    algorithm = forms.ChoiceField(
+        label="签名算法",
+        choices=[
+            (Algorithm.SM2.value, "SM2-SM3（国密算法，推荐）"),
+            (Algorithm.ED25519.value, "Ed25519"),
+        ],
+        initial=Algorithm.SM2.value,
+        widget=forms.RadioSelect,
+        error_messages={"required": "请选择签名算法", "invalid_choice": "请选择列出的签名算法"},
+    )
+    years = forms.TypedChoiceField(
+        label="有效期",
+        choices=[(n, f"{n} 年") for n in (1, 2, 3, 5, 10)],
+        coerce=int,
+        initial=5,
+        error_messages={"required": "请选择有效期", "invalid_choice": "请选择列出的有效期"},
+    )
+
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", f"seal-org{organisation_id}")
+        super().__init__(*args, **kwargs)
+        self.organisation_id = organisation_id
+
+
+class RevokeSealForm(forms.Form):
+    """吊销印章: the reason."""
+
+    reason = forms.CharField(
+        label="吊销原因",
+        max_length=200,
+        widget=forms.TextInput(attrs={"required": True}),
+        help_text="如：密钥可能泄露；机构更名；印章停用。",
+        error_messages={"required": "请填写吊销原因", "max_length": "吊销原因不能超过 200 个字"},
+    )
+
+    def __init__(self, *args: Any, seal_id: int, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", f"revoke-seal{seal_id}")
+        super().__init__(*args, **kwargs)
+        self.seal_id = seal_id

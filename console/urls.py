@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from console import views
+from console import licence_views, views
 
 app_name = "console"
 
@@ -20,4 +20,12 @@ urlpatterns = [
     ),
     path("intake/", views.intake, name="intake"),
     path("intake/<str:code>/", views.intake_apply, name="intake_apply"),
+    path("licences/", licence_views.licences, name="licences"),
+    path("licences/<str:identifier>/", licence_views.licence_detail, name="licence"),
+    path("licences/<str:identifier>/revoke/", licence_views.revoke_licence, name="revoke_licence"),
+    path("licences/<str:identifier>/pdf/", licence_views.licence_pdf, name="licence_pdf"),
+    path("seals/", licence_views.seals, name="seals"),
+    path("seals/new/", licence_views.create_seal, name="create_seal"),
+    path("seals/<int:seal_id>/revoke/", licence_views.revoke_seal, name="revoke_seal"),
+    path("coverage/", licence_views.coverage, name="coverage"),
 ]

@@ -109,6 +109,7 @@ def _base(request: HttpRequest) -> dict[str, Any]:
     return {
         "staff_roles": roles,
         "is_clerk": any(r.role == Role.WINDOW_CLERK for r in roles),
+        "may_see_coverage": any(r.role in (Role.SUPERVISOR, Role.ORG_ADMIN) for r in roles),
     }
 
 

@@ -171,6 +171,11 @@ def verify_url(token: str) -> str:
 # Content ---------------------------------------------------------------------------------------
 
 
+def face_rows(licence: Licence) -> list[tuple[str, str]]:
+    """The licence face as (label, value) lines, as the PDF prints them — for pages."""
+    return [(row.label, row.value) for row in _rows(licence)]
+
+
 def _rows(licence: Licence) -> list[_Row]:
     code_kind = licence.get_holder_code_type_display()
     rows = [

@@ -4,14 +4,18 @@ division."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role, StaffRole
-from core.exceptions import NotFound
+from core.exceptions import NotFound, RuleViolation
 from core.models import division_code_prefix
+from licences.identifiers import IdentifierError, parse_identifier
 from licences.models import Licence, LicenceEvent, Seal
 
 
@@ -27,10 +31,10 @@ def get_seal(seal_id: int) -> Seal:
     return seal
 
 
-def _visible(user: Any) -> Q:
-    if not isinstance(user, User):
-        return Q(pk__in=[])
-    visible = Q(holder_person__user=user) | Q(holder_company__agents=user)
+def _issued(user: User) -> Q:
+    """What `user` sees as staff: what their organisations issued; a supervisor, what was
+    issued inside their division."""
+    visible = Q(pk__in=[])
     roles = list(StaffRole.objects.filter(user=user).select_related("division"))
     orgs = [r.organisation_id for r in roles if r.role != Role.SUPERVISOR]
     if orgs:
@@ -43,14 +47,64 @@ def _visible(user: Any) -> Q:
     return visible
 
 
-def licences_for(user: Any) -> QuerySet[Licence]:
-    """The licences `user` may see, newest first."""
-    ids = Licence.objects.filter(_visible(user)).values("pk")
+def _visible(user: Any) -> Q:
+    if not isinstance(user, User):
+        return Q(pk__in=[])
+    return Q(holder_person__user=user) | Q(holder_company__agents=user) | _issued(user)
+
+
+def _listing(visible: Q) -> QuerySet[Licence]:
+    ids = Licence.objects.filter(visible).values("pk")
     return (
         Licence.objects.filter(pk__in=ids)
         .select_related("licence_type", "issuer", "seal__organisation")
         .order_by("-issued_at", "-pk")
     )
+
+
+def licences_for(user: Any) -> QuerySet[Licence]:
+    """The licences `user` may see, newest first."""
+    return _listing(_visible(user))
+
+
+def issued_licences_for(user: Any) -> QuerySet[Licence]:
+    """The console's licence library: what `user`'s organisations issued (a supervisor:
+    what was issued in their division), newest first — not the licences they hold."""
+    if not isinstance(user, User):
+        return Licence.objects.none()
+    return _listing(_issued(user))
+
+
+def get_issued_licence_for(user: Any, identifier: str) -> Licence:
+    licence = issued_licences_for(user).filter(identifier=identifier.strip().upper()).first()
+    if licence is None:
+        raise NotFound("licence_not_found", "电子证照不存在或无权查看")
+    return licence
+
+
+def seals_of(organisation_ids: Iterable[int]) -> QuerySet[Seal]:
+    """The seals of these organisations, active and revoked, newest first."""
+    return (
+        Seal.objects.filter(organisation_id__in=list(organisation_ids))
+        .select_related("organisation")
+        .order_by("organisation__name", "-valid_from", "-pk")
+    )
+
+
+def effective_status(licence: Licence, *, today: dt.date | None = None) -> tuple[str, str]:
+    """The licence's status as a verifier would report it now, without the signature
+    check: `valid`, `revoked` (the licence, its seal, or superseded by a newer version) or
+    `expired`, with its Chinese label. Pages show it next to the stored status."""
+    today = today or timezone.localdate()
+    if licence.status == Licence.Status.REVOKED:
+        return "revoked", "已撤销"
+    if licence.status == Licence.Status.SUPERSEDED:
+        return "superseded", "已换发"
+    if licence.seal.status == Seal.Status.REVOKED:
+        return "revoked", "已撤销（印章已吊销）"
+    if licence.valid_until is not None and licence.valid_until < today:
+        return "expired", "已过期"
+    return "valid", "有效"
 
 
 def wallet(user: Any) -> QuerySet[Licence]:
@@ -60,7 +114,21 @@ def wallet(user: Any) -> QuerySet[Licence]:
     return licences_for(user).filter(Q(holder_person__user=user) | Q(holder_company__agents=user))
 
 
+def get_wallet_licence(user: Any, identifier: str) -> Licence:
+    """One licence of the user's own wallet; 404 for anyone else's, staff included."""
+    licence = wallet(user).filter(identifier=identifier.strip().upper()).first()
+    if licence is None:
+        raise NotFound("licence_not_found", "电子证照不存在或无权查看")
+    return licence
+
+
 def get_licence_for(user: Any, identifier: str) -> Licence:
+    """A licence visible to `user`; a malformed identifier is refused with the rule it breaks
+    (422), an unknown or invisible one answers 404."""
+    try:
+        parse_identifier(identifier)
+    except IdentifierError as exc:
+        raise RuleViolation(exc.code, str(exc)) from exc
     licence = licences_for(user).filter(identifier=identifier.strip().upper()).first()
     if licence is None:
         raise NotFound("licence_not_found", "电子证照不存在或无权查看")

@@ -101,6 +101,50 @@ def revoke_seal(seal: Seal, *, reason: str, actor: Actor) -> Seal:
     return seal
 
 
+def _require_org_admin(actor: Actor, organisation: Organisation) -> None:
+    from accounts.models import Role, StaffRole
+
+    user = _user(actor)
+    if (
+        user is None
+        or not StaffRole.objects.filter(
+            user=user, organisation=organisation, role=Role.ORG_ADMIN
+        ).exists()
+    ):
+        raise RuleViolation(
+            "action_forbidden", "只有本机构的机构管理员可以制作或吊销电子印章", status=403
+        )
+
+
+@transaction.atomic
+def create_seal_as_staff(
+    organisation: Organisation,
+    *,
+    actor: Actor,
+    name: str = "",
+    algorithm: Algorithm = Algorithm.SM2,
+    years: int = 5,
+) -> Seal:
+    """制作新印章 from the console: only an organisation admin of `organisation`."""
+    _require_org_admin(actor, organisation)
+    problems = ProblemList()
+    if len(name.strip()) > 100:
+        problems.add("印章名称不能超过 100 个字", field="name")
+    if not 1 <= years <= 10:
+        problems.add("印章有效期应为 1 至 10 年", field="years")
+    problems.raise_if_any("seal_invalid", "印章信息有误")
+    return create_seal(
+        organisation, actor=actor, name=name.strip(), algorithm=algorithm, years=years
+    )
+
+
+@transaction.atomic
+def revoke_seal_as_staff(seal: Seal, *, reason: str, actor: Actor) -> Seal:
+    """吊销 from the console: only an organisation admin of the seal's organisation."""
+    _require_org_admin(actor, seal.organisation)
+    return revoke_seal(seal, reason=reason, actor=actor)
+
+
 def signing_seal(organisation: Organisation) -> Seal:
     """The organisation's active, currently valid seal (newest first)."""
     now = timezone.now()
@@ -167,7 +211,9 @@ def issue_licence(
 
     Call inside the transaction of the decision it results from."""
     problems = ProblemList()
-    fields = parse_form_fields(licence_type.face_fields, problems)
+    fields = parse_form_fields(
+        licence_type.face_fields, problems, prefix="face_fields", noun="照面字段"
+    )
     problems.raise_if_any("licence_type_invalid", f"证照类型“{licence_type.name}”的照面定义有误")
     face = validate_form_data(fields, face_data)
     if (

@@ -4,7 +4,8 @@ what is expected of the applicant (补正, 容缺材料).
 Applying is four steps, each a page that works without JavaScript:
 1. 填写申请表 — `services.apply` opens a draft case (an idempotency key in the form makes a
    double click harmless);
-2. 上传材料 — `services.add_material` per file chosen;
+2. 上传材料 — `services.add_material` per file chosen, or `services.use_licence` for a
+   material a licence in the applicant's wallet can replace (使用电子证照，免提交);
 3. 容缺与承诺 — `services.sign_deficiency_commitment` / `sign_notification_commitment`,
    offered only when the item allows them;
 4. 确认提交 — `services.take_action(case, "submit")`.
@@ -31,12 +32,19 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.models import Company, Person
 from accounts.services import has_false_commitment
 from cases import services
-from cases.models import Case
-from cases.selectors import applied_cases, get_case_for, is_applicant, material_checklist
+from cases.models import Case, CaseMaterial
+from cases.selectors import (
+    applied_cases,
+    get_case_for,
+    is_applicant,
+    licences_offered,
+    material_checklist,
+)
 from cases.workflow import parsed
 from catalog.models import ItemVersion, Material
 from catalog.selectors import current_version_of, form_fields_of
 from core.exceptions import NotFound, RuleViolation
+from licences.selectors import get_wallet_licence
 from portal.case_display import case_page_context
 from portal.case_forms import (
     ApplicantForm,
@@ -279,6 +287,42 @@ def upload_files(request: HttpRequest, case: Case, form: MaterialUploadForm) -> 
     return uploaded
 
 
+# Refusals of a licence that concern the whole request, not the licence or the material.
+WHOLE_REQUEST_CODES = {"action_forbidden", "actor_required", "materials_closed"}
+
+
+def use_wallet_licence(
+    request: HttpRequest, case: Case, form: MaterialUploadForm
+) -> tuple[CaseMaterial | None, int | None]:
+    """使用电子证照（免提交）: the button's value names the material and a licence of the
+    user's wallet; `services.use_licence` verifies it and records it in place of the file.
+    Returns what was recorded, or the status of the refusal, which is put on that
+    material's field; a refusal of the whole request is raised."""
+    choice = request.POST.get("use_licence", "")
+    if not choice:
+        return None, None
+    material_pk, _, identifier = choice.partition(":")
+    material = next((m for m in form.materials if str(m.pk) == material_pk), None)
+    if material is None:
+        form.add_error(None, "请选择列出的申请材料")
+        return None, 422
+    field = f"material_{material.pk}"
+    try:
+        licence = get_wallet_licence(request.user, identifier)
+        used = services.use_licence(case, material, licence, actor=request.user)
+    except RuleViolation as exc:  # NotFound too: a licence not in the user's wallet
+        if exc.code in WHOLE_REQUEST_CODES:
+            raise
+        form.add_error(field, exc.message)
+        return None, exc.status
+    form.cleaned_data.pop(field, None)  # a file chosen for it as well is not wanted now
+    messages.success(
+        request,
+        f"“{material.name}”已使用电子证照 {licence.identifier} 代替（核验有效），无需上传。",
+    )
+    return used, None
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 @_catalog_404
@@ -303,6 +347,7 @@ def case_materials(request: HttpRequest, number: str) -> HttpResponse:
     if not form.is_valid():
         return _render_materials(request, case, form, status=422, from_case_page=not draft)
     try:
+        used, refused_status = use_wallet_licence(request, case, form)
         uploaded = upload_files(request, case, form)
     except RuleViolation as exc:
         context = case_page_context(get_case_for(request.user, number), request.user, staff=False)
@@ -316,9 +361,15 @@ def case_materials(request: HttpRequest, number: str) -> HttpResponse:
     if uploaded:
         messages.success(request, f"已上传 {uploaded} 份材料。")
     if form.errors:
-        return _render_materials(request, case, form, status=422, from_case_page=not draft)
+        status = refused_status or 422
+        return _render_materials(request, case, form, status=status, from_case_page=not draft)
     if not draft:
         return HttpResponseRedirect(reverse("portal:my_case", args=[number]))
+    if used is not None:
+        # Stay on this step: the applicant sees the material marked and goes on from here.
+        return HttpResponseRedirect(
+            reverse("portal:case_materials", args=[number]) + f"#material-{used.requirement_id}"
+        )
     steps = _steps(case, version)
     following = steps[[s.key for s in steps].index("materials") + 1]
     return HttpResponseRedirect(following.url)
@@ -343,6 +394,7 @@ def _render_materials(
     checklist = {s.requirement.pk: s for s in material_checklist(case)}
     rows = [(checklist[m.pk], field) for m, field, _ in form.rows()]
     context = {
+        "offers": licences_offered(case, request.user),
         **_step_context(case, case.item_version, "materials"),
         "case": case,
         "item": case.item_version.item,

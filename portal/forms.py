@@ -9,6 +9,7 @@ so a stale or mistyped link still shows a useful page.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.conf import settings
@@ -270,6 +271,33 @@ class RegisterForm(forms.Form):
         if first and again and first != again:
             self.add_error("password_again", "两次输入的密码不一致")
         return cleaned
+
+
+class VerifyTokenForm(forms.Form):
+    """/verify/ without a QR scanner: the token, or the whole link the QR code holds."""
+
+    t = forms.CharField(
+        label="证照二维码中的核验令牌或核验链接",
+        max_length=4000,
+        widget=forms.Textarea(
+            attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off", "required": True}
+        ),
+        help_text="令牌以“TB1.”开头；也可以粘贴扫描二维码得到的完整链接。",
+        error_messages={
+            "required": "请粘贴核验令牌或核验链接",
+            "max_length": "内容过长（超过 %(limit_value)d 个字符），不是本平台的核验令牌",
+        },
+    )
+
+    def clean_t(self) -> str:
+        """The token itself: a pasted link gives its `t` parameter."""
+        value = "".join(str(self.cleaned_data["t"]).split())
+        if "://" in value or value.startswith("/"):
+            found = parse_qs(urlsplit(value).query).get("t")
+            if not found:
+                raise forms.ValidationError("链接中没有核验令牌（t 参数）")
+            value = found[0].strip()
+        return value
 
 
 def add_problems(

@@ -1,8 +1,9 @@
-"""URLs of the citizen portal: catalog pages, the account, applying and my cases."""
+"""URLs of the citizen portal: catalog pages, the account, applying, my cases, my licences
+and the public licence verification page."""
 
 from django.urls import path
 
-from portal import account_views, case_views, views
+from portal import account_views, case_views, licence_views, views
 
 app_name = "portal"
 
@@ -35,4 +36,9 @@ urlpatterns = [
     ),
     path("my/cases/<str:number>/submit/", case_views.case_submit, name="case_submit"),
     path("my/cases/<str:number>/actions/<str:action>/", case_views.case_action, name="case_action"),
+    # 证照夹 and the public verification page the licences' QR codes open
+    path("my/licences/", licence_views.wallet_page, name="wallet"),
+    path("my/licences/<str:identifier>/", licence_views.licence_detail, name="licence"),
+    path("my/licences/<str:identifier>/pdf/", licence_views.licence_pdf, name="licence_pdf"),
+    path("verify/", licence_views.verify, name="verify"),
 ]

@@ -7,6 +7,7 @@ pages through the Django test client as a person would, form by form.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,12 @@ from accounts.models import Company, Person
 from accounts.services import register_company
 from cases import services
 from cases.models import Case
-from catalog.models import ItemVersion, Material
+from catalog.models import ItemVersion, LicenceType, Material
 from catalog.services import publish_item_version
 from core.models import Organisation
+from licences import canonical
+from licences import services as licence_services
+from licences.models import Licence, Seal
 from tests import builders
 
 EVERY_FIELD_TYPE = [
@@ -251,3 +255,102 @@ def submitted(world: World, version: ItemVersion, *, person: Person | None = Non
         item_version=version, form_data={"reason": "x"}, person=person, actor=person.user
     )
     return services.take_action(case, "submit", actor=person.user)
+
+
+# Licences ---------------------------------------------------------------------------------
+
+HOUSEHOLD_FACE = [{"name": "registered_address", "label": "户籍地址", "type": "address"}]
+REGISTERED_ADDRESS = "辽宁省大连市中山区人民路1号"
+
+
+def household_licence_type(*, allow_multiple: bool = True) -> LicenceType:
+    """居民户籍证明, a licence type of the police with one face field."""
+    licence_type, _ = LicenceType.objects.update_or_create(
+        code="11100000000013338W011",
+        defaults={
+            "name": "居民户籍证明",
+            "face_fields": HOUSEHOLD_FACE,
+            "valid_years": 1,
+            "allow_multiple": allow_multiple,
+        },
+    )
+    return licence_type
+
+
+def police_seal(world: World) -> Seal:
+    return licence_services.create_seal(world.police, actor="test")
+
+
+def issue_licence(
+    world: World, person: Person | None = None, licence_type: LicenceType | None = None
+) -> Licence:
+    """A licence of the police for `person` (the world's applicant), issued directly; the
+    police need a seal (`police_seal`)."""
+    person = person or world.applicant
+    return licence_services.issue_licence(
+        licence_type=licence_type or household_licence_type(),
+        holder=licence_services.Holder.of_person(person),
+        issuer=world.police,
+        face_data={"registered_address": REGISTERED_ADDRESS},
+        case_number="LN-20260101-000001",
+        actor="test",
+    )
+
+
+def licence_item(world: World, licence_type: LicenceType) -> ItemVersion:
+    """开具户籍证明: an item of the police whose result is a licence (all materials optional)."""
+    version = builders.item(
+        "开具户籍证明",
+        org=world.police,
+        result_type="licence",
+        result_licence_type=licence_type,
+        form_fields=[{"name": "registered_address", "label": "户籍地址", "type": "address"}],
+        publish=False,
+    )
+    version.materials.update(necessity="optional")
+    publish_item_version(version, actor="test")
+    version.refresh_from_db()
+    return version
+
+
+def approved_licence_case(world: World, version: ItemVersion, person: Person | None = None) -> Case:
+    """A case of a licence-producing item, submitted and approved (the licence is issued)."""
+    person = person or world.applicant
+    case = services.start_case(
+        item_version=version,
+        form_data={"registered_address": REGISTERED_ADDRESS},
+        person=person,
+        actor=person.user,
+    )
+    case = services.take_action(case, "submit", actor=person.user)
+    for name in ("accept", "start_review"):
+        case = services.take_action(case, name, actor=world.reviewer)
+    return services.take_action(case, "approve", actor=world.approver)
+
+
+def accept_licence_for(
+    version: ItemVersion, material_name: str, licence_type: LicenceType
+) -> Material:
+    """Let `licence_type` replace a material of a published version. Setup only: published
+    versions are frozen to services, so the row is marked in the database."""
+    material = version.materials.get(name=material_name)
+    Material.objects.filter(pk=material.pk).update(licence_type=licence_type)
+    material.refresh_from_db()
+    return material
+
+
+def tampered_token(token: str) -> str:
+    """`token` with one character of its payload changed such that the payload still reads
+    as JSON: only the signature check can tell (as with a forged date or name)."""
+    prefix, payload, signature = token.split(".")
+    for position in range(len(payload) // 2, len(payload) - 1):
+        for replacement in "ABCDEFGH":
+            if replacement == payload[position]:
+                continue
+            changed = payload[:position] + replacement + payload[position + 1 :]
+            try:
+                json.loads(canonical.unb64url(changed))
+            except ValueError:
+                continue
+            return f"{prefix}.{changed}.{signature}"
+    raise AssertionError("no single-character change keeps the payload readable")

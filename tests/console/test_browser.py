@@ -1,6 +1,7 @@
 """Applying and case handling in a real browser: axe-core's WCAG 2.1 A/AA rules on the apply
-form, my case, the console inbox, the console case page and window intake (also in 长辈模式
-and with errors shown), and a reviewer accepting a case with the keyboard only.
+form, my case, the console inbox, the console case page, window intake and the licence,
+seal and coverage pages (also in 长辈模式 and with errors shown), and a reviewer accepting a
+case with the keyboard only.
 
 Same requirements as tests/portal/test_browser.py: Debian's chromium, playwright, and
 axe-core from `make setup`; skipped locally without them, failing on CI.
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from cases import services
 from cases.models import Case
+from licences.models import Licence
 from tests import builders
 from tests.case_pages import World, build_world
 from tests.portal.test_browser import AXE, focused
@@ -219,3 +221,66 @@ def test_a_reviewer_accepts_a_case_with_the_keyboard_only(live_server, scene: Sc
     main = page.locator("main").inner_text()
     assert "已执行“受理”" in main
     assert page.locator(".case-facts .state").inner_text() == "已受理"
+
+
+@pytest.fixture
+def licence_scene(transactional_db) -> dict[str, str]:
+    """A licence of the police issued on approval, and the sessions of its approver and the
+    police's organisation admin (built before the browser starts)."""
+    from tests.case_pages import (
+        approved_licence_case,
+        household_licence_type,
+        licence_item,
+        police_seal,
+    )
+
+    world = build_world()
+    police_seal(world)
+    case = approved_licence_case(world, licence_item(world, household_licence_type()))
+    licence = Licence.objects.get(case_number=case.number)
+    return {
+        "identifier": licence.identifier,
+        "approver": _session(world.approver),
+        "org_admin": _session(world.org_admin),
+    }
+
+
+def test_licence_pages_of_the_console_have_no_axe_violations(
+    live_server, licence_scene, browser_page
+):
+    page = browser_page
+    identifier = licence_scene["identifier"]
+    pages = [
+        ("电子证照", "approver", "/console/licences/", False),
+        ("证照详情（可撤销）", "approver", f"/console/licences/{identifier}/", False),
+        ("证照详情（长辈模式）", "approver", f"/console/licences/{identifier}/", True),
+        ("电子印章（机构管理员）", "org_admin", "/console/seals/", False),
+        ("电子印章（长辈模式）", "org_admin", "/console/seals/", True),
+        ("证照库入库率", "org_admin", "/console/coverage/", False),
+    ]
+    failures: list[str] = []
+    for name, who, path, elder in pages:
+        page.context.clear_cookies()
+        cookies = [{"name": "sessionid", "value": licence_scene[who], "url": live_server.url}]
+        if elder:
+            cookies.append({"name": "elder_mode", "value": "1", "url": live_server.url})
+        page.context.add_cookies(cookies)
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.status == 200, f"{name} {path}"
+        violations = axe_violations(page)
+        if violations:
+            failures.append(f"{name} {path}: {json.dumps(violations, ensure_ascii=False)}")
+        unlabelled = unlabelled_controls(page)
+        if unlabelled:
+            failures.append(f"{name} {path}: 没有 <label> 的表单控件 {unlabelled}")
+    # A refused revocation (empty reason) shows its error accessibly.
+    page.context.clear_cookies()
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": licence_scene["approver"], "url": live_server.url}]
+    )
+    page.goto(live_server.url + f"/console/licences/{identifier}/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="撤销证照").click()
+    assert "请填写撤销原因" in page.locator("main").inner_text()
+    failures += [f"撤销证照错误: {v}" for v in axe_violations(page)]
+    assert not failures, "\n".join(failures)

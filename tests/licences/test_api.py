@@ -175,3 +175,13 @@ def test_use_licence_through_the_cases_api_and_coverage(client, issued):
     assert row["provided"]
     coverage = client.get("/api/v1/licence-library/coverage", **me)
     assert coverage.status_code == 200 and coverage.json() == []
+
+
+def test_malformed_identifier_is_named(client, issued):
+    _, person, licence = issued
+    me = bearer(person.user)
+    wrong_check = licence.identifier[:-1] + ("A" if licence.identifier[-1] != "A" else "B")
+    r = client.get(f"/api/v1/licences/{wrong_check}", **me)
+    assert (r.status_code, r.json()["code"]) == (422, "identifier_check")
+    r = client.get("/api/v1/licences/1.2.3", **me)
+    assert (r.status_code, r.json()["code"]) == (422, "identifier_root")

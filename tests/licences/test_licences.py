@@ -291,3 +291,50 @@ def test_a_licence_replaces_the_paper_material_in_a_later_application(world):
         cases.use_licence(later, material, other, actor=stranger.user)
     assert info.value.code == "licence_not_valid"
     assert CaseMaterial.objects.filter(case=later).count() == 0
+
+
+def test_false_commitment_revokes_the_licence_of_the_case(world):
+    from cases import services as cases
+    from catalog.services import publish_item_version
+
+    org, licence_type, _, person = world
+    version = builders.item(
+        "户籍证明（告知承诺）",
+        org=org,
+        result_type="licence",
+        result_licence_type=licence_type,
+        allows_commitment=True,
+        publish=False,
+        form_fields=[{"name": "registered_address", "label": "户籍地址", "type": "address"}],
+    )
+    proof = version.materials.get(name="结婚证")
+    proof.commitment_allowed, proof.necessity = True, "required"
+    proof.save()
+    publish_item_version(version, actor="test")
+    version.refresh_from_db()
+    case = cases.start_case(
+        item_version=version,
+        person=person,
+        actor=person.user,
+        form_data={"registered_address": "辽宁省大连市"},
+    )
+    commitment = cases.sign_notification_commitment(case, actor=person.user)
+    cases.add_material(
+        case,
+        version.materials.get(name="居民户口簿"),
+        content=builders.uploaded_pdf(),
+        name="a.pdf",
+        actor=person.user,
+    )
+    reviewer, approver = builders.staff("reviewer", org), builders.staff("approver", org)
+    case = cases.take_action(case, "submit", actor=person.user)
+    for name, who in [("accept", reviewer), ("start_review", reviewer), ("approve", approver)]:
+        case = cases.take_action(case, name, actor=who)
+    licence = Licence.objects.get(case_number=case.number)
+    assert services.check_token(licence.token).outcome == "valid"
+    commitment.refresh_from_db()
+    cases.record_verification(commitment, truthful=False, note="查无婚姻登记", actor=reviewer)
+    licence.refresh_from_db()
+    assert licence.status == Licence.Status.REVOKED
+    result = services.check_token(licence.token)
+    assert result.outcome == "revoked" and "告知承诺" in result.reason

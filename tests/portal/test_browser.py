@@ -1,5 +1,6 @@
 """The portal in a real browser: keyboard-only navigation, 长辈模式, and axe-core's WCAG 2.1
-A/AA rules on the main pages.
+A/AA rules on the main pages, the 证照夹, a licence (whose QR code must scan) and the
+verification page.
 
 Needs Debian's chromium at /usr/bin/chromium, the playwright package, and axe-core installed
 by `make setup` under .venv/npm. Without them the tests skip locally and fail on CI (where
@@ -10,13 +11,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 
+from licences.rendering import verify_url
 from tests.portal.conftest import Catalog
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -216,3 +221,130 @@ def test_pages_have_no_axe_violations(
         if unlabelled:
             failures.append(f"{name} {path}: 没有 <label> 的表单控件 {unlabelled}")
     assert not failures, "\n".join(failures)
+
+
+@dataclass
+class LicenceScene:
+    """A citizen with a licence, a draft whose material the licence can replace, a tampered
+    token, and the citizen's session (built before the browser starts)."""
+
+    identifier: str
+    token: str
+    tampered: str
+    verify_path: str
+    draft: str
+    session: str
+
+
+@pytest.fixture
+def licence_scene(transactional_db) -> LicenceScene:
+    from django.test import Client
+
+    from tests.case_pages import (
+        accept_licence_for,
+        build_world,
+        issue_licence,
+        police_seal,
+        tampered_token,
+    )
+
+    world = build_world()
+    police_seal(world)
+    licence = issue_licence(world)
+    accept_licence_for(world.version, "居民户口簿", licence.licence_type)
+    client = Client()
+    client.force_login(world.applicant.user)
+    response = client.post(
+        f"/items/{world.version.item.code}/apply/",
+        {"applicant": "person", "idempotency_key": "browser", "form-reason": "夫妻投靠"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    draft = response["Location"].split("/")[3]
+    return LicenceScene(
+        identifier=licence.identifier,
+        token=licence.token,
+        tampered=tampered_token(licence.token),
+        verify_path=verify_url(licence.token).removeprefix(settings.PUBLIC_BASE_URL),
+        draft=draft,
+        session=client.cookies["sessionid"].value,
+    )
+
+
+def _axe(page: Any) -> list[dict[str, Any]]:
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    return page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]},
+                resultTypes: ["violations"],
+            });
+            return r.violations.map(v => ({
+                id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(" "))
+            }));
+        }"""
+    )
+
+
+def test_licence_pages_have_no_axe_violations(live_server, licence_scene, browser_page):
+    page = browser_page
+    scene = licence_scene
+    pages = [
+        ("证照夹", True, "/my/licences/", False),
+        ("证照详情", True, f"/my/licences/{scene.identifier}/", False),
+        ("证照详情（长辈模式）", True, f"/my/licences/{scene.identifier}/", True),
+        ("上传材料（可用电子证照）", True, f"/my/cases/{scene.draft}/materials/", False),
+        ("核验（有效）", False, f"/verify/?t={scene.token}", False),
+        ("核验（有效，长辈模式）", False, f"/verify/?t={scene.token}", True),
+        ("核验（已被篡改）", False, f"/verify/?t={scene.tampered}", False),
+        ("核验（粘贴令牌）", False, "/verify/", False),
+        ("核验（未填写）", False, "/verify/?t=", False),
+    ]
+    failures: list[str] = []
+    for name, signed_in, path, elder in pages:
+        page.context.clear_cookies()
+        cookies = []
+        if signed_in:
+            cookies.append({"name": "sessionid", "value": scene.session, "url": live_server.url})
+        if elder:
+            cookies.append({"name": "elder_mode", "value": "1", "url": live_server.url})
+        if cookies:
+            page.context.add_cookies(cookies)
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.status in (200, 422), f"{name} {path}"
+        violations = _axe(page)
+        if violations:
+            failures.append(f"{name} {path}: {json.dumps(violations, ensure_ascii=False)}")
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll(
+                    "input:not([type=hidden]):not([type=submit]), select, textarea")]
+                .filter(el => el.labels.length === 0).map(el => el.name)"""
+        )
+        if unlabelled:
+            failures.append(f"{name} {path}: 没有 <label> 的表单控件 {unlabelled}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_licence_page_qr_code_decodes_to_the_verify_link(
+    live_server, licence_scene, browser_page, tmp_path
+):
+    """The inline SVG QR code, as Chromium draws it, scans to the licence's verify URL."""
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        if os.environ.get("CI"):
+            pytest.fail("zbarimg 未安装（apt-get install zbar-tools）")
+        pytest.skip("zbarimg 未安装")
+    page = browser_page
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": licence_scene.session, "url": live_server.url}]
+    )
+    page.goto(live_server.url + f"/my/licences/{licence_scene.identifier}/")
+    shot = tmp_path / "qr.png"
+    page.locator(".qr-code").screenshot(path=str(shot))
+    decoded = subprocess.run(
+        [zbarimg, "--quiet", "--raw", str(shot)], capture_output=True, text=True, check=False
+    )
+    assert decoded.stdout.strip() == verify_url(licence_scene.token), decoded.stderr
+    # The QR code opens the verification page, which says the licence is valid.
+    page.context.clear_cookies()
+    page.goto(live_server.url + licence_scene.verify_path)
+    assert "核验结果：有效" in page.locator("main").inner_text()

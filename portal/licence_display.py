@@ -1,0 +1,153 @@
+"""What the licence pages show, as template context: the QR code and the seal as inline SVG,
+the licence's events in words, the verification outcome with its symbol, and the minimal
+face a verifier sees. Shared by the portal's 证照夹 and /verify/ and by the console; no rule
+is decided here (`licences.services` verifies, `licences.selectors` scopes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import segno
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from licences.models import Licence, LicenceEvent, Seal
+from licences.rendering import verify_url
+from licences.seal_image import label_for, seal_svg
+from licences.services import Verification
+
+# A word and a symbol for every outcome, never a colour alone (WCAG 1.4.1).
+OUTCOME_SYMBOLS = {
+    "valid": "✓",
+    "tampered": "✗",
+    "revoked": "⊘",
+    "expired": "!",
+    "unknown_issuer": "?",
+}
+OUTCOME_ADVICE = {
+    "valid": "证照真实有效，可以作为办事依据。",
+    "tampered": "请勿采信：令牌内容与签发机构的电子签名不符，可能被篡改或伪造。",
+    "revoked": "请勿采信：该证照已不再有效，请持证人向签发机构了解情况。",
+    "expired": "请勿采信：该证照已超过有效期，请持证人申请换发。",
+    "unknown_issuer": "无法确认真伪：签名所用的印章不在本节点信任的公钥中，请向签发地核实。",
+}
+CHANNEL_LABELS = {"page": "核验页面", "api": "核验接口"}
+
+
+def qr_svg(url: str, *, label: str = "电子证照核验二维码") -> SafeString:
+    """The verification QR code (segno, error level M as on the PDF) as an inline SVG image
+    with an accessible name; it scales with its CSS width."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=1, border=4, omitsize=True, svgclass="qr-code", dark="#000", light="#fff"
+    )
+    named = f'<svg role="img" aria-label="{escape(label)}" '
+    # segno's own markup, holding only the QR modules; the label is escaped.
+    return mark_safe(svg.replace("<svg ", named, 1))
+
+
+def licence_qr(licence: Licence) -> SafeString:
+    return qr_svg(verify_url(licence.token), label=f"{licence.licence_type.name}核验二维码")
+
+
+def seal_image(seal: Seal, *, size: int = 140) -> SafeString:
+    """The seal as the PDF draws it (organisation's name on the arc, purpose below)."""
+    name = seal.organisation.name
+    # seal_svg escapes every text it draws.
+    return mark_safe(seal_svg(name, label_for(seal.name, name), size=size))
+
+
+def validity(valid_from: dt.date | str | None, valid_until: dt.date | str | None) -> str:
+    """有效期 in words: 2026年1月2日至2027年1月2日, or …起长期有效."""
+
+    def chinese(day: dt.date | str) -> str:
+        value = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        return f"{value.year}年{value.month}月{value.day}日"
+
+    if not valid_from:
+        return "—"
+    if not valid_until:
+        return f"{chinese(valid_from)}起长期有效"
+    return f"{chinese(valid_from)}至{chinese(valid_until)}"
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One line of a licence's history: when, what, with which outcome, by whom."""
+
+    at: dt.datetime
+    kind: str
+    kind_label: str
+    outcome: str
+    outcome_label: str
+    actor: str
+    note: str
+
+
+def _note(event: LicenceEvent) -> str:
+    detail: dict[str, Any] = event.detail or {}
+    match event.kind:
+        case LicenceEvent.Kind.ISSUED:
+            return f"依办件 {detail.get('case', '')} 签发" if detail.get("case") else ""
+        case LicenceEvent.Kind.VERIFIED:
+            channel = CHANNEL_LABELS.get(str(detail.get("channel", "")), "")
+            reason = str(detail.get("reason", ""))
+            return "；".join(part for part in (f"经{channel}" if channel else "", reason) if part)
+        case LicenceEvent.Kind.USED:
+            return f"代替办件 {detail.get('case', '')} 的申请材料（免提交）"
+        case LicenceEvent.Kind.DOWNLOADED:
+            return "下载版式文件（PDF）"
+        case LicenceEvent.Kind.REVOKED:
+            return f"撤销原因：{detail.get('reason', '')}"
+        case LicenceEvent.Kind.SUPERSEDED:
+            return f"已换发为 {detail.get('by', '')}"
+    return ""
+
+
+def event_rows(events: Iterable[LicenceEvent], *, me: Any = None) -> list[EventRow]:
+    """The events in words; the viewer's own acts say 本人 (a citizen's account name is a
+    hash, not something they would recognise)."""
+    rows = []
+    for event in events:
+        actor = event.actor_label
+        if me is not None and event.actor_id is not None and event.actor_id == me.pk:
+            actor = "本人"
+        rows.append(
+            EventRow(
+                at=event.at,
+                kind=event.kind,
+                kind_label=event.get_kind_display(),
+                outcome=event.outcome,
+                outcome_label=Verification.OUTCOME_LABELS.get(event.outcome, event.outcome),
+                actor=actor,
+                note=_note(event),
+            )
+        )
+    return rows
+
+
+def verification_context(result: Verification) -> dict[str, Any]:
+    """The outcome of /verify/ as the page shows it, with only the token's minimal face."""
+    face = result.face
+    rows: list[tuple[str, str]] = []
+    if face:
+        rows = [
+            ("证照类型", str(face.get("typ") or "—")),
+            ("持证主体", str(face.get("hn") or "—")),
+            ("持证主体代码", str(face.get("hc") or "—")),
+            ("签发机构", str(face.get("isn") or "—")),
+            ("有效期", validity(face.get("vf"), face.get("vu"))),
+            ("电子证照标识", str(face.get("id") or "—")),
+        ]
+    return {
+        "outcome": result.outcome,
+        "label": result.label,
+        "symbol": OUTCOME_SYMBOLS[result.outcome],
+        "advice": OUTCOME_ADVICE[result.outcome],
+        "reason": result.reason,
+        "revocation_checked": result.revocation_checked,
+        "face_rows": rows,
+    }

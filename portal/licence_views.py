@@ -1,0 +1,132 @@
+"""电子证照 in the portal: the holder's 证照夹 (/my/licences/), one licence with its QR code,
+seal, PDF and every use and verification, and the public verification page (/verify/) that
+the QR code opens.
+
+The wallet and the licence page show only the signed-in user's own licences
+(`licences.selectors.wallet`): anyone else's, staff included, is a 404. /verify/ is public
+and shows only the minimal face the token itself carries (masked holder); every
+verification is logged by `licences.services.verify_token`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from licences.models import Licence
+from licences.rendering import FontMissing, face_rows, render_licence_pdf, verify_url
+from licences.selectors import effective_status, events_of, get_wallet_licence, wallet
+from licences.services import record_download, verify_token
+from portal.forms import VerifyTokenForm
+from portal.licence_display import (
+    event_rows,
+    licence_qr,
+    seal_image,
+    validity,
+    verification_context,
+)
+from portal.views import _catalog_404
+
+logger = logging.getLogger(__name__)
+
+LICENCES_PER_PAGE = 20
+EVENTS_PER_PAGE = 50
+
+
+@login_required
+@require_safe
+def wallet_page(request: HttpRequest) -> HttpResponse:
+    """证照夹: every licence the user holds (as a person, or as a company's agent)."""
+    page = Paginator(wallet(request.user), LICENCES_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [
+        {"licence": licence, "status": effective_status(licence)} for licence in page.object_list
+    ]
+    return render(request, "portal/wallet.html", {"page": page, "rows": rows})
+
+
+def _licence_page(
+    request: HttpRequest,
+    licence: Licence,
+    *,
+    status: int = 200,
+    error: dict[str, Any] | None = None,
+) -> HttpResponse:
+    events = Paginator(events_of(licence), EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "licence": licence,
+        "status": effective_status(licence),
+        "face_rows": face_rows(licence),
+        "validity": validity(licence.valid_from, licence.valid_until),
+        "qr": licence_qr(licence),
+        "verify_link": verify_url(licence.token),
+        "seal_image": seal_image(licence.seal),
+        "events": events,
+        "event_rows": event_rows(events.object_list, me=request.user),
+        "error": error,
+    }
+    return render(request, "portal/licence.html", context, status=status)
+
+
+@login_required
+@require_safe
+@_catalog_404
+def licence_detail(request: HttpRequest, identifier: str) -> HttpResponse:
+    """One licence of my wallet: its face, QR code, seal, download, and its history."""
+    return _licence_page(request, get_wallet_licence(request.user, identifier))
+
+
+def pdf_response(request: HttpRequest, licence: Licence) -> HttpResponse | None:
+    """The licence's PDF as a download, the download logged; None if no CJK font is
+    installed (the node cannot draw it; nothing is logged then)."""
+    try:
+        content = render_licence_pdf(licence)
+    except FontMissing:
+        logger.exception("licence PDF of %s could not be drawn", licence.identifier)
+        return None
+    record_download(licence, actor=request.user)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="licence-{licence.serial}.pdf"'
+    return response
+
+
+PDF_UNAVAILABLE: dict[str, Any] = {
+    "message": "暂时无法生成版式文件：服务器未安装所需的中文字体。请稍后再试或联系 12345。",
+    "problems": [],
+}
+
+
+@login_required
+@require_safe
+@_catalog_404
+def licence_pdf(request: HttpRequest, identifier: str) -> HttpResponse:
+    """下载 the licence as a PDF (logged as a download)."""
+    licence = get_wallet_licence(request.user, identifier)
+    return pdf_response(request, licence) or _licence_page(
+        request, licence, status=503, error=PDF_UNAVAILABLE
+    )
+
+
+@never_cache
+@require_safe
+def verify(request: HttpRequest) -> HttpResponse:
+    """电子证照核验, public: what the QR code opens (`?t=<token>`), or a form to paste a
+    token. Shows the outcome in words, symbol and colour, the reason, whether revocation was
+    checked, and the token's minimal face only."""
+    form = VerifyTokenForm(request.GET if "t" in request.GET else None)
+    result = None
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            outcome = verify_token(form.cleaned_data["t"], actor=request.user, channel="page")
+            result = verification_context(outcome)
+            form = VerifyTokenForm()
+        else:
+            status = 422
+    return render(request, "portal/verify.html", {"form": form, "result": result}, status=status)
