@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from cases.models import Case, CaseArchive, CaseEvent, CaseMaterial, Commitment, WorkflowDefinition
-from cases.services import applicant_label
+from cases.timeline import applicant_label
 from cases.workflow import parsed
 from core.admin import ReadOnlyAdmin
 from core.personal_data import scrub

@@ -13,7 +13,7 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from accounts.auth import API_AUTH
-from cases import selectors, services
+from cases import commitments, materials, selectors, services
 from cases.models import Case
 from cases.schemas import (
     ActionIn,
@@ -115,7 +115,7 @@ def upload_material(
     if requirement is None:
         raise RuleViolation("material_not_of_item", f"材料 {material} 不是该事项的申请材料")
     content = file.read(settings.CASE_UPLOAD_MAX_BYTES + 1)
-    services.add_material(
+    materials.add_material(
         case,
         requirement,
         content=content,
@@ -138,7 +138,7 @@ def sign_deficiency(
     materials = list(case.item_version.materials.filter(pk__in=payload.materials))
     if len(materials) != len(set(payload.materials)):
         raise RuleViolation("material_not_of_item", "所列材料不全是该事项的申请材料")
-    services.sign_deficiency_commitment(
+    commitments.sign_deficiency_commitment(
         case, materials=materials, due_date=payload.due_date, actor=request.user
     )
     return Status(201, _detail(request, number))
@@ -151,7 +151,7 @@ def sign_deficiency(
 )
 def sign_notification(request: HttpRequest, number: str) -> Status[dict[str, Any]]:
     case = selectors.get_case_for(request.user, number)
-    services.sign_notification_commitment(case, actor=request.user)
+    commitments.sign_notification_commitment(case, actor=request.user)
     return Status(201, _detail(request, number))
 
 
@@ -167,7 +167,7 @@ def verify(
     commitment = case.commitments.filter(pk=commitment_id).first()
     if commitment is None:
         raise NotFound("commitment_not_found", "承诺不存在")
-    services.record_verification(
+    commitments.record_verification(
         commitment, truthful=payload.truthful, note=payload.note, actor=request.user
     )
     return _detail(request, number)
@@ -196,7 +196,7 @@ def use_licence(request: HttpRequest, number: str, payload: UseLicenceIn) -> Sta
     licence = wallet(request.user).filter(identifier=payload.identifier.strip().upper()).first()
     if licence is None:
         raise RuleViolation("licence_not_applicants", "证照夹中没有该电子证照", status=403)
-    services.use_licence(case, requirement, licence, actor=request.user)
+    materials.use_licence(case, requirement, licence, actor=request.user)
     return Status(201, _detail(request, number))
 
 

@@ -378,7 +378,7 @@ def licence_coverage_for(user: Actor) -> list[CoverageRow]:
 def licences_offered(case: Case, user: Actor) -> dict[int, list[Licence]]:
     """免提交 on the materials step: for each material of the case's item that a licence
     type can replace, the licences of that type in `user`'s wallet that belong to the
-    case's applicant and would verify as valid today. `services.use_licence` verifies the
+    case's applicant and would verify as valid today. `materials.use_licence` verifies the
     chosen one again. Three queries, whatever the number of licences."""
     wanted = {
         m.pk: m.licence_type_id for m in case.item_version.materials.all() if m.licence_type_id

@@ -1,5 +1,7 @@
-"""Every state change of a case. Each runs in one transaction, writes the timeline row
-itself, and announces the change to the applicant after commit.
+"""The life of a case: opening it, the workflow engine, and the periodic deadline scan.
+Each change runs in one transaction, writes the timeline row itself (cases/timeline.py),
+and announces the change to the applicant after commit. Materials live in
+cases/materials.py, 容缺 and 告知承诺 in cases/commitments.py.
 
 `take_action` is the engine: it finds the action in the case's pinned workflow definition,
 checks who may take it, runs the action's own rules (a hook per action name), applies the
@@ -10,75 +12,37 @@ once, exactly one succeeds.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import filetype
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Company, Person
-from accounts.services import has_false_commitment, notify, record_false_commitment
-from cases import deadlines
+from cases import deadlines, timeline
+from cases.materials import applicant_side, missing_materials
 from cases.models import (
     Case,
-    CaseArchive,
-    CaseEvent,
     CaseMaterial,
     CaseNumberSequence,
     ClockPause,
     Commitment,
     SupplementRequest,
 )
-from cases.selectors import acting_organisation, is_applicant
+from cases.selectors import acting_organisation
+from cases.timeline import applicant_label
 from cases.workflow import ActionSpec, clock_effect, current_definition, parsed
 from catalog.form_schema import parse_form_fields, validate_form_data
-from catalog.models import ItemVersion, Material
+from catalog.models import ItemVersion
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation
-from core.personal_data import lookup_hash, mask_name
-from core.services import Actor, actor_label
-from licences.models import Licence
+from core.services import Actor
 from licences.services import (
     Holder,
-    check_token,
     issue_licence,
-    record_use,
-    revoke_licences_of_case,
 )
-
-SYSTEM = "system"
-# States in which the applicant side may still add or replace materials.
-OPEN_FOR_MATERIALS = {
-    "draft",
-    "identity_checked",
-    "formally_checked",
-    "supplement_requested",
-    "review_supplement",
-}
-ALLOWED_UPLOADS = {
-    "application/pdf": {".pdf"},
-    "image/jpeg": {".jpg", ".jpeg"},
-    "image/png": {".png"},
-    "application/zip": {".ofd"},
-}
-
-
-def _today() -> dt.date:
-    return timezone.localdate()
-
-
-def _user(actor: Actor) -> User | None:
-    return actor if isinstance(actor, User) else None
-
 
 # Numbers ---------------------------------------------------------------------------------
 
@@ -96,105 +60,6 @@ def next_case_number(day: dt.date) -> str:
             continue
     last = CaseNumberSequence.objects.get(day=day).last
     return f"{settings.NODE_CODE}-{day:%Y%m%d}-{last:06d}"
-
-
-# Timeline, notification, archive -----------------------------------------------------------
-
-
-def _event(
-    case: Case,
-    *,
-    actor: Actor,
-    action: str,
-    from_state: str = "",
-    to_state: str = "",
-    note: str = "",
-    organisation: Organisation | None = None,
-    data: dict[str, Any] | None = None,
-) -> CaseEvent:
-    return CaseEvent.objects.create(
-        case=case,
-        actor=_user(actor),
-        actor_label=actor_label(actor),
-        organisation=organisation,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        note=note,
-        data=data or {},
-    )
-
-
-def _applicant_user_and_mobile(case: Case) -> tuple[User | None, str]:
-    if case.applicant_person_id is not None:
-        person = case.applicant_person
-        return person.user, person.mobile  # type: ignore[union-attr, return-value]
-    company = case.applicant_company
-    return company.agents.order_by("pk").first(), ""  # type: ignore[union-attr]
-
-
-def _announce(case: Case, title: str, body: str) -> None:
-    user, mobile = _applicant_user_and_mobile(case)
-    if user is not None:
-        notify(
-            user,
-            title=f"办件 {case.number}：{title}",
-            body=body,
-            link=f"/my/cases/{case.number}/",
-            mobile=mobile,
-        )
-
-
-def _archive(case: Case) -> CaseArchive:
-    events = [
-        {
-            "at": e.at.isoformat(),
-            "actor": e.actor_label,
-            "action": e.action,
-            "from": e.from_state,
-            "to": e.to_state,
-            "note": e.note,
-            "organisation": e.organisation.name if e.organisation else "",
-        }
-        for e in case.events.select_related("organisation").order_by("at", "id")
-    ]
-    materials = [
-        {
-            "requirement": m.requirement.name,
-            "status": m.status,
-            "sha256": m.sha256,
-            "size": m.size,
-            "content_type": m.content_type,
-            "paper_custody": m.paper_custody,
-        }
-        for m in case.materials.select_related("requirement")
-    ]
-    record = {
-        "number": case.number,
-        "item": case.item_version.item.code,
-        "item_version": case.item_version.number,
-        "item_name": case.item_version.name,
-        "workflow": f"{case.workflow.code}@{case.workflow.version}",
-        "mode": case.mode,
-        "state": case.state,
-        "applicant": case.applicant_name,
-        "receiving_org": case.receiving_org.uscc,
-        "handling_org": case.handling_org.uscc,
-        "form": case.form_data,
-        "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
-        "due_date": case.due_date.isoformat() if case.due_date else None,
-        "paused_days": case.paused_days,
-        "events": events,
-        "materials": materials,
-        "commitments": [
-            {"kind": c.kind, "status": c.status, "due_date": str(c.due_date), "notice": c.notice}
-            for c in case.commitments.all()
-        ],
-    }
-    canonical = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
-    return CaseArchive.objects.create(
-        case=case, record=record, digest=hashlib.sha256(canonical).hexdigest()
-    )
 
 
 # Starting a case ---------------------------------------------------------------------------
@@ -219,7 +84,7 @@ def start_case(
     The form is validated against the version's form schema now; the mode must be one the
     item offers (全程网办 on its own node by default). A repeated idempotency key returns the
     case it made, if the request is the same, and is refused otherwise."""
-    user = _user(actor)
+    user = timeline.user_of(actor)
     if user is None:
         raise RuleViolation("actor_required", "须以登录账号办理")
     if (person is None) == (company is None):
@@ -252,7 +117,7 @@ def start_case(
             return existing
     handling_org = item_version.item.organisation
     receiving_org = receiving_org or handling_org
-    today = _today()
+    today = timeline.today()
     case = Case.objects.create(
         number=next_case_number(today),
         item_version=item_version,
@@ -271,7 +136,7 @@ def start_case(
         form_data=cleaned,
     )
     note = "代办帮办" if assisted else ""
-    _event(
+    timeline.record_event(
         case,
         actor=actor,
         action="start",
@@ -292,7 +157,7 @@ def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) ->
     )
     if case.state != parsed(case.workflow).initial:
         raise RuleViolation("form_locked", "申请已提交，申请表不能再修改", status=409)
-    org = _applicant_side(case, actor)
+    org = applicant_side(case, actor)
     fields = parse_form_fields(case.item_version.form_fields, ProblemList())
     cleaned = validate_form_data(fields, form_data)
     if cleaned != case.form_data:
@@ -303,369 +168,10 @@ def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) ->
         )
         case.form_data = cleaned
         case.save(update_fields=["form_data"])
-        _event(case, actor=actor, action="update_form", organisation=org, data={"fields": changed})
+        timeline.record_event(
+            case, actor=actor, action="update_form", organisation=org, data={"fields": changed}
+        )
     return case
-
-
-# Materials ---------------------------------------------------------------------------------
-
-
-def _sniff(content: bytes, name: str) -> str:
-    """The content type of an upload, by its bytes; refused if not allowed or not what its
-    name says."""
-    kind = filetype.guess(content)
-    mime = kind.mime if kind else ""
-    if mime not in ALLOWED_UPLOADS:
-        raise RuleViolation(
-            "file_type_not_allowed", "只接受 PDF、JPEG、PNG 或 OFD 文件（按文件内容判断）"
-        )
-    suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-    if suffix and suffix not in ALLOWED_UPLOADS[mime]:
-        raise RuleViolation(
-            "file_type_mismatch", f"文件名为 {suffix} 但内容是 {kind.extension.upper()} 文件"
-        )  # type: ignore[union-attr]
-    return mime
-
-
-@dataclass(frozen=True)
-class _MaterialSlot:
-    """A material requirement of a locked case that the actor may fill now."""
-
-    case: Case
-    organisation: Organisation | None
-    uploader: User
-    deficient: bool
-
-
-def _open_slot(case: Case, requirement: Material, actor: Actor) -> _MaterialSlot:
-    """Lock the case and check that `actor` may give `requirement` now: while the applicant
-    side prepares or supplements, or for a material promised under 容缺. A material given
-    as a verified licence cannot be replaced."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    if requirement.version_id != case.item_version_id:
-        raise RuleViolation("material_not_of_item", f"“{requirement.name}”不是该事项的申请材料")
-    deficient = case.commitments.filter(
-        kind=Commitment.Kind.DEFICIENCY, status=Commitment.Status.OPEN, materials=requirement
-    ).exists()
-    if case.state not in OPEN_FOR_MATERIALS and not deficient:
-        raise RuleViolation("materials_closed", "当前状态下不能提交材料", status=409)
-    org = _applicant_side(case, actor)
-    uploader = _user(actor)
-    if uploader is None:  # _applicant_side admits only signed-in users
-        raise RuleViolation("actor_required", "须以登录账号提交材料", status=401)
-    current = case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED)
-    if current.filter(licence__isnull=False).exists():
-        raise RuleViolation(
-            "material_licence_verified",
-            f"“{requirement.name}”已以核验过的电子证照提供，不可更改",
-            status=409,
-        )
-    current.update(status=CaseMaterial.Status.SUPERSEDED)
-    return _MaterialSlot(case, org, uploader, deficient)
-
-
-def _after_material(slot: _MaterialSlot, actor: Actor) -> None:
-    if slot.deficient:
-        _fulfil_deficiency(slot.case, actor)
-
-
-@transaction.atomic
-def add_material(
-    case: Case,
-    requirement: Material,
-    *,
-    content: bytes,
-    name: str,
-    actor: Actor,
-    paper_custody: str = "",
-) -> CaseMaterial:
-    """Attach a file for one material requirement (replacing an earlier one)."""
-    if not content:
-        raise RuleViolation("file_empty", "文件为空")
-    if len(content) > settings.CASE_UPLOAD_MAX_BYTES:
-        raise RuleViolation(
-            "file_too_large", f"文件超过 {settings.CASE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限"
-        )
-    mime = _sniff(content, name)
-    slot = _open_slot(case, requirement, actor)
-    digest = hashlib.sha256(content).hexdigest()
-    path = f"cases/{digest[:2]}/{digest}"
-    if not default_storage.exists(path):
-        # Content-addressed: a rolled-back upload leaves only an unreferenced blob.
-        default_storage.save(path, ContentFile(content))
-    material = CaseMaterial.objects.create(
-        case=slot.case,
-        requirement=requirement,
-        file=path,
-        original_name=name[:200],
-        content_type=mime,
-        size=len(content),
-        sha256=digest,
-        uploaded_by=slot.uploader,
-        paper_custody=paper_custody[:200],
-    )
-    _event(
-        slot.case,
-        actor=actor,
-        action="add_material",
-        organisation=slot.organisation,
-        note=requirement.name,
-        data={"sha256": digest, "size": len(content)},
-    )
-    _after_material(slot, actor)
-    return material
-
-
-@transaction.atomic
-def use_licence(
-    case: Case, requirement: Material, licence: Licence, *, actor: Actor
-) -> CaseMaterial:
-    """免提交: give the applicant's own electronic licence in place of a material the catalog
-    says that licence type can replace. The licence is verified now (signature, status,
-    validity); the material then counts as provided and cannot be altered."""
-    if (
-        requirement.licence_type_id is None
-        or requirement.licence_type_id != licence.licence_type_id
-    ):
-        raise RuleViolation(
-            "licence_type_not_accepted",
-            f"“{requirement.name}”不接受以“{licence.licence_type.name}”代替",
-        )
-    holder_code = (
-        case.applicant_person.id_number
-        if case.applicant_person is not None
-        else case.applicant_company.uscc  # type: ignore[union-attr]
-    )
-    if licence.holder_code_hash != lookup_hash(holder_code):
-        raise RuleViolation(
-            "licence_not_applicants", "该电子证照的持证主体不是本办件的申请人", status=403
-        )
-    check = check_token(licence.token)
-    if check.outcome != "valid":
-        raise RuleViolation(
-            "licence_not_valid", f"电子证照核验未通过（{check.label}）：{check.reason}"
-        )
-    slot = _open_slot(case, requirement, actor)
-    material = CaseMaterial.objects.create(
-        case=slot.case,
-        requirement=requirement,
-        licence=licence,
-        licence_verified_at=timezone.now(),
-        original_name=licence.identifier,
-        content_type="application/x-licence",
-        uploaded_by=slot.uploader,
-    )
-    record_use(licence, case_number=slot.case.number, actor=actor)
-    _event(
-        slot.case,
-        actor=actor,
-        action="use_licence",
-        organisation=slot.organisation,
-        note=f"{requirement.name}：以电子证照 {licence.identifier} 代替（核验有效）",
-        data={"identifier": licence.identifier},
-    )
-    _after_material(slot, actor)
-    return material
-
-
-def _applicant_side(case: Case, actor: Actor) -> Organisation | None:
-    """The applicant, or a window clerk of the receiving organisation, may give materials."""
-    if is_applicant(case, actor):
-        return None
-    from accounts.models import Role, StaffRole
-
-    user = _user(actor)
-    if (
-        user is not None
-        and StaffRole.objects.filter(
-            user=user, role=Role.WINDOW_CLERK, organisation=case.receiving_org
-        ).exists()
-    ):
-        return case.receiving_org
-    raise RuleViolation("action_forbidden", "只有申请人或收件窗口人员可以提交材料", status=403)
-
-
-def _provided_ids(case: Case) -> set[int]:
-    return set(
-        case.materials.filter(status=CaseMaterial.Status.PROVIDED).values_list(
-            "requirement_id", flat=True
-        )
-    )
-
-
-def _fulfil_deficiency(case: Case, actor: Actor) -> None:
-    provided = _provided_ids(case)
-    for commitment in case.commitments.filter(
-        kind=Commitment.Kind.DEFICIENCY, status=Commitment.Status.OPEN
-    ):
-        if {m.pk for m in commitment.materials.all()} <= provided:
-            commitment.status = Commitment.Status.FULFILLED
-            commitment.resolved_at = timezone.now()
-            commitment.save(update_fields=["status", "resolved_at"])
-            _event(case, actor=actor, action="fulfil_deficiency", note="容缺材料已全部补齐")
-
-
-def missing_materials(case: Case) -> list[Material]:
-    """Required materials neither provided nor covered by a commitment."""
-    provided = _provided_ids(case)
-    covered = {m.pk for c in case.commitments.all() for m in c.materials.all()}
-    return [
-        m
-        for m in case.item_version.materials.all()
-        if m.necessity != Material.Necessity.OPTIONAL
-        and m.pk not in provided
-        and m.pk not in covered
-    ]
-
-
-# Commitments (容缺受理, 告知承诺) ----------------------------------------------------------
-
-
-def _applicant_has_record(case: Case) -> bool:
-    return has_false_commitment(person=case.applicant_person, company=case.applicant_company)
-
-
-def _check_before_submission(case: Case, actor: Actor, what: str) -> Organisation | None:
-    if case.state not in {"draft", "identity_checked", "formally_checked"}:
-        raise RuleViolation("commitment_too_late", f"{what}须在提交申请前签署", status=409)
-    org = _applicant_side(case, actor)
-    if _applicant_has_record(case):
-        raise RuleViolation("credit_excluded", f"申请人有虚假承诺记录，不能适用{what}")
-    return org
-
-
-@transaction.atomic
-def sign_deficiency_commitment(
-    case: Case, *, materials: list[Material], due_date: dt.date, actor: Actor
-) -> Commitment:
-    """容缺受理: the applicant commits to supply the listed secondary materials by `due_date`
-    (not later than the promised limit); review may proceed, the result is withheld."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    org = _check_before_submission(case, actor, "容缺受理")
-    if not materials:
-        raise RuleViolation("deficiency_materials_required", "请列出容缺的材料")
-    problems = ProblemList()
-    for m in materials:
-        if m.version_id != case.item_version_id:
-            problems.add(f"“{m.name}”不是该事项的申请材料", field="materials")
-        elif m.necessity != Material.Necessity.DEFICIENCY_ALLOWED:
-            problems.add(f"“{m.name}”不允许容缺", field="materials")
-    problems.raise_if_any("material_not_deficiency_allowed", "所列材料不能容缺")
-    today = _today()
-    limit = deadlines.days_after(case, today, max(case.item_version.promised_limit, 1))
-    if not today < due_date <= limit.date:
-        raise RuleViolation(
-            "deficiency_due_beyond_limit", f"补齐期限应在今天之后、不晚于承诺时限 {limit.date}"
-        )
-    names = "、".join(m.name for m in materials)
-    notice = (
-        f"申请人承诺于 {due_date} 前补齐以下材料：{names}。补齐前审查照常进行，但不发放办理结果；"
-        f"逾期未补齐的，本次申请终止办理，由申请人承担相应后果。"
-    )
-    commitment = Commitment.objects.create(
-        case=case, kind=Commitment.Kind.DEFICIENCY, notice=notice, due_date=due_date
-    )
-    commitment.materials.set(materials)
-    _event(
-        case,
-        actor=actor,
-        action="sign_deficiency_commitment",
-        organisation=org,
-        note=notice,
-        data={"due_date": due_date.isoformat()},
-    )
-    return commitment
-
-
-def commitment_notice(item_version: ItemVersion) -> str:
-    """The written notice (告知书) of 告知承诺 for an item version."""
-    proofs = "、".join(m.name for m in item_version.materials.all() if m.commitment_allowed)
-    return (
-        f"事项：{item_version.name}。设定依据：{item_version.legal_basis}。"
-        f"申请人以书面承诺代替以下证明：{proofs or '（无）'}。承诺内容不实的，行政机关将依法撤销"
-        f"已作出的决定，记入信用记录，并依法追究相应的法律责任。行政机关将在作出决定后 "
-        f"{settings.COMMITMENT_VERIFICATION_WORKING_DAYS} 个工作日内通过数据共享、书面核查或实地核查方式核实。"
-    )
-
-
-@transaction.atomic
-def sign_notification_commitment(case: Case, *, actor: Actor) -> Commitment:
-    """告知承诺: the applicant signs the notice instead of providing the proofs it names; the
-    decision is made on the commitment and verified after it (核查)."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    org = _check_before_submission(case, actor, "告知承诺")
-    version = case.item_version
-    replaceable = [m for m in version.materials.all() if m.commitment_allowed]
-    if not version.allows_commitment or not replaceable:
-        raise RuleViolation("commitment_not_allowed", "该事项不适用告知承诺")
-    notice = commitment_notice(version)
-    commitment, created = Commitment.objects.get_or_create(
-        case=case, kind=Commitment.Kind.NOTIFICATION, defaults={"notice": notice}
-    )
-    if created:
-        commitment.materials.set(replaceable)
-        _event(
-            case, actor=actor, action="sign_notification_commitment", organisation=org, note=notice
-        )
-    return commitment
-
-
-@transaction.atomic
-def record_verification(
-    commitment: Commitment, *, truthful: bool, note: str, actor: Actor
-) -> Commitment:
-    """核查 of a 告知承诺 by the handling organisation. A false finding revokes the decision,
-    records the false commitment on the applicant, and tells them."""
-    commitment = Commitment.objects.select_for_update().select_related("case").get(pk=commitment.pk)
-    case = commitment.case
-    if (
-        commitment.kind != Commitment.Kind.NOTIFICATION
-        or commitment.status != Commitment.Status.OPEN
-        or commitment.due_date is None
-    ):
-        raise RuleViolation("verification_not_open", "该承诺当前没有待核查的任务", status=409)
-    from accounts.models import Role, StaffRole
-
-    user = _user(actor)
-    if (
-        user is None
-        or not StaffRole.objects.filter(
-            user=user, role__in=[Role.REVIEWER, Role.APPROVER], organisation=case.handling_org
-        ).exists()
-    ):
-        raise RuleViolation("action_forbidden", "只有业务属地的审查或审批人员可以核查", status=403)
-    if not note.strip():
-        raise RuleViolation("note_required", "请填写核查说明")
-    commitment.status = Commitment.Status.VERIFIED if truthful else Commitment.Status.FALSE
-    commitment.resolved_at = timezone.now()
-    commitment.resolution_note = note[:500]
-    commitment.save(update_fields=["status", "resolved_at", "resolution_note"])
-    _event(
-        case,
-        actor=actor,
-        action="verify_commitment",
-        organisation=case.handling_org,
-        note=note,
-        data={"truthful": truthful},
-    )
-    if not truthful:
-        take_action(
-            case,
-            "revoke_decision",
-            actor=f"{SYSTEM}:核查不实",
-            note=f"告知承诺核查不实，撤销决定：{note}",
-        )
-        record_false_commitment(
-            person=case.applicant_person,
-            company=case.applicant_company,
-            case_number=case.number,
-            note=note,
-            actor=actor,
-        )
-        revoke_licences_of_case(
-            case.number, reason=f"告知承诺核查不实，决定已撤销：{note}", actor=actor
-        )
-    return commitment
 
 
 # The engine --------------------------------------------------------------------------------
@@ -712,7 +218,7 @@ def take_action(
         raise RuleViolation("action_forbidden", f"无权执行“{spec.label}”", status=403)
     if spec.note_required and not note.strip():
         raise RuleViolation("note_required", f"“{spec.label}”须填写说明")
-    from_state, today = case.state, _today()
+    from_state, today = case.state, timeline.today()
     before_version = case.row_version
     case.state = spec.to
     state_days = definition.states[spec.to].deadline_days
@@ -745,7 +251,7 @@ def take_action(
     if updated != 1:
         raise RuleViolation("case_conflict", "办件已被他人处理，请刷新后重试", status=409)
     case.row_version = before_version + 1
-    _event(
+    timeline.record_event(
         case,
         actor=actor,
         action=spec.name,
@@ -756,8 +262,8 @@ def take_action(
         data=_event_data(data),
     )
     if finished:
-        _archive(case)
-    _announce(case, definition.label(spec.to), note or spec.label)
+        timeline.archive(case)
+    timeline.announce(case, definition.label(spec.to), note or spec.label)
     return case
 
 
@@ -829,7 +335,7 @@ def _on_request_supplement(
         due = dt.date.fromisoformat(str(data.get("due_date", "")))
     except ValueError as exc:
         raise RuleViolation("supplement_due_invalid", "补正期限应为 YYYY-MM-DD") from exc
-    today = _today()
+    today = timeline.today()
     limit = deadlines.days_after(case, today, max(case.item_version.promised_limit, 5)).date
     if not today < due <= limit:
         raise RuleViolation("supplement_due_beyond_limit", f"补正期限应在今天之后、不晚于 {limit}")
@@ -878,10 +384,12 @@ def _on_approve(
     for commitment in case.commitments.filter(
         kind=Commitment.Kind.NOTIFICATION, status=Commitment.Status.OPEN
     ):
-        due = deadlines.days_after(case, _today(), settings.COMMITMENT_VERIFICATION_WORKING_DAYS)
+        due = deadlines.days_after(
+            case, timeline.today(), settings.COMMITMENT_VERIFICATION_WORKING_DAYS
+        )
         commitment.due_date = due.date
         commitment.save(update_fields=["due_date"])
-        _event(
+        timeline.record_event(
             case,
             actor=actor,
             action="create_verification",
@@ -913,7 +421,7 @@ def _issue_result_licence(case: Case, actor: Actor) -> None:
         case_number=case.number,
         actor=actor,
     )
-    _event(
+    timeline.record_event(
         case,
         actor=actor,
         action="issue_licence",
@@ -942,36 +450,12 @@ def _on_outcome(
     case.outcome_note = note[:500]
 
 
-# Periodic work -------------------------------------------------------------------------------
+# Periodic work ---------------------------------------------------------------------------------
 
 
-def expire_deficiency_commitments(today: dt.date | None = None) -> int:
-    """Terminate the cases whose 容缺 materials were not supplied by the committed date."""
-    today = today or _today()
-    expired = 0
-    for commitment in Commitment.objects.filter(
-        kind=Commitment.Kind.DEFICIENCY, status=Commitment.Status.OPEN, due_date__lt=today
-    ).select_related("case"):
-        with transaction.atomic():
-            names = "、".join(m.name for m in commitment.materials.all())
-            Commitment.objects.filter(pk=commitment.pk).update(
-                status=Commitment.Status.EXPIRED,
-                resolved_at=timezone.now(),
-                resolution_note=f"逾期未补齐：{names}",
-            )
-            take_action(
-                commitment.case,
-                "terminate",
-                actor=f"{SYSTEM}:容缺到期",
-                note=f"容缺材料逾期（{commitment.due_date}）未补齐：{names}，终止办理",
-            )
-            expired += 1
-    return expired
-
-
-def refresh_warnings(today: dt.date | None = None) -> dict[str, int]:
+def refresh_warnings(on: dt.date | None = None) -> dict[str, int]:
     """Recompute the yellow/red warning of every running case; return how many of each."""
-    today = today or _today()
+    today = on or timeline.today()
     counts: dict[str, int] = {Case.Warning.YELLOW.value: 0, Case.Warning.RED.value: 0}
     running = Case.objects.filter(clock_state=Case.ClockState.RUNNING).select_related(
         "handling_org__division", "item_version"
@@ -983,11 +467,6 @@ def refresh_warnings(today: dt.date | None = None) -> dict[str, int]:
         if level != case.warning:
             Case.objects.filter(pk=case.pk).update(warning=level)
     return counts
-
-
-def applicant_label(case: Case) -> str:
-    """The applicant's name as shown to parties other than the applicant."""
-    return mask_name(case.applicant_name) if case.applicant_person_id else case.applicant_name
 
 
 # Applying, as one call for the API and the pages ----------------------------------------------
@@ -1018,7 +497,7 @@ def apply(
     from accounts.models import Role, StaffRole
     from accounts.services import register_company, register_person
 
-    user = _user(actor)
+    user = timeline.user_of(actor)
     if user is None:
         raise RuleViolation("actor_required", "须以登录账号办理", status=401)
     person: Person | None = None
@@ -1081,7 +560,7 @@ def reveal_form(case: Case, *, viewer: Actor, purpose: str) -> dict[str, Any]:
     from accounts.models import Role, StaffRole
     from core.models import PersonalDataAccess
 
-    user = _user(viewer)
+    user = timeline.user_of(viewer)
     if (
         user is None
         or not StaffRole.objects.filter(

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 from django_tasks import task
 
+from cases import commitments as case_commitments
 from cases import services
 
 SCAN_INTERVAL = dt.timedelta(hours=1)
@@ -27,7 +28,7 @@ def scan_deadlines() -> dict[str, Any]:
 
 
 def run_scan() -> dict[str, Any]:
-    expired = services.expire_deficiency_commitments()
+    expired = case_commitments.expire_deficiency_commitments()
     warnings = services.refresh_warnings()
     return {"terminated": expired, **warnings}
 

@@ -25,7 +25,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Role, StaffRole
-from cases import services
+from cases import commitments as case_commitments
+from cases import materials, services
 from cases.models import Case
 from cases.selectors import cases_for, get_case_for, may_reveal_personal_data, row_applicant
 from cases.workflow import parsed
@@ -203,7 +204,7 @@ def _render_case(
     before_submission = case.state in {"draft", "identity_checked", "formally_checked"}
     upload_materials: list[Any] = []
     if clerk:
-        if case.state in services.OPEN_FOR_MATERIALS:
+        if case.state in materials.OPEN_FOR_MATERIALS:
             upload_materials = [s.requirement for s in context["checklist"]]
         else:
             upload_materials = list(context["deficiency_missing"])
@@ -308,7 +309,7 @@ def reveal(request: HttpRequest, number: str) -> HttpResponse:
 @staff_only
 @require_POST
 def verify(request: HttpRequest, number: str, commitment_id: int) -> HttpResponse:
-    """核查 of a 告知承诺 (`services.record_verification`)."""
+    """核查 of a 告知承诺 (`case_commitments.record_verification`)."""
     case = get_case_for(request.user, number)
     commitment = next((c for c in case.commitments.all() if c.pk == commitment_id), None)
     if commitment is None:
@@ -317,7 +318,7 @@ def verify(request: HttpRequest, number: str, commitment_id: int) -> HttpRespons
     if not form.is_valid():
         return _render_case(request, number, status=422, verification_forms=[(commitment, form)])
     try:
-        services.record_verification(
+        case_commitments.record_verification(
             commitment,
             truthful=form.cleaned_data["truthful"],
             note=form.cleaned_data["note"],
@@ -379,14 +380,14 @@ def sign_commitment(request: HttpRequest, number: str) -> HttpResponse:
         return _render_case(request, number, status=422, **bound)
     try:
         if isinstance(form, DeficiencyForm):
-            services.sign_deficiency_commitment(
+            case_commitments.sign_deficiency_commitment(
                 case,
                 materials=form.chosen(),
                 due_date=form.cleaned_data["due_date"],
                 actor=request.user,
             )
         else:
-            services.sign_notification_commitment(case, actor=request.user)
+            case_commitments.sign_notification_commitment(case, actor=request.user)
     except RuleViolation as exc:
         add_problems(form, exc, fields={"code:deficiency_due_beyond_limit": "due_date"})
         return _render_case(

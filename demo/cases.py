@@ -34,7 +34,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Person
-from cases import deadlines, services
+from cases import commitments, deadlines, services
+from cases import materials as case_materials
 from cases.models import Case
 from catalog.models import ItemVersion, Material
 from catalog.selectors import current_item_versions
@@ -93,7 +94,7 @@ class _Demo:
 
 def _upload(case: Case, actor: User, *, only: list[str] | None = None, custody: str = "") -> None:
     """Upload a demo PDF for each material still missing (or for the ones named)."""
-    missing = services.missing_materials(case)
+    missing = case_materials.missing_materials(case)
     materials: list[Material] = (
         [m for m in case.item_version.materials.all() if m.name in only] if only else missing
     )
@@ -106,7 +107,7 @@ def _upload(case: Case, actor: User, *, only: list[str] | None = None, custody: 
                 f"Material {material.position} of item {case.item_version.item.code}",
             ],
         )
-        services.add_material(
+        case_materials.add_material(
             case,
             material,
             content=content,
@@ -236,7 +237,7 @@ def _licence_reused(demo: _Demo) -> Case:
     ).first()
     if licence is None:
         raise RuleViolation("demo_licence_missing", "孙浩然没有可用的居民身份证电子证照")
-    services.use_licence(case, requirement, licence, actor=sun_user)
+    case_materials.use_licence(case, requirement, licence, actor=sun_user)
     return case
 
 
@@ -280,7 +281,7 @@ def _deficiency(demo: _Demo) -> Case:
     )
     deferred = case.item_version.materials.filter(necessity=Material.Necessity.DEFICIENCY_ALLOWED)
     limit = max(case.item_version.promised_limit, 1)
-    services.sign_deficiency_commitment(
+    commitments.sign_deficiency_commitment(
         case,
         materials=list(deferred),
         due_date=deadlines.days_after(case, demo.today, limit).date,
@@ -312,7 +313,7 @@ def _notification_commitment(demo: _Demo) -> Case:
             "annual_output": "1200",
         },
     )
-    services.sign_notification_commitment(case, actor=agent)
+    commitments.sign_notification_commitment(case, actor=agent)
     _upload(case, agent)
     return _act(
         case,

@@ -1,6 +1,6 @@
 """Small, valid one-page PDF files for the demo cases' materials.
 
-Uploads are checked by content (cases.services.add_material), so the demo needs real PDF
+Uploads are checked by content (cases.materials.add_material), so the demo needs real PDF
 bytes, not a file that merely starts with `%PDF`. This writes the smallest complete
 document — catalog, page tree, one page, a standard font, a content stream, an info
 dictionary and a cross-reference table with exact byte offsets — so any PDF reader opens

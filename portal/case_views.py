@@ -4,9 +4,9 @@ what is expected of the applicant (补正, 容缺材料).
 Applying is four steps, each a page that works without JavaScript:
 1. 填写申请表 — `services.apply` opens a draft case (an idempotency key in the form makes a
    double click harmless);
-2. 上传材料 — `services.add_material` per file chosen, or `services.use_licence` for a
+2. 上传材料 — `material_services.add_material` per file chosen, or `material_services.use_licence` for a
    material a licence in the applicant's wallet can replace (使用电子证照，免提交);
-3. 容缺与承诺 — `services.sign_deficiency_commitment` / `sign_notification_commitment`,
+3. 容缺与承诺 — `commitment_services.sign_deficiency_commitment` / `sign_notification_commitment`,
    offered only when the item allows them;
 4. 确认提交 — `services.take_action(case, "submit")`.
 
@@ -31,6 +31,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import Company, Person
 from accounts.services import has_false_commitment
+from cases import commitments as commitment_services
+from cases import materials as material_services
 from cases import services
 from cases.models import Case, CaseMaterial
 from cases.selectors import (
@@ -263,14 +265,14 @@ def _draft(request: HttpRequest, number: str) -> Case | HttpResponse:
 
 
 def upload_files(request: HttpRequest, case: Case, form: MaterialUploadForm) -> int:
-    """Hand each chosen file to `services.add_material`; a refused file gets its reason on
+    """Hand each chosen file to `material_services.add_material`; a refused file gets its reason on
     its field. Files are independent: one refused file does not undo the others. A refusal
     of the whole request (not allowed here: 403, not in this state: 409) is raised."""
     uploaded = 0
     for material, upload, custody in form.files_chosen():
         content = upload.read(settings.CASE_UPLOAD_MAX_BYTES + 1)
         try:
-            services.add_material(
+            material_services.add_material(
                 case,
                 material,
                 content=content,
@@ -295,7 +297,7 @@ def use_wallet_licence(
     request: HttpRequest, case: Case, form: MaterialUploadForm
 ) -> tuple[CaseMaterial | None, int | None]:
     """使用电子证照（免提交）: the button's value names the material and a licence of the
-    user's wallet; `services.use_licence` verifies it and records it in place of the file.
+    user's wallet; `material_services.use_licence` verifies it and records it in place of the file.
     Returns what was recorded, or the status of the refusal, which is put on that
     material's field; a refusal of the whole request is raised."""
     choice = request.POST.get("use_licence", "")
@@ -309,7 +311,7 @@ def use_wallet_licence(
     field = f"material_{material.pk}"
     try:
         licence = get_wallet_licence(request.user, identifier)
-        used = services.use_licence(case, material, licence, actor=request.user)
+        used = material_services.use_licence(case, material, licence, actor=request.user)
     except RuleViolation as exc:  # NotFound too: a licence not in the user's wallet
         if exc.code in WHOLE_REQUEST_CODES:
             raise
@@ -429,7 +431,7 @@ def case_commitments(request: HttpRequest, number: str) -> HttpResponse:
     error = None
     if kind == "deficiency" and deficiency_form.is_valid():
         try:
-            services.sign_deficiency_commitment(
+            commitment_services.sign_deficiency_commitment(
                 case,
                 materials=deficiency_form.chosen(),
                 due_date=deficiency_form.cleaned_data["due_date"],
@@ -445,7 +447,7 @@ def case_commitments(request: HttpRequest, number: str) -> HttpResponse:
             return HttpResponseRedirect(reverse("portal:case_commitments", args=[number]))
     elif kind == "notification" and notification_form.is_valid():
         try:
-            services.sign_notification_commitment(case, actor=request.user)
+            commitment_services.sign_notification_commitment(case, actor=request.user)
         except RuleViolation as exc:
             status = exc.status
             error = violation_context(exc)
@@ -472,7 +474,9 @@ def commitment_options(case: Case) -> dict[str, Any]:
     return {
         "deficiency_materials": _deficiency_materials(version),
         "offers_notification": _offers_notification(version),
-        "notice": services.commitment_notice(version) if _offers_notification(version) else "",
+        "notice": commitment_services.commitment_notice(version)
+        if _offers_notification(version)
+        else "",
         "signed_deficiency": signed.get("deficiency"),
         "signed_notification": signed.get("notification"),
         "credit_excluded": has_false_commitment(
@@ -529,7 +533,7 @@ def case_submit(request: HttpRequest, number: str) -> HttpResponse:
         **_step_context(case, case.item_version, "confirm"),
         **case_page_context(case, request.user, staff=False),
         "item": case.item_version.item,
-        "missing": services.missing_materials(case),
+        "missing": material_services.missing_materials(case),
         "error": error,
     }
     return render(request, "portal/apply_confirm.html", context, status=status)

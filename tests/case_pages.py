@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Company, Person
 from accounts.services import register_company
+from cases import materials as case_materials
 from cases import services
 from cases.models import Case
 from catalog.models import ItemVersion, LicenceType, Material
@@ -229,7 +230,7 @@ def submitted_case(world: World) -> Case:
         actor=applicant.user,
     )
     for material in world.version.materials.all():
-        services.add_material(
+        case_materials.add_material(
             case,
             material,
             content=builders.uploaded_pdf(material.name),

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.models import ApiToken, StaffRole
 from accounts.services import create_api_token
+from cases import materials as case_materials
 from cases import services
 from cases.models import CaseArchive
 from core.models import AuditEvent
@@ -172,7 +173,7 @@ def _closed_case():
         actor=applicant.user,
     )
     for material in version.materials.all():
-        services.add_material(
+        case_materials.add_material(
             case,
             material,
             content=builders.uploaded_pdf(material.name),

@@ -4,7 +4,9 @@ import datetime as dt
 
 import pytest
 
+from cases import materials as case_materials
 from cases import services
+from cases import timeline as case_timeline
 from cases.models import Case
 from cases.tasks import run_scan, schedule_deadline_scan
 from tests import builders
@@ -18,12 +20,12 @@ def setup():
 
 def _accepted(org, applicant, reviewer, monkeypatch, on: dt.date, **item_fields) -> Case:
     version = builders.item("失业登记", org=org, **item_fields)
-    monkeypatch.setattr(services, "_today", lambda: on)
+    monkeypatch.setattr(case_timeline, "today", lambda: on)
     case = services.start_case(
         item_version=version, form_data={"reason": "x"}, person=applicant, actor=applicant.user
     )
     for m in version.materials.all():
-        services.add_material(
+        case_materials.add_material(
             case, m, content=builders.uploaded_pdf(m.name), name="m.pdf", actor=applicant.user
         )
     case = services.take_action(case, "submit", actor=applicant.user)
@@ -36,7 +38,7 @@ def test_red_when_overdue_yellow_when_close(setup, monkeypatch, settings):
     old = _accepted(org, applicant, reviewer, monkeypatch, dt.date(2026, 3, 2), promised_limit=5)
     close = _accepted(org, applicant, reviewer, monkeypatch, dt.date(2026, 3, 9), promised_limit=5)
     assert old.due_date == dt.date(2026, 3, 9) and close.due_date == dt.date(2026, 3, 16)
-    monkeypatch.setattr(services, "_today", lambda: dt.date(2026, 3, 11))
+    monkeypatch.setattr(case_timeline, "today", lambda: dt.date(2026, 3, 11))
     counts = services.refresh_warnings(dt.date(2026, 3, 11))
     assert counts == {"yellow": 1, "red": 1}
     old.refresh_from_db()

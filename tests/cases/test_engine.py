@@ -8,7 +8,10 @@ import chinese_calendar
 import pytest
 from django.db import connection
 
+from cases import commitments as case_commitments
+from cases import materials as case_materials
 from cases import services
+from cases import timeline as case_timeline
 from cases.models import Case, CaseArchive, Commitment
 from core.exceptions import RuleViolation
 from tests import builders
@@ -55,7 +58,7 @@ def _submitted(world, *, with_all=True) -> Case:
     )
     materials = list(world["version"].materials.all())
     for m in materials if with_all else materials[:1]:
-        services.add_material(
+        case_materials.add_material(
             case, m, content=builders.uploaded_pdf(m.name), name="a.pdf", actor=applicant.user
         )
     return services.take_action(case, "submit", actor=applicant.user)
@@ -75,7 +78,7 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
         ]
     )
     today = {"value": dt.date(2026, 9, 28)}
-    monkeypatch.setattr(services, "_today", lambda: today["value"])
+    monkeypatch.setattr(case_timeline, "today", lambda: today["value"])
     case = _submitted(world)
     assert case.state == "submitted" and case.submitted_at
     today["value"] = next(days)
@@ -97,7 +100,7 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
         services.take_action(case, "supplement", actor=world["applicant"].user)
     assert info.value.code == "supplement_incomplete"
     today["value"] = dt.date(2026, 10, 9)  # across National Day
-    services.add_material(
+    case_materials.add_material(
         case,
         material,
         content=builders.uploaded_pdf("clear"),
@@ -170,16 +173,18 @@ def test_uploads_are_checked_by_content(world, settings):
     material = world["version"].materials.first()
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     with pytest.raises(RuleViolation) as info:
-        services.add_material(case, material, content=png, name="scan.pdf", actor=applicant.user)
+        case_materials.add_material(
+            case, material, content=png, name="scan.pdf", actor=applicant.user
+        )
     assert info.value.code == "file_type_mismatch"
     with pytest.raises(RuleViolation) as info:
-        services.add_material(
+        case_materials.add_material(
             case, material, content=b"MZ\x90\x00 not a document", name="a.pdf", actor=applicant.user
         )
     assert info.value.code == "file_type_not_allowed"
     settings.CASE_UPLOAD_MAX_BYTES = 10
     with pytest.raises(RuleViolation) as info:
-        services.add_material(
+        case_materials.add_material(
             case, material, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
         )
     assert info.value.code == "file_too_large"
@@ -263,7 +268,7 @@ def test_deficiency_acceptance_withholds_result_then_expires(world, monkeypatch)
         item_version=version, form_data={"purpose": "a"}, person=applicant, actor=applicant.user
     )
     with pytest.raises(RuleViolation) as info:
-        services.sign_deficiency_commitment(
+        case_commitments.sign_deficiency_commitment(
             case,
             materials=[required],
             due_date=dt.date.today() + dt.timedelta(3),
@@ -271,7 +276,7 @@ def test_deficiency_acceptance_withholds_result_then_expires(world, monkeypatch)
         )
     assert info.value.code == "material_not_deficiency_allowed"
     with pytest.raises(RuleViolation) as info:
-        services.sign_deficiency_commitment(
+        case_commitments.sign_deficiency_commitment(
             case,
             materials=[optional],
             due_date=dt.date.today() + dt.timedelta(90),
@@ -279,10 +284,10 @@ def test_deficiency_acceptance_withholds_result_then_expires(world, monkeypatch)
         )
     assert info.value.code == "deficiency_due_beyond_limit"
     due = services.deadlines.days_after(case, dt.date.today(), 3).date
-    services.sign_deficiency_commitment(
+    case_commitments.sign_deficiency_commitment(
         case, materials=[optional], due_date=due, actor=applicant.user
     )
-    services.add_material(
+    case_materials.add_material(
         case, required, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
     )
     case = services.take_action(case, "submit", actor=applicant.user)
@@ -295,8 +300,8 @@ def test_deficiency_acceptance_withholds_result_then_expires(world, monkeypatch)
     with pytest.raises(RuleViolation) as info:
         services.take_action(case, "issue_result", actor=world["reviewer"])
     assert info.value.code == "deficiency_outstanding"
-    assert services.expire_deficiency_commitments(due) == 0
-    assert services.expire_deficiency_commitments(due + dt.timedelta(1)) == 1
+    assert case_commitments.expire_deficiency_commitments(due) == 0
+    assert case_commitments.expire_deficiency_commitments(due + dt.timedelta(1)) == 1
     case.refresh_from_db()
     assert case.state == "terminated"
     assert "逾期" in case.outcome_note
@@ -311,13 +316,13 @@ def test_deficiency_supplied_in_time_releases_the_result(world):
     case = services.start_case(
         item_version=version, form_data={"purpose": "a"}, person=applicant, actor=applicant.user
     )
-    services.sign_deficiency_commitment(
+    case_commitments.sign_deficiency_commitment(
         case,
         materials=[optional],
         due_date=services.deadlines.days_after(case, dt.date.today(), 2).date,
         actor=applicant.user,
     )
-    services.add_material(
+    case_materials.add_material(
         case, required, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
     )
     case = services.take_action(case, "submit", actor=applicant.user)
@@ -327,7 +332,7 @@ def test_deficiency_supplied_in_time_releases_the_result(world):
         ("approve", "approver"),
     ]:
         case = services.take_action(case, name, actor=world[who])
-    services.add_material(
+    case_materials.add_material(
         case, optional, content=builders.uploaded_pdf("late"), name="b.pdf", actor=applicant.user
     )
     assert case.commitments.get().status == Commitment.Status.FULFILLED
@@ -350,10 +355,10 @@ def test_notification_commitment_false_finding_revokes_and_excludes(world):
     case = services.start_case(
         item_version=version, form_data={"reason": "x"}, person=applicant, actor=applicant.user
     )
-    commitment = services.sign_notification_commitment(case, actor=applicant.user)
+    commitment = case_commitments.sign_notification_commitment(case, actor=applicant.user)
     assert "撤销" in commitment.notice and "结婚证" in commitment.notice
     required = version.materials.get(name="居民户口簿")
-    services.add_material(
+    case_materials.add_material(
         case, required, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
     )
     case = services.take_action(case, "submit", actor=applicant.user)  # 结婚证 covered
@@ -368,10 +373,10 @@ def test_notification_commitment_false_finding_revokes_and_excludes(world):
     commitment.refresh_from_db()
     assert commitment.due_date is not None
     with pytest.raises(RuleViolation):
-        services.record_verification(
+        case_commitments.record_verification(
             commitment, truthful=False, note="x", actor=world["foreign_reviewer"]
         )
-    services.record_verification(
+    case_commitments.record_verification(
         commitment, truthful=False, note="婚姻登记系统无此记录", actor=world["reviewer"]
     )
     case.refresh_from_db()
@@ -383,7 +388,7 @@ def test_notification_commitment_false_finding_revokes_and_excludes(world):
         item_version=version, form_data={"reason": "y"}, person=applicant, actor=applicant.user
     )
     with pytest.raises(RuleViolation) as info:
-        services.sign_notification_commitment(again, actor=applicant.user)
+        case_commitments.sign_notification_commitment(again, actor=applicant.user)
     assert info.value.code == "credit_excluded"
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from cases import materials as case_materials
 from cases import selectors, services
 from cases.models import Case
 from core.exceptions import RuleViolation
@@ -104,7 +105,7 @@ def _case_in(state: str, actors, version) -> Case:
         item_version=version, form_data={"reason": "查询"}, person=applicant.person, actor=applicant
     )
     for m in version.materials.all():
-        services.add_material(
+        case_materials.add_material(
             case, m, content=builders.uploaded_pdf(m.name), name="m.pdf", actor=applicant
         )
     for action, who in PATHS[state]:
@@ -135,7 +136,7 @@ def test_who_may_act(people, action, state):
     taker = sorted(allowed)[0]
     if action == "supplement":
         material = version.materials.first()
-        services.add_material(
+        case_materials.add_material(
             case,
             material,
             content=builders.uploaded_pdf("new"),

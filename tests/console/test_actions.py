@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.test import Client
 
 from accounts.models import CreditRecord
+from cases import commitments as case_commitments
 from cases import services
 from cases.models import Case, ClockPause
 from core.models import PersonalDataAccess
@@ -215,7 +216,9 @@ def test_a_second_verification_is_a_chinese_409(world):
     ):
         case = services.take_action(case, action, actor=user)
     commitment = case.commitments.get()
-    services.record_verification(commitment, truthful=True, note="属实", actor=world.reviewer)
+    case_commitments.record_verification(
+        commitment, truthful=True, note="属实", actor=world.reviewer
+    )
     reviewer = logged_in(world.reviewer)
     prefix = f"verify{commitment.pk}"
     response = reviewer.post(

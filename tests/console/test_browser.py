@@ -18,6 +18,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from cases import materials as case_materials
 from cases import services
 from cases.models import Case
 from licences.models import Licence
@@ -50,7 +51,7 @@ def _submitted(world: World) -> Case:
         actor=applicant.user,
     )
     for material in world.version.materials.all():
-        services.add_material(
+        case_materials.add_material(
             case,
             material,
             content=builders.uploaded_pdf(material.name),

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases import services
+from cases import timeline as case_timeline
 from cases.models import Case
 from catalog.services import publish_item_version
 from core.calendar import add_working_days
@@ -20,7 +21,7 @@ from tests.portal.html import assert_accessible_structure, text
 
 
 def accepted_on(world: World, case: Case, day: dt.date, monkeypatch) -> Case:
-    monkeypatch.setattr(services, "_today", lambda: day)
+    monkeypatch.setattr(case_timeline, "today", lambda: day)
     case = services.take_action(case, "accept", actor=world.reviewer)
     monkeypatch.undo()
     return case

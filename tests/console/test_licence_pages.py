@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cases import materials as case_materials
 from cases import services as case_services
 from licences import services as licence_services
 from licences.models import Licence, LicenceEvent, Seal
@@ -135,7 +136,7 @@ def test_case_page_shows_a_licence_given_as_material(client, world: World, licen
         person=applicant,
         actor=applicant.user,
     )
-    case_services.use_licence(case, material, licence, actor=applicant.user)
+    case_materials.use_licence(case, material, licence, actor=applicant.user)
     client.force_login(world.reviewer)
     response = client.get(f"/console/cases/{case.number}/")
     assert response.status_code == 200

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from cases import commitments as case_commitments
+from cases import materials as case_materials
 from catalog.models import LicenceType, Material
 from core.exceptions import RuleViolation
 from core.signing import Algorithm
@@ -216,7 +218,7 @@ def test_approving_a_licence_item_issues_the_licence_in_the_same_transaction(wor
         form_data={"registered_address": "辽宁省大连市中山区人民路1号"},
     )
     for m in version.materials.all():
-        cases.add_material(
+        case_materials.add_material(
             case, m, content=builders.uploaded_pdf(m.name), name="m.pdf", actor=person.user
         )
     reviewer, approver = builders.staff("reviewer", org), builders.staff("approver", org)
@@ -264,21 +266,21 @@ def test_a_licence_replaces_the_paper_material_in_a_later_application(world):
         actor="test",
     )
     with pytest.raises(RuleViolation) as info:
-        cases.use_licence(case, material, other, actor=person.user)
+        case_materials.use_licence(case, material, other, actor=person.user)
     assert info.value.code == "licence_not_applicants"
     wrong = version.materials.get(name="结婚证")
     with pytest.raises(RuleViolation) as info:
-        cases.use_licence(case, wrong, licence, actor=person.user)
+        case_materials.use_licence(case, wrong, licence, actor=person.user)
     assert info.value.code == "licence_type_not_accepted"
-    used = cases.use_licence(case, material, licence, actor=person.user)
+    used = case_materials.use_licence(case, material, licence, actor=person.user)
     assert used.licence == licence and used.licence_verified_at
     assert LicenceEvent.objects.filter(licence=licence, kind="used").exists()
     with pytest.raises(RuleViolation) as info:
-        cases.add_material(
+        case_materials.add_material(
             case, material, content=builders.uploaded_pdf(), name="a.pdf", actor=person.user
         )
     assert info.value.code == "material_licence_verified"
-    cases.add_material(
+    case_materials.add_material(
         case, wrong, content=builders.uploaded_pdf(), name="a.pdf", actor=person.user
     )
     case = cases.take_action(case, "submit", actor=person.user)
@@ -288,7 +290,7 @@ def test_a_licence_replaces_the_paper_material_in_a_later_application(world):
         item_version=version, person=stranger, actor=stranger.user, form_data={"reason": "y"}
     )
     with pytest.raises(RuleViolation) as info:
-        cases.use_licence(later, material, other, actor=stranger.user)
+        case_materials.use_licence(later, material, other, actor=stranger.user)
     assert info.value.code == "licence_not_valid"
     assert CaseMaterial.objects.filter(case=later).count() == 0
 
@@ -318,8 +320,8 @@ def test_false_commitment_revokes_the_licence_of_the_case(world):
         actor=person.user,
         form_data={"registered_address": "辽宁省大连市"},
     )
-    commitment = cases.sign_notification_commitment(case, actor=person.user)
-    cases.add_material(
+    commitment = case_commitments.sign_notification_commitment(case, actor=person.user)
+    case_materials.add_material(
         case,
         version.materials.get(name="居民户口簿"),
         content=builders.uploaded_pdf(),
@@ -333,7 +335,9 @@ def test_false_commitment_revokes_the_licence_of_the_case(world):
     licence = Licence.objects.get(case_number=case.number)
     assert services.check_token(licence.token).outcome == "valid"
     commitment.refresh_from_db()
-    cases.record_verification(commitment, truthful=False, note="查无婚姻登记", actor=reviewer)
+    case_commitments.record_verification(
+        commitment, truthful=False, note="查无婚姻登记", actor=reviewer
+    )
     licence.refresh_from_db()
     assert licence.status == Licence.Status.REVOKED
     result = services.check_token(licence.token)

@@ -1,0 +1,261 @@
+"""Materials of a case: uploads checked by content, 免提交 licences in their place, and
+what is still missing. Each change is one transaction with its timeline row."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import filetype
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from cases import timeline
+from cases.models import (
+    Case,
+    CaseMaterial,
+    Commitment,
+)
+from cases.selectors import is_applicant
+from catalog.models import Material
+from core.exceptions import RuleViolation
+from core.models import Organisation
+from core.personal_data import lookup_hash
+from core.services import Actor
+from licences.models import Licence
+from licences.services import (
+    check_token,
+    record_use,
+)
+
+# States in which the applicant side may still add or replace materials.
+OPEN_FOR_MATERIALS = {
+    "draft",
+    "identity_checked",
+    "formally_checked",
+    "supplement_requested",
+    "review_supplement",
+}
+ALLOWED_UPLOADS = {
+    "application/pdf": {".pdf"},
+    "image/jpeg": {".jpg", ".jpeg"},
+    "image/png": {".png"},
+    "application/zip": {".ofd"},
+}
+
+
+# Materials ---------------------------------------------------------------------------------
+
+
+def _sniff(content: bytes, name: str) -> str:
+    """The content type of an upload, by its bytes; refused if not allowed or not what its
+    name says."""
+    kind = filetype.guess(content)
+    mime = kind.mime if kind else ""
+    if mime not in ALLOWED_UPLOADS:
+        raise RuleViolation(
+            "file_type_not_allowed", "只接受 PDF、JPEG、PNG 或 OFD 文件（按文件内容判断）"
+        )
+    suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if suffix and suffix not in ALLOWED_UPLOADS[mime]:
+        raise RuleViolation(
+            "file_type_mismatch", f"文件名为 {suffix} 但内容是 {kind.extension.upper()} 文件"
+        )  # type: ignore[union-attr]
+    return mime
+
+
+@dataclass(frozen=True)
+class _MaterialSlot:
+    """A material requirement of a locked case that the actor may fill now."""
+
+    case: Case
+    organisation: Organisation | None
+    uploader: User
+    deficient: bool
+
+
+def _open_slot(case: Case, requirement: Material, actor: Actor) -> _MaterialSlot:
+    """Lock the case and check that `actor` may give `requirement` now: while the applicant
+    side prepares or supplements, or for a material promised under 容缺. A material given
+    as a verified licence cannot be replaced."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if requirement.version_id != case.item_version_id:
+        raise RuleViolation("material_not_of_item", f"“{requirement.name}”不是该事项的申请材料")
+    deficient = case.commitments.filter(
+        kind=Commitment.Kind.DEFICIENCY, status=Commitment.Status.OPEN, materials=requirement
+    ).exists()
+    if case.state not in OPEN_FOR_MATERIALS and not deficient:
+        raise RuleViolation("materials_closed", "当前状态下不能提交材料", status=409)
+    org = applicant_side(case, actor)
+    uploader = timeline.user_of(actor)
+    if uploader is None:  # _applicant_side admits only signed-in users
+        raise RuleViolation("actor_required", "须以登录账号提交材料", status=401)
+    current = case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED)
+    if current.filter(licence__isnull=False).exists():
+        raise RuleViolation(
+            "material_licence_verified",
+            f"“{requirement.name}”已以核验过的电子证照提供，不可更改",
+            status=409,
+        )
+    current.update(status=CaseMaterial.Status.SUPERSEDED)
+    return _MaterialSlot(case, org, uploader, deficient)
+
+
+def _after_material(slot: _MaterialSlot, actor: Actor) -> None:
+    if slot.deficient:
+        _fulfil_deficiency(slot.case, actor)
+
+
+@transaction.atomic
+def add_material(
+    case: Case,
+    requirement: Material,
+    *,
+    content: bytes,
+    name: str,
+    actor: Actor,
+    paper_custody: str = "",
+) -> CaseMaterial:
+    """Attach a file for one material requirement (replacing an earlier one)."""
+    if not content:
+        raise RuleViolation("file_empty", "文件为空")
+    if len(content) > settings.CASE_UPLOAD_MAX_BYTES:
+        raise RuleViolation(
+            "file_too_large", f"文件超过 {settings.CASE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限"
+        )
+    mime = _sniff(content, name)
+    slot = _open_slot(case, requirement, actor)
+    digest = hashlib.sha256(content).hexdigest()
+    path = f"cases/{digest[:2]}/{digest}"
+    if not default_storage.exists(path):
+        # Content-addressed: a rolled-back upload leaves only an unreferenced blob.
+        default_storage.save(path, ContentFile(content))
+    material = CaseMaterial.objects.create(
+        case=slot.case,
+        requirement=requirement,
+        file=path,
+        original_name=name[:200],
+        content_type=mime,
+        size=len(content),
+        sha256=digest,
+        uploaded_by=slot.uploader,
+        paper_custody=paper_custody[:200],
+    )
+    timeline.record_event(
+        slot.case,
+        actor=actor,
+        action="add_material",
+        organisation=slot.organisation,
+        note=requirement.name,
+        data={"sha256": digest, "size": len(content)},
+    )
+    _after_material(slot, actor)
+    return material
+
+
+@transaction.atomic
+def use_licence(
+    case: Case, requirement: Material, licence: Licence, *, actor: Actor
+) -> CaseMaterial:
+    """免提交: give the applicant's own electronic licence in place of a material the catalog
+    says that licence type can replace. The licence is verified now (signature, status,
+    validity); the material then counts as provided and cannot be altered."""
+    if (
+        requirement.licence_type_id is None
+        or requirement.licence_type_id != licence.licence_type_id
+    ):
+        raise RuleViolation(
+            "licence_type_not_accepted",
+            f"“{requirement.name}”不接受以“{licence.licence_type.name}”代替",
+        )
+    holder_code = (
+        case.applicant_person.id_number
+        if case.applicant_person is not None
+        else case.applicant_company.uscc  # type: ignore[union-attr]
+    )
+    if licence.holder_code_hash != lookup_hash(holder_code):
+        raise RuleViolation(
+            "licence_not_applicants", "该电子证照的持证主体不是本办件的申请人", status=403
+        )
+    check = check_token(licence.token)
+    if check.outcome != "valid":
+        raise RuleViolation(
+            "licence_not_valid", f"电子证照核验未通过（{check.label}）：{check.reason}"
+        )
+    slot = _open_slot(case, requirement, actor)
+    material = CaseMaterial.objects.create(
+        case=slot.case,
+        requirement=requirement,
+        licence=licence,
+        licence_verified_at=timezone.now(),
+        original_name=licence.identifier,
+        content_type="application/x-licence",
+        uploaded_by=slot.uploader,
+    )
+    record_use(licence, case_number=slot.case.number, actor=actor)
+    timeline.record_event(
+        slot.case,
+        actor=actor,
+        action="use_licence",
+        organisation=slot.organisation,
+        note=f"{requirement.name}：以电子证照 {licence.identifier} 代替（核验有效）",
+        data={"identifier": licence.identifier},
+    )
+    _after_material(slot, actor)
+    return material
+
+
+def applicant_side(case: Case, actor: Actor) -> Organisation | None:
+    """The applicant, or a window clerk of the receiving organisation, may give materials."""
+    if is_applicant(case, actor):
+        return None
+    from accounts.models import Role, StaffRole
+
+    user = timeline.user_of(actor)
+    if (
+        user is not None
+        and StaffRole.objects.filter(
+            user=user, role=Role.WINDOW_CLERK, organisation=case.receiving_org
+        ).exists()
+    ):
+        return case.receiving_org
+    raise RuleViolation("action_forbidden", "只有申请人或收件窗口人员可以提交材料", status=403)
+
+
+def _provided_ids(case: Case) -> set[int]:
+    return set(
+        case.materials.filter(status=CaseMaterial.Status.PROVIDED).values_list(
+            "requirement_id", flat=True
+        )
+    )
+
+
+def _fulfil_deficiency(case: Case, actor: Actor) -> None:
+    provided = _provided_ids(case)
+    for commitment in case.commitments.filter(
+        kind=Commitment.Kind.DEFICIENCY, status=Commitment.Status.OPEN
+    ):
+        if {m.pk for m in commitment.materials.all()} <= provided:
+            commitment.status = Commitment.Status.FULFILLED
+            commitment.resolved_at = timezone.now()
+            commitment.save(update_fields=["status", "resolved_at"])
+            timeline.record_event(
+                case, actor=actor, action="fulfil_deficiency", note="容缺材料已全部补齐"
+            )
+
+
+def missing_materials(case: Case) -> list[Material]:
+    """Required materials neither provided nor covered by a commitment."""
+    provided = _provided_ids(case)
+    covered = {m.pk for c in case.commitments.all() for m in c.materials.all()}
+    return [
+        m
+        for m in case.item_version.materials.all()
+        if m.necessity != Material.Necessity.OPTIONAL
+        and m.pk not in provided
+        and m.pk not in covered
+    ]

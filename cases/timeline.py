@@ -1,0 +1,136 @@
+"""A case's timeline, its announcements to the applicant, and its archive (电子档案):
+the record every case service writes as it changes a case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from accounts.services import notify
+from cases.models import (
+    Case,
+    CaseArchive,
+    CaseEvent,
+)
+from core.models import Organisation
+from core.personal_data import mask_name
+from core.services import Actor, actor_label
+
+SYSTEM = "system"
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def user_of(actor: Actor) -> User | None:
+    return actor if isinstance(actor, User) else None
+
+
+# Timeline, notification, archive -----------------------------------------------------------
+
+
+def record_event(
+    case: Case,
+    *,
+    actor: Actor,
+    action: str,
+    from_state: str = "",
+    to_state: str = "",
+    note: str = "",
+    organisation: Organisation | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        actor=user_of(actor),
+        actor_label=actor_label(actor),
+        organisation=organisation,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        data=data or {},
+    )
+
+
+def _applicant_user_and_mobile(case: Case) -> tuple[User | None, str]:
+    if case.applicant_person_id is not None:
+        person = case.applicant_person
+        return person.user, person.mobile  # type: ignore[union-attr, return-value]
+    company = case.applicant_company
+    return company.agents.order_by("pk").first(), ""  # type: ignore[union-attr]
+
+
+def announce(case: Case, title: str, body: str) -> None:
+    user, mobile = _applicant_user_and_mobile(case)
+    if user is not None:
+        notify(
+            user,
+            title=f"办件 {case.number}：{title}",
+            body=body,
+            link=f"/my/cases/{case.number}/",
+            mobile=mobile,
+        )
+
+
+def archive(case: Case) -> CaseArchive:
+    events = [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor_label,
+            "action": e.action,
+            "from": e.from_state,
+            "to": e.to_state,
+            "note": e.note,
+            "organisation": e.organisation.name if e.organisation else "",
+        }
+        for e in case.events.select_related("organisation").order_by("at", "id")
+    ]
+    materials = [
+        {
+            "requirement": m.requirement.name,
+            "status": m.status,
+            "sha256": m.sha256,
+            "size": m.size,
+            "content_type": m.content_type,
+            "paper_custody": m.paper_custody,
+        }
+        for m in case.materials.select_related("requirement")
+    ]
+    record = {
+        "number": case.number,
+        "item": case.item_version.item.code,
+        "item_version": case.item_version.number,
+        "item_name": case.item_version.name,
+        "workflow": f"{case.workflow.code}@{case.workflow.version}",
+        "mode": case.mode,
+        "state": case.state,
+        "applicant": case.applicant_name,
+        "receiving_org": case.receiving_org.uscc,
+        "handling_org": case.handling_org.uscc,
+        "form": case.form_data,
+        "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
+        "due_date": case.due_date.isoformat() if case.due_date else None,
+        "paused_days": case.paused_days,
+        "events": events,
+        "materials": materials,
+        "commitments": [
+            {"kind": c.kind, "status": c.status, "due_date": str(c.due_date), "notice": c.notice}
+            for c in case.commitments.all()
+        ],
+    }
+    canonical = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
+    return CaseArchive.objects.create(
+        case=case, record=record, digest=hashlib.sha256(canonical).hexdigest()
+    )
+
+
+def applicant_label(case: Case) -> str:
+    """The applicant's name as shown to parties other than the applicant."""
+    return mask_name(case.applicant_name) if case.applicant_person_id else case.applicant_name
