@@ -391,18 +391,3 @@ def mark_notifications_read(user: User, *, ids: list[int] | None = None) -> int:
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())
-
-
-def staff_user(username: str, *, password: str | None = None) -> User:
-    """Create (or fetch) a staff login account."""
-    user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(
-        username=username, defaults={"is_staff": False}
-    )
-    if created:
-        if password:
-            user.set_password(password)
-        else:
-            user.set_unusable_password()
-        user.save()
-    return user

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.selectors import staff_user
 from accounts.services import has_false_commitment, record_false_commitment
 from cases import deadlines, timeline
 from cases.materials import applicant_side
@@ -132,15 +134,7 @@ def record_verification(
         or commitment.due_date is None
     ):
         raise RuleViolation("verification_not_open", "该承诺当前没有待核查的任务", status=409)
-    from accounts.models import Role, StaffRole
-
-    user = timeline.user_of(actor)
-    if (
-        user is None
-        or not StaffRole.objects.filter(
-            user=user, role__in=[Role.REVIEWER, Role.APPROVER], organisation=case.handling_org
-        ).exists()
-    ):
+    if staff_user(actor, [Role.REVIEWER, Role.APPROVER], [case.handling_org]) is None:
         raise RuleViolation("action_forbidden", "只有业务属地的审查或审批人员可以核查", status=403)
     if not note.strip():
         raise RuleViolation("note_required", "请填写核查说明")

@@ -14,6 +14,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.selectors import staff_user
 from cases import timeline
 from cases.models import (
     Case,
@@ -213,15 +215,7 @@ def applicant_side(case: Case, actor: Actor) -> Organisation | None:
     """The applicant, or a window clerk of the receiving organisation, may give materials."""
     if is_applicant(case, actor):
         return None
-    from accounts.models import Role, StaffRole
-
-    user = timeline.user_of(actor)
-    if (
-        user is not None
-        and StaffRole.objects.filter(
-            user=user, role=Role.WINDOW_CLERK, organisation=case.receiving_org
-        ).exists()
-    ):
+    if staff_user(actor, [Role.WINDOW_CLERK], [case.receiving_org]) is not None:
         return case.receiving_org
     raise RuleViolation("action_forbidden", "只有申请人或收件窗口人员可以提交材料", status=403)
 

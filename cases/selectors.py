@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, StaffRole
+from accounts.selectors import staff_user
 from cases.models import Case, CaseEvent, CaseMaterial
 from cases.workflow import APPLICANT, SYSTEM, ActionSpec, parsed
 from catalog.form_schema import FieldType, parse_form_fields
@@ -42,7 +43,7 @@ def acting_organisation(case: Case, spec: ActionSpec, user: Actor) -> Organisati
                 return None
         elif isinstance(user, User):
             org = case.handling_org if who.scope == "handling" else case.receiving_org
-            if StaffRole.objects.filter(user=user, role=who.role, organisation=org).exists():
+            if staff_user(user, [who.role], [org]) is not None:
                 return org
     return False
 
@@ -128,18 +129,15 @@ def is_staff_member(user: Actor) -> bool:
     return bool(staff_scope(user).roles)
 
 
+# Staff of either side of a case who may see its form in clear, stating a purpose.
+REVEAL_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER)
+
+
 def may_reveal_personal_data(case: Case, user: Actor) -> bool:
     """Whether `user` may ask `services.reveal_form` for the form in clear: a window clerk,
     reviewer or approver of either side of the case. Pages use it to offer the request;
     the service checks again and logs the purpose."""
-    return (
-        isinstance(user, User)
-        and StaffRole.objects.filter(
-            user=user,
-            organisation__in=[case.handling_org_id, case.receiving_org_id],
-            role__in=[Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER],
-        ).exists()
-    )
+    return staff_user(user, REVEAL_ROLES, [case.handling_org_id, case.receiving_org_id]) is not None
 
 
 # What a viewer is shown ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Company, Person
+from accounts.selectors import staff_user
 from cases import deadlines, timeline
 from cases.materials import applicant_side, missing_materials
 from cases.models import (
@@ -31,7 +32,7 @@ from cases.models import (
     Commitment,
     SupplementRequest,
 )
-from cases.selectors import acting_organisation
+from cases.selectors import REVEAL_ROLES, acting_organisation
 from cases.timeline import applicant_label
 from cases.workflow import ActionSpec, clock_effect, current_definition, parsed
 from catalog.form_schema import parse_form_fields, validate_form_data
@@ -557,18 +558,10 @@ def reveal_form(case: Case, *, viewer: Actor, purpose: str) -> dict[str, Any]:
 
     The applicant sees their own form in clear anyway; other parties get masked values from
     `selectors.masked_form` and must state a purpose here."""
-    from accounts.models import Role, StaffRole
     from core.models import PersonalDataAccess
 
-    user = timeline.user_of(viewer)
-    if (
-        user is None
-        or not StaffRole.objects.filter(
-            user=user,
-            organisation__in=[case.handling_org_id, case.receiving_org_id],
-            role__in=[Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER],
-        ).exists()
-    ):
+    user = staff_user(viewer, REVEAL_ROLES, [case.handling_org_id, case.receiving_org_id])
+    if user is None:
         raise RuleViolation("action_forbidden", "无权查看完整个人信息", status=403)
     if len(purpose.strip()) < 2:
         raise RuleViolation("purpose_required", "请说明查看用途")

@@ -48,6 +48,19 @@ def _in_force(on: dt.date) -> Q:
     return Q(status=PUBLISHED, effective_from__lte=on)
 
 
+def _with_listing_data(versions: QuerySet[ItemVersion]) -> QuerySet[ItemVersion]:
+    """Join and prefetch what a list row or a guide shows of an item version."""
+    return versions.select_related(
+        "item__organisation__division", "item__division", "category", "result_licence_type"
+    ).prefetch_related(
+        "themes",
+        Prefetch(
+            "availabilities",
+            queryset=Availability.objects.select_related("scheme").prefetch_related("divisions"),
+        ),
+    )
+
+
 def current_item_versions(*, on: dt.date | None = None) -> QuerySet[ItemVersion]:
     """The version of every item in force on `on` (today by default), one row per item,
     with what a list or guide shows already joined or prefetched."""
@@ -57,22 +70,9 @@ def current_item_versions(*, on: dt.date | None = None) -> QuerySet[ItemVersion]
         .order_by("-effective_from", "-number")
         .values("pk")[:1]
     )
-    return (
+    return _with_listing_data(
         ItemVersion.objects.filter(_in_force(on), pk=Subquery(latest))
-        .select_related(
-            "item__organisation__division", "item__division", "category", "result_licence_type"
-        )
-        .prefetch_related(
-            "themes",
-            Prefetch(
-                "availabilities",
-                queryset=Availability.objects.select_related("scheme").prefetch_related(
-                    "divisions"
-                ),
-            ),
-        )
-        .order_by("item__code")
-    )
+    ).order_by("item__code")
 
 
 @dataclass
@@ -171,20 +171,10 @@ def item_versions(code: str) -> QuerySet[ItemVersion]:
 
 def item_version(code: str, number: int) -> ItemVersion:
     version = (
-        ItemVersion.objects.filter(item__code=code, number=number, status=PUBLISHED)
-        .select_related(
-            "item__organisation__division", "item__division", "category", "result_licence_type"
+        _with_listing_data(
+            ItemVersion.objects.filter(item__code=code, number=number, status=PUBLISHED)
         )
-        .prefetch_related(
-            "themes",
-            *guide_prefetches(),
-            Prefetch(
-                "availabilities",
-                queryset=Availability.objects.select_related("scheme").prefetch_related(
-                    "divisions"
-                ),
-            ),
-        )
+        .prefetch_related(*guide_prefetches())
         .first()
     )
     if version is None:

@@ -13,7 +13,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Company, Person
+from accounts.models import Company, Person, Role
+from accounts.selectors import staff_user
 from catalog.form_schema import parse_form_fields, validate_form_data
 from catalog.models import LicenceType
 from core.exceptions import ProblemList, RuleViolation
@@ -102,15 +103,7 @@ def revoke_seal(seal: Seal, *, reason: str, actor: Actor) -> Seal:
 
 
 def _require_org_admin(actor: Actor, organisation: Organisation) -> None:
-    from accounts.models import Role, StaffRole
-
-    user = _user(actor)
-    if (
-        user is None
-        or not StaffRole.objects.filter(
-            user=user, organisation=organisation, role=Role.ORG_ADMIN
-        ).exists()
-    ):
+    if staff_user(actor, [Role.ORG_ADMIN], [organisation]) is None:
         raise RuleViolation(
             "action_forbidden", "只有本机构的机构管理员可以制作或吊销电子印章", status=403
         )
@@ -438,15 +431,7 @@ def record_use(licence: Licence, *, case_number: str, actor: Actor) -> LicenceEv
 @transaction.atomic
 def revoke_licence_as_staff(licence: Licence, *, reason: str, actor: Actor) -> Licence:
     """Revocation by staff: an approver or organisation admin of the issuing organisation."""
-    from accounts.models import Role, StaffRole
-
-    user = _user(actor)
-    if (
-        user is None
-        or not StaffRole.objects.filter(
-            user=user, organisation=licence.issuer, role__in=[Role.APPROVER, Role.ORG_ADMIN]
-        ).exists()
-    ):
+    if staff_user(actor, [Role.APPROVER, Role.ORG_ADMIN], [licence.issuer]) is None:
         raise RuleViolation(
             "action_forbidden", "只有颁证机构的审批人员或机构管理员可以撤销证照", status=403
         )

@@ -203,3 +203,10 @@ def staff(role: str, org: Organisation, username: str | None = None):
 
 def uploaded_pdf(marker: str = "1") -> bytes:
     return b"%PDF-1.4\n% tongban test " + marker.encode() + b"\n%%EOF\n"
+
+
+def bearer(user) -> dict[str, str]:
+    """Test-client headers authenticating as `user` with a fresh API token."""
+    from accounts.services import create_api_token
+
+    return {"HTTP_AUTHORIZATION": f"Bearer {create_api_token(user, actor='test')}"}

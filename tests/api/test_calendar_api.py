@@ -8,31 +8,7 @@ import pytest
 from core.models import Division
 from core.services import ScheduleDay, load_calendar_year
 from tests.api.helpers import assert_problem, get_json
-
-
-def reference_is_workday(day: dt.date) -> bool:
-    """chinese_calendar's answer; Monday–Friday for a year it does not cover (2027 on)."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
-def reference_deadline(start: dt.date, days: int) -> dt.date:
-    """Independent: the `days`-th working day after `start` (the day after is day 1)."""
-    current = start
-    while days:
-        current += dt.timedelta(days=1)
-        if reference_is_workday(current):
-            days -= 1
-    return current
-
-
-def reference_count(start: dt.date, end: dt.date) -> int:
-    """Independent: working days after `start` up to and including `end`."""
-    return sum(
-        reference_is_workday(start + dt.timedelta(days=n)) for n in range(1, (end - start).days + 1)
-    )
+from tests.reference_calendar import reference_count, reference_deadline
 
 
 @pytest.mark.parametrize(

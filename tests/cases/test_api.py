@@ -5,13 +5,8 @@ import json
 
 import pytest
 
-from accounts.services import create_api_token
 from cases.models import Case
 from tests import builders
-
-
-def bearer(user) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {create_api_token(user, actor='test')}"}
 
 
 @pytest.fixture
@@ -48,7 +43,7 @@ def post(client, url, body, auth):
 
 def test_citizen_applies_reviewer_supplements_case_closes(client, world):
     applicant = world["applicant"]
-    me = bearer(applicant.user)
+    me = builders.bearer(applicant.user)
     contact = builders.valid_id_number("19850505")
     r = post(
         client,
@@ -73,7 +68,7 @@ def test_citizen_applies_reviewer_supplements_case_closes(client, world):
     r = post(client, f"/api/v1/cases/{number}/actions/submit", {}, me)
     assert r.json()["state"] == "submitted"
 
-    staff = bearer(world["reviewer"])
+    staff = builders.bearer(world["reviewer"])
     seen = client.get(f"/api/v1/cases/{number}", **staff).json()
     assert seen["form"]["contact_id"] == contact[:4] + "*" * 10 + contact[-4:]
     assert applicant.id_number not in json.dumps(seen)
@@ -102,7 +97,7 @@ def test_citizen_applies_reviewer_supplements_case_closes(client, world):
     assert r.json()["state"] == "under_review"
     body = r.json()["deadline"]
     assert body["pauses"][0]["ended_on"] and body["paused_days"] == body["pauses"][0]["days"]
-    approver = bearer(world["approver"])
+    approver = builders.bearer(world["approver"])
     for action in ["approve", "issue_result", "close"]:
         r = post(client, f"/api/v1/cases/{number}/actions/{action}", {}, approver)
         assert r.status_code == 200, r.content
@@ -118,7 +113,7 @@ def _pdf(name):
 
 
 def test_errors_have_stable_codes(client, world):
-    me = bearer(world["applicant"].user)
+    me = builders.bearer(world["applicant"].user)
     assert client.get("/api/v1/cases").status_code == 401
     r = post(
         client,
@@ -137,9 +132,11 @@ def test_errors_have_stable_codes(client, world):
     number = r.json()["number"]
     r = post(client, f"/api/v1/cases/{number}/actions/approve", {}, me)
     assert (r.status_code, r.json()["code"]) == (409, "action_not_allowed_in_state")
-    r = post(client, f"/api/v1/cases/{number}/actions/submit", {}, bearer(world["reviewer"]))
+    r = post(
+        client, f"/api/v1/cases/{number}/actions/submit", {}, builders.bearer(world["reviewer"])
+    )
     assert (r.status_code, r.json()["code"]) == (403, "action_forbidden")
-    foreign = bearer(world["foreign_clerk"])
+    foreign = builders.bearer(world["foreign_clerk"])
     r = client.get(f"/api/v1/cases/{number}", **foreign)
     assert (r.status_code, r.json()["code"]) == (404, "case_not_found")
     assert client.get("/api/v1/cases", **foreign).json()["count"] == 0
@@ -158,7 +155,7 @@ def _fake_pdf():
 
 
 def test_idempotency_key_header(client, world):
-    me = bearer(world["applicant"].user)
+    me = builders.bearer(world["applicant"].user)
     body = {"item": world["version"].item.code, "form": {"purpose": "x"}}
     first = client.post(
         "/api/v1/cases",
@@ -184,7 +181,7 @@ def test_case_list_query_count_is_constant(client, world, django_assert_max_num_
 
     from cases.services import start_case
 
-    me = bearer(world["applicant"].user)
+    me = builders.bearer(world["applicant"].user)
 
     def count():
         with CaptureQueriesContext(connection) as ctx:

@@ -15,15 +15,7 @@ from cases import timeline as case_timeline
 from cases.models import Case, CaseArchive, Commitment
 from core.exceptions import RuleViolation
 from tests import builders
-
-
-def reference_add(start: dt.date, days: int) -> dt.date:
-    current = start
-    while days:
-        current += dt.timedelta(days=1)
-        if chinese_calendar.is_workday(current):
-            days -= 1
-    return current
+from tests.reference_calendar import reference_deadline
 
 
 @pytest.fixture
@@ -84,7 +76,7 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
     today["value"] = next(days)
     case = services.take_action(case, "accept", actor=world["reviewer"])
     assert case.accepted_on == dt.date(2026, 9, 28)
-    assert case.due_date == reference_add(dt.date(2026, 9, 28), 10)
+    assert case.due_date == reference_deadline(dt.date(2026, 9, 28), 10)
     case = services.take_action(case, "start_review", actor=world["reviewer"])
     today["value"] = dt.date(2026, 9, 29)
     material = world["version"].materials.first()
@@ -119,7 +111,7 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
         )
     )
     assert case.paused_days == 3
-    assert case.due_date == reference_add(dt.date(2026, 9, 28), 10 + 3)
+    assert case.due_date == reference_deadline(dt.date(2026, 9, 28), 10 + 3)
     case = services.take_action(case, "approve", actor=world["approver"])
     case = services.take_action(case, "issue_result", actor=world["reviewer"])
     case = services.take_action(case, "close", actor=world["approver"])

@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import chinese_calendar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,16 +10,7 @@ from core.calendar import add_working_days, is_working_day, working_days_between
 from core.exceptions import RuleViolation
 from core.models import CalendarDay, CalendarYear, Division
 from core.services import ScheduleDay, load_calendar_year
-
-
-def reference_add(start: dt.date, days: int) -> dt.date:
-    """Independent: the `days`-th chinese_calendar workday strictly after `start`."""
-    current = start
-    while days:
-        current += dt.timedelta(days=1)
-        if chinese_calendar.is_workday(current):
-            days -= 1
-    return current
+from tests.reference_calendar import reference_deadline
 
 
 @pytest.mark.parametrize(
@@ -36,7 +26,7 @@ def reference_add(start: dt.date, days: int) -> dt.date:
 )
 def test_known_dates(start, days, expected):
     result = add_working_days(start, days, "210200")
-    assert result.date == expected == reference_add(start, days)
+    assert result.date == expected == reference_deadline(start, days)
     assert not result.provisional
 
 
@@ -48,7 +38,7 @@ def test_known_dates(start, days, expected):
 def test_matches_chinese_calendar(start, days):
     result = add_working_days(start, days, "210000")
     if result.date.year <= 2026:
-        assert result.date == reference_add(start, days)
+        assert result.date == reference_deadline(start, days)
         assert working_days_between(start, result.date, "210000").days == days
 
 

@@ -7,15 +7,10 @@ import subprocess
 
 import pytest
 
-from accounts.services import create_api_token
 from catalog.models import LicenceType
 from licences import services
 from licences.models import LicenceEvent
 from tests import builders
-
-
-def bearer(user):
-    return {"HTTP_AUTHORIZATION": f"Bearer {create_api_token(user, actor='test')}"}
 
 
 @pytest.fixture
@@ -72,14 +67,14 @@ def test_anyone_can_verify_and_every_verification_is_logged(client, issued):
 
 def test_holder_wallet_detail_and_strangers(client, issued):
     _org, person, licence = issued
-    me = bearer(person.user)
+    me = builders.bearer(person.user)
     wallet = client.get("/api/v1/licences", **me).json()
     assert [w["identifier"] for w in wallet] == [licence.identifier]
     detail = client.get(f"/api/v1/licences/{licence.identifier}", **me).json()
     assert detail["face"] == {"spouse": "陈二"}
     assert person.id_number not in json.dumps(detail)
     assert {e["kind"] for e in detail["events"]} == {"issued"}
-    stranger = bearer(builders.person("路人").user)
+    stranger = builders.bearer(builders.person("路人").user)
     r = client.get(f"/api/v1/licences/{licence.identifier}", **stranger)
     assert (r.status_code, r.json()["code"]) == (404, "licence_not_found")
     assert client.get("/api/v1/licences").status_code == 401
@@ -88,7 +83,7 @@ def test_holder_wallet_detail_and_strangers(client, issued):
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl command not installed")
 def test_documented_openssl_recipe_through_the_api(client, issued, tmp_path):
     _, person, licence = issued
-    me = bearer(person.user)
+    me = builders.bearer(person.user)
     (tmp_path / "licence.json").write_bytes(
         client.get(f"/api/v1/licences/{licence.identifier}/canonical", **me).content
     )
@@ -123,7 +118,7 @@ def test_documented_openssl_recipe_through_the_api(client, issued, tmp_path):
 
 def test_pdf_download_is_logged(client, issued):
     _, person, licence = issued
-    r = client.get(f"/api/v1/licences/{licence.identifier}/pdf", **bearer(person.user))
+    r = client.get(f"/api/v1/licences/{licence.identifier}/pdf", **builders.bearer(person.user))
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert LicenceEvent.objects.filter(licence=licence, kind="downloaded").count() == 1
 
@@ -133,13 +128,19 @@ def test_revocation_by_staff_only(client, issued):
     path = f"/api/v1/licences/{licence.identifier}/revoke"
     body = json.dumps({"reason": "登记错误"})
     r = client.post(
-        path, body, content_type="application/json", **bearer(builders.staff("reviewer", org))
+        path,
+        body,
+        content_type="application/json",
+        **builders.bearer(builders.staff("reviewer", org)),
     )
     assert (r.status_code, r.json()["code"]) == (403, "action_forbidden")
-    r = client.post(path, body, content_type="application/json", **bearer(person.user))
+    r = client.post(path, body, content_type="application/json", **builders.bearer(person.user))
     assert r.status_code == 403
     r = client.post(
-        path, body, content_type="application/json", **bearer(builders.staff("approver", org))
+        path,
+        body,
+        content_type="application/json",
+        **builders.bearer(builders.staff("approver", org)),
     )
     assert r.json()["status"] == "revoked"
     check = client.post(
@@ -157,7 +158,7 @@ def test_use_licence_through_the_cases_api_and_coverage(client, issued):
     version = builders.item("婚姻状况证明", org=org)
     material = version.materials.get(name="结婚证")
     Material.objects.filter(pk=material.pk).update(licence_type=licence.licence_type)
-    me = bearer(person.user)
+    me = builders.bearer(person.user)
     case = client.post(
         "/api/v1/cases",
         json.dumps({"item": version.item.code, "form": {"reason": "x"}}),
@@ -179,7 +180,7 @@ def test_use_licence_through_the_cases_api_and_coverage(client, issued):
 
 def test_malformed_identifier_is_named(client, issued):
     _, person, licence = issued
-    me = bearer(person.user)
+    me = builders.bearer(person.user)
     wrong_check = licence.identifier[:-1] + ("A" if licence.identifier[-1] != "A" else "B")
     r = client.get(f"/api/v1/licences/{wrong_check}", **me)
     assert (r.status_code, r.json()["code"]) == (422, "identifier_check")
