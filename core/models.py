@@ -93,6 +93,9 @@ class Organisation(models.Model):
     division = models.ForeignKey(
         Division, verbose_name="所属区划", on_delete=models.PROTECT, related_name="organisations"
     )
+    # The federation node the organisation works on; empty for this node. Organisations of
+    # other nodes arrive with their catalog (the regional zone) or with a case they handle.
+    node = models.CharField("所在节点", max_length=32, blank=True, default="", db_index=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "部门机构"
@@ -100,6 +103,10 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_local(self) -> bool:
+        return not self.node
 
 
 class CalendarYear(models.Model):

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "catalog",
+    "federation",
+    "delivery",
     "licences",
     "cases",
     "portal",
