@@ -15,9 +15,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -79,6 +81,13 @@ def verify(algorithm: Algorithm, public_pem: bytes, data: bytes, signature: byte
             return False
         return True
     return _libcrypto().sm2_verify(public_pem, data, signature)
+
+
+def canonical_json(value: Any) -> bytes:
+    """The bytes a signature over a JSON document covers: keys sorted, no insignificant
+    white space, UTF-8 without `\\u` escapes. Parsing these bytes and encoding again gives
+    the same bytes, so a signed document can travel as JSON and be checked from storage."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 def fingerprint(public_pem: bytes) -> str:

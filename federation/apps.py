@@ -8,3 +8,8 @@ class FederationConfig(AppConfig):
 
     name = "federation"
     verbose_name = "节点联邦"
+
+    def ready(self) -> None:
+        from federation import ping
+
+        ping.register()

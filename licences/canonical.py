@@ -17,14 +17,11 @@ import datetime as dt
 import json
 from typing import Any
 
+from core.signing import canonical_json
 from licences.models import Licence
 
 FORMAT = "tongban-licence/1"
 TOKEN_PREFIX = "TB1"
-
-
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _utc(moment: dt.datetime) -> str:

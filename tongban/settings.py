@@ -183,9 +183,32 @@ TONGBAN_ADAPTERS = {
     ),
     "sms": os.environ.get("TONGBAN_SMS_ADAPTER", "accounts.adapters.LocalSmsGateway"),
     "key_store": os.environ.get("TONGBAN_KEY_STORE", "licences.keys.LocalKeyStore"),
+    "carrier": os.environ.get("TONGBAN_CARRIER_ADAPTER", "delivery.carriers.LocalCarrier"),
 }
+# 寄递 (delivery): the local carrier's simulated time between two tracking events
+# (揽收 → 运输中 → 派送中 → 签收); the HTTP carrier's API address, key and timeout.
+DELIVERY_LOCAL_STEP_SECONDS = int(os.environ.get("TONGBAN_DELIVERY_LOCAL_STEP_SECONDS", "60"))
+DELIVERY_HTTP_BASE_URL = os.environ.get("TONGBAN_DELIVERY_HTTP_BASE_URL", "")
+DELIVERY_HTTP_API_KEY = os.environ.get("TONGBAN_DELIVERY_HTTP_API_KEY", "")
+DELIVERY_HTTP_TIMEOUT = float(os.environ.get("TONGBAN_DELIVERY_HTTP_TIMEOUT", "10"))
+DELIVERY_HTTP_CARRIER_CODE = os.environ.get("TONGBAN_DELIVERY_HTTP_CARRIER_CODE", "ems")
 # Seals' private keys are encrypted at rest with keys derived from this (local key store).
 KEY_STORE_KEY = os.environ.get("TONGBAN_KEY_STORE_KEY", SECRET_KEY + ":key-store")
+# Federation (docs/federation.md). Both empty: a node on its own, outside any federation.
+# The directory source is a file or an http(s) URL serving the signed directory; the anchor
+# is the PEM file of the directory authority's public key that this node trusts.
+FEDERATION_DIRECTORY = os.environ.get("TONGBAN_FEDERATION_DIRECTORY", "")
+FEDERATION_ANCHOR = os.environ.get("TONGBAN_FEDERATION_ANCHOR", "")
+FEDERATION_TIMEOUT = float(os.environ.get("TONGBAN_FEDERATION_TIMEOUT", "10"))
+FEDERATION_RETRY_BASE_SECONDS = float(os.environ.get("TONGBAN_FEDERATION_RETRY_BASE", "2"))
+FEDERATION_RETRY_MAX_SECONDS = float(os.environ.get("TONGBAN_FEDERATION_RETRY_MAX", "300"))
+FEDERATION_CLOCK_SKEW_SECONDS = 300
+FEDERATION_DIRECTORY_REFRESH_SECONDS = int(
+    os.environ.get("TONGBAN_FEDERATION_DIRECTORY_REFRESH", "300")
+)
+# Envelopes may carry a case's electronic materials.
+FEDERATION_MAX_BYTES = int(os.environ.get("TONGBAN_FEDERATION_MAX_BYTES", 64 * 1024 * 1024))
+
 # The address citizens and other nodes reach this node at (QR codes on licences point here).
 PUBLIC_BASE_URL = os.environ.get("TONGBAN_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 REAL_NAME_URL = os.environ.get("TONGBAN_REAL_NAME_URL", "")

@@ -1,5 +1,5 @@
-"""URL map of a node: admin, the JSON API under /api/v1/, the staff console under
-/console/, and the portal."""
+"""URL map of a node: admin, the JSON API under /api/v1/, the node-to-node exchange under
+/federation/v1/, the staff console under /console/, and the portal."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -21,6 +21,7 @@ urlpatterns = [
     # only with DEBUG on: serve the apps' own static files here, with DEBUG off too. A
     # deployment with a web server runs collectstatic and has it serve STATIC_ROOT instead.
     re_path(rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.*)$", serve_static, {"insecure": True}),
+    path("federation/v1/", include("federation.urls")),
     path("console/", include("console.urls")),
     path("", include("portal.urls")),
 ]
