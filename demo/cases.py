@@ -2,6 +2,9 @@
 the demo staff through the real services to a different point of its workflow, so that
 the console inboxes and "my cases" have something to show after `make run`.
 
+The cases belong to the node's demo data (`SCENARIOS`, by `settings.NODE_ID`). The
+Liaoning node has these:
+
 | Applicant | Item (owner) | Where it stands |
 | --- | --- | --- |
 | citizen-wangfang | 社会保障卡申领 (省人社厅) | draft, one material uploaded |
@@ -13,6 +16,14 @@ the console inboxes and "my cases" have something to show after `make run`.
 | citizen-zhoumin | 户口迁移（夫妻投靠） (大连市公安局) | 容缺受理: under review, result withheld until the missing material comes |
 | agent-haichen | 工业产品生产许可证核发 (省市场监管局) | 告知承诺: decided and closed, verification (核查) open |
 | citizen-lijianguo | 开具户籍类证明 (沈阳市公安局) | 代办帮办 at the 大连市公安局 window, forwarded to 沈阳 (异地代收代办) |
+
+The other nodes have one small case each, so that their inboxes are not empty:
+
+| Node | Applicant | Item (owner) | Where it stands |
+| --- | --- | --- | --- |
+| jilin | citizen-liuxin | 就业登记 (长春市人社局) | submitted, waiting for acceptance |
+| heilongjiang | citizen-sunyue | 无犯罪记录证明 (黑龙江省公安厅) | submitted, waiting for acceptance |
+| neimenggu | citizen-wuyun | 社会保障卡申领 (内蒙古自治区人社厅) | accepted, under review |
 
 Approving a case of an item whose result is a licence issues the licence, as on any node:
 孙浩然's 居民身份证 and the 大连海辰 全国工业产品生产许可证 land in their 证照夹, and the
@@ -27,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -353,21 +365,81 @@ def _window_proxy(demo: _Demo) -> Case:
     return _act(case, [("check_materials", clerk), ("forward", clerk)])
 
 
-SCENARIOS: tuple[Callable[[_Demo], Case], ...] = (
-    _draft,
-    _submitted,
-    _supplement_requested,
-    _approved,
-    _licence_reused,
-    _closed,
-    _deficiency,
-    _notification_commitment,
-    _window_proxy,
-)
+# The other nodes ---------------------------------------------------------------------------
+
+
+def _jilin_submitted(demo: _Demo) -> Case:
+    liu, liu_user = demo.applicant("citizen-liuxin")
+    case = services.apply(
+        actor=liu_user,
+        item_version=demo.version("cc-rsj", "就业登记"),
+        form_data={
+            **demo.personal_fields(liu),
+            "employment_kind": "单位就业",
+            "employer": "长春春城餐饮管理有限公司",
+            "employed_since": demo.days_ago(14),
+        },
+    )
+    _upload(case, liu_user)
+    return services.take_action(case, "submit", actor=liu_user)
+
+
+def _heilongjiang_submitted(demo: _Demo) -> Case:
+    sun, sun_user = demo.applicant("citizen-sunyue")
+    case = services.apply(
+        actor=sun_user,
+        item_version=demo.version("hl-gat", "无犯罪记录证明"),
+        form_data={
+            **demo.personal_fields(sun),
+            "purpose": "就业",
+            "residence_period": "2013-09-01",
+        },
+    )
+    _upload(case, sun_user)
+    return services.take_action(case, "submit", actor=sun_user)
+
+
+def _neimenggu_under_review(demo: _Demo) -> Case:
+    wu, wu_user = demo.applicant("citizen-wuyun")
+    reviewer = demo.staff("nm-rst", "reviewer")
+    case = services.apply(
+        actor=wu_user,
+        item_version=demo.version("nm-rst", "社会保障卡申领"),
+        form_data={
+            **demo.personal_fields(wu),
+            "bank": "农业银行",
+            "mailing_address": "呼和浩特市赛罕区大学东街235号",
+        },
+    )
+    _upload(case, wu_user)
+    return _act(case, [("submit", wu_user), ("accept", reviewer), ("start_review", reviewer)])
+
+
+SCENARIOS: dict[str, tuple[Callable[[_Demo], Case], ...]] = {
+    "liaoning": (
+        _draft,
+        _submitted,
+        _supplement_requested,
+        _approved,
+        _licence_reused,
+        _closed,
+        _deficiency,
+        _notification_commitment,
+        _window_proxy,
+    ),
+    "jilin": (_jilin_submitted,),
+    "heilongjiang": (_heilongjiang_submitted,),
+    "neimenggu": (_neimenggu_under_review,),
+}
 
 
 def load_demo_cases() -> int:
-    """Make the demo cases unless a demo applicant already has one; return how many."""
+    """Make the node's demo cases unless a demo applicant already has one; return how many.
+
+    A node without scenarios of its own gets none."""
+    scenarios = SCENARIOS.get(settings.NODE_ID, ())
+    if not scenarios:
+        return 0
     data = demo_accounts()
     already = Case.objects.filter(
         Q(applicant_person__user__username__in=data.applicant_usernames())
@@ -377,4 +449,4 @@ def load_demo_cases() -> int:
         return 0
     with transaction.atomic():
         demo = _Demo(data)
-        return len([scenario(demo) for scenario in SCENARIOS])
+        return len([scenario(demo) for scenario in scenarios])

@@ -3,12 +3,17 @@ citizens (自然人) and companies (法人) with an agent each. Made through the
 services, like any account; `load_demo` calls `load_demo_users`, and running it again
 changes nothing.
 
+Each node of the federation has its own demo data, in `demo/data/<settings.NODE_ID>/`
+(`liaoning`, `jilin`, `heilongjiang`, `neimenggu`): `catalog.json` and `accounts.json`.
+Usernames are unique across the four nodes, so an account names its node.
+
 Usernames are predictable, so that a tester can sign in without looking anything up:
 
 - staff: `<organisation slug>-<role>`, the role code with `-` for `_`, e.g.
   `dl-gaj-reviewer` (大连市公安局, 审查人员) or `dl-gaj-window-clerk`. The slugs are in
-  `demo/data/accounts.json`: the division (`ln` 省级, `sy` 沈阳, `dl` 大连, `as` 鞍山) and
-  the pinyin initials of the organisation's short name;
+  the node's `accounts.json`: the division (`ln` 辽宁省级, `sy` 沈阳, `dl` 大连, `as` 鞍山;
+  `jl`/`cc` 吉林/长春, `hl`/`hrb` 黑龙江/哈尔滨, `nm`/`hhht` 内蒙古/呼和浩特) and the pinyin
+  initials of the organisation's short name;
 - citizens: `citizen-<pinyin of the name>`; company agents: `agent-<company>`.
 
 Every demo account has the password `DEMO_PASSWORD`. It is hashed once per run and the
@@ -20,11 +25,13 @@ admin site (accounts.services.grant_role); nobody else does — see docs/decisio
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -39,9 +46,44 @@ from core.services import Actor
 
 DEMO_PASSWORD = "tongban-demo-2026"
 DATA_DIR = Path(__file__).resolve().parent / "data"
-ACCOUNTS_FILE = DATA_DIR / "accounts.json"
-CATALOG_FILE = DATA_DIR / "catalog.json"
+ACCOUNTS_NAME = "accounts.json"
+CATALOG_NAME = "catalog.json"
 ACTOR = "load_demo"
+_NODE_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+def demo_nodes() -> list[str]:
+    """The node ids that have demo data (a folder with both files), sorted."""
+    return sorted(
+        d.name
+        for d in DATA_DIR.iterdir()
+        if (d / CATALOG_NAME).is_file() and (d / ACCOUNTS_NAME).is_file()
+    )
+
+
+def node_data_dir(node: str | None = None) -> Path:
+    """`demo/data/<node>/`, the node being `settings.NODE_ID` unless named; a RuleViolation
+    (`demo_node_missing`) when there is no demo data for it."""
+    node = settings.NODE_ID if node is None else node
+    if _NODE_ID.fullmatch(node or "") and node in demo_nodes():
+        return DATA_DIR / node
+    raise RuleViolation(
+        "demo_node_missing",
+        f"没有节点“{node}”的演示数据（应在 demo/data/{node}/ 下有 {CATALOG_NAME} 和 "
+        f"{ACCOUNTS_NAME}）；有演示数据的节点：{'、'.join(demo_nodes())}。"
+        "请检查环境变量 TONGBAN_NODE_ID。",
+    )
+
+
+def catalog_file(node: str | None = None) -> Path:
+    """The demo catalog of the node (`settings.NODE_ID` unless named)."""
+    return node_data_dir(node) / CATALOG_NAME
+
+
+def accounts_file(node: str | None = None) -> Path:
+    """The demo accounts of the node (`settings.NODE_ID` unless named)."""
+    return node_data_dir(node) / ACCOUNTS_NAME
+
 
 # The order roles are listed in: the path of a case through an organisation.
 ROLES: tuple[Role, ...] = (
@@ -105,10 +147,15 @@ def _person(raw: dict[str, str]) -> DemoPerson:
     )
 
 
+def demo_accounts(node: str | None = None) -> DemoAccounts:
+    """The demo accounts of the node (`settings.NODE_ID` unless named), with check
+    characters computed."""
+    return _demo_accounts(str(accounts_file(node)))
+
+
 @cache
-def demo_accounts() -> DemoAccounts:
-    """The demo accounts of `demo/data/accounts.json`, with check characters computed."""
-    raw: dict[str, Any] = json.loads(ACCOUNTS_FILE.read_text(encoding="utf-8"))
+def _demo_accounts(path: str) -> DemoAccounts:
+    raw: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
     return DemoAccounts(
         slugs=dict(raw["organisations"]),
         citizens=tuple(_person(p) for p in raw["citizens"]),
@@ -124,9 +171,9 @@ def demo_accounts() -> DemoAccounts:
     )
 
 
-def catalog_organisations() -> list[str]:
-    """The USCCs of the organisations the demo catalog loads."""
-    records = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))["records"]
+def catalog_organisations(node: str | None = None) -> list[str]:
+    """The USCCs of the organisations the node's demo catalog loads."""
+    records = json.loads(catalog_file(node).read_text(encoding="utf-8"))["records"]
     return [r["uscc"] for r in records if r["record"] == "organisation"]
 
 
@@ -147,7 +194,8 @@ def load_demo_users(*, actor: Actor = ACTOR) -> LoadedUsers:
     if unnamed:
         raise RuleViolation(
             "demo_slug_missing",
-            f"{ACCOUNTS_FILE.name} 中缺少这些演示机构的账号前缀：{'、'.join(unnamed)}",
+            f"demo/data/{settings.NODE_ID}/{ACCOUNTS_NAME} 中缺少这些演示机构的账号前缀："
+            f"{'、'.join(unnamed)}",
         )
     wanted = data.staff_usernames() + data.applicant_usernames()
     existing = set(

@@ -70,7 +70,7 @@ def _user(username: str):
 
 def test_load_demo_twice_changes_nothing(demo):
     before = _counts()
-    assert before["Case"] >= 9 and before["StaffRole"] == 24 * 6
+    assert before["Case"] >= 9 and before["StaffRole"] == 25 * 6
     assert before["Licence"] >= 2
     call_command("load_demo", stdout=StringIO())
     assert _counts() == before
@@ -95,7 +95,7 @@ def test_demo_cases(demo):
 def _every_role_of_every_demo_organisation_has_an_account():
     data = demo_accounts()
     organisations = Organisation.objects.filter(uscc__in=catalog_organisations())
-    assert organisations.count() == 24
+    assert organisations.count() == 25
     for org in organisations:
         for role in Role:
             username = staff_username(data.slugs[org.uscc], role)
@@ -108,13 +108,15 @@ def _every_role_of_every_demo_organisation_has_an_account():
     clerk = _user("dl-gaj-window-clerk")
     assert clerk.staff_roles.get().organisation.name == "大连市公安局"
     assert clerk.first_name == "大连市公安局窗口人员"
+    centre = _user("dl-zwfwzx-window-clerk").staff_roles.get().organisation
+    assert (centre.name, centre.kind) == ("大连市政务服务中心", Organisation.Kind.SERVICE_CENTRE)
 
 
 def _demo_accounts_share_one_password_hashed_once():
     users = get_user_model().objects.filter(
         username__in=demo_accounts().staff_usernames() + demo_accounts().applicant_usernames()
     )
-    assert users.count() == 24 * 6 + 7 + 2
+    assert users.count() == 25 * 6 + 7 + 2
     assert len(set(users.values_list("password", flat=True))) == 1
     reviewer = _user("dl-gaj-reviewer")
     assert reviewer.check_password(DEMO_PASSWORD)
@@ -153,7 +155,7 @@ def _demo_users_json():
     rows = json.loads(out.getvalue())
 
     staff = [r for r in rows if r["role"] in Role.values]
-    assert len(staff) == 24 * 6
+    assert len(staff) == 25 * 6
     assert all(set(r) == STAFF_KEYS for r in staff)
     reviewer = next(r for r in staff if r["username"] == "dl-gaj-reviewer")
     assert reviewer == {

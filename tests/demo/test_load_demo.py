@@ -3,8 +3,6 @@ page something real to show (complete guides, three lists with a history)."""
 
 from __future__ import annotations
 
-import json
-
 from django.core.management import call_command
 
 from catalog import selectors
@@ -17,9 +15,7 @@ from catalog.models import (
     PublicationStatus,
     Scope,
 )
-from catalog.transfer import dump_catalog
 from core.models import AuditEvent, Organisation
-from demo.management.commands.load_demo import DEMO_CATALOG
 
 GUIDE_FIELDS = (
     "name",
@@ -136,9 +132,3 @@ def _fits(form_field: dict, face_field: dict) -> bool:
     if form_field["type"] != face_field["type"]:
         return False
     return set(form_field.get("choices", [])) <= set(face_field.get("choices", []))
-
-
-def test_demo_file_is_what_export_writes():
-    call_command("load_demo")
-    exported = json.loads(dump_catalog("catalog.json"))
-    assert exported == json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))

@@ -1,5 +1,6 @@
-"""`manage.py demo_users [--json]`: the demo accounts `load_demo` made, with their roles
-and organisations (applicants' personal data masked). All share the demo password."""
+"""`manage.py demo_users [--json]`: the demo accounts `load_demo` made on this node
+(`settings.NODE_ID`), with their roles and organisations (applicants' personal data
+masked). All share the demo password."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import io
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.table import Table
 
+from core.exceptions import RuleViolation
 from demo.users import DEMO_PASSWORD, list_demo_users
 
 
@@ -21,7 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="以 JSON 数组输出")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = list_demo_users()
+        try:
+            rows = list_demo_users()
+        except RuleViolation as exc:
+            raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2))
             return

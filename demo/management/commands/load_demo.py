@@ -1,18 +1,23 @@
-"""`manage.py load_demo`: load the demo data of a Liaoning node. Idempotent: what is
-already there and identical is left alone, so running it twice changes nothing.
+"""`manage.py load_demo`: load the demo data of this node. Idempotent: what is already there
+and identical is left alone, so running it twice changes nothing.
 
-1. The catalog (`demo/data/catalog.json`) goes through `import_catalog`, the same path as
-   any catalog file: its organisations, licence types, the 东北三省一区 scheme, the items
-   with their guides, and the three published lists. Its codes are invented
-   (docs/catalog-format.md).
-2. The demo accounts (`demo/users.py`, `demo/data/accounts.json`): staff for every role of
-   every demo organisation, citizens, companies with their agents — all with the password
-   `tongban-demo-2026`. `manage.py demo_users` lists them.
+The node is `settings.NODE_ID` (`TONGBAN_NODE_ID`); its data are in `demo/data/<node>/`
+(`liaoning`, `jilin`, `heilongjiang`, `neimenggu`). A node without a folder there is refused
+with a CommandError.
+
+1. The catalog (`demo/data/<node>/catalog.json`) goes through `import_catalog`, the same
+   path as any catalog file: its organisations, licence types, the 东北三省一区 scheme
+   (the same record on every node), the items with their guides, and the published lists.
+   Its codes are invented (docs/catalog-format.md).
+2. The demo accounts (`demo/users.py`, `demo/data/<node>/accounts.json`): staff for every
+   role of every demo organisation, citizens, companies with their agents — all with the
+   password `tongban-demo-2026`. `manage.py demo_users` lists them.
 3. An electronic seal for every demo organisation (`demo/seals.py`), so that deciding an
    item whose result is a licence can issue it.
-4. A few demo cases in different states (`demo/cases.py`), made once. Approving the
-   licence-producing ones issues their licences, so 孙浩然's 证照夹 holds a 居民身份证, which
-   his draft 社会保障卡申领 uses in place of the paper material.
+4. A few demo cases in different states (`demo/cases.py`), made once. On the Liaoning node,
+   approving the licence-producing ones issues their licences, so 孙浩然's 证照夹 holds a
+   居民身份证, which his draft 社会保障卡申领 uses in place of the paper material; the
+   other nodes get one small case each.
 """
 
 from __future__ import annotations
@@ -20,24 +25,30 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import RuleViolation
 from demo.cases import load_demo_cases
 from demo.seals import load_demo_seals
-from demo.users import ACTOR, CATALOG_FILE, catalog_organisations, load_demo_users
-
-DEMO_CATALOG = CATALOG_FILE
+from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
 
 
 class Command(BaseCommand):
-    help = "载入演示数据（辽宁节点的事项目录与清单、演示账号、电子印章、演示办件）；可重复执行，已有的数据不会改动"
+    help = (
+        "载入本节点（TONGBAN_NODE_ID）的演示数据（事项目录与清单、演示账号、电子印章、演示办件）；"
+        "可重复执行，已有的数据不会改动"
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            catalog = catalog_file()
+        except RuleViolation as exc:
+            raise CommandError(str(exc)) from exc
         call_command(
             "import_catalog",
-            str(DEMO_CATALOG),
+            str(catalog),
             actor="load_demo",
             stdout=self.stdout,
             stderr=self.stderr,
@@ -56,7 +67,8 @@ class Command(BaseCommand):
         finally:
             sms_log.setLevel(level)
         self.stdout.write(
-            f"演示账号：新建工作人员 {users.staff} 个、自然人 {users.citizens} 个、"
+            f"节点 {settings.NODE_ID}（{settings.NODE_NAME}）的演示数据："
+            f"新建工作人员账号 {users.staff} 个、自然人 {users.citizens} 个、"
             f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；演示办件：新建 {cases} 件。"
             "账号清单见 `manage.py demo_users`。"
         )
