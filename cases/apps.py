@@ -7,3 +7,8 @@ class CasesConfig(AppConfig):
 
     name = "cases"
     verbose_name = "办件"
+
+    def ready(self) -> None:
+        from cases import exchange
+
+        exchange.register()

@@ -155,6 +155,10 @@ class Case(models.Model):
     )
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
     outcome_note = models.CharField("结论说明", max_length=500, blank=True)
+    # The other node holding this case, when its two halves live on two nodes: on the node
+    # that received it, the handling node; on the handling node, the receiving one. Each
+    # action is shared with it through the federation (cases/exchange.py).
+    counterpart_node = models.CharField("协同节点", max_length=32, blank=True, default="")
 
     objects = CaseQuerySet.as_manager()
 
@@ -223,6 +227,8 @@ class CaseEvent(models.Model):
     to_state = models.CharField("新状态", max_length=32, blank=True)
     note = models.TextField("说明", blank=True)
     data = models.JSONField("详情", default=dict, blank=True)
+    # Where it happened: empty for this node, else the node that reported it.
+    node = models.CharField("节点", max_length=32, blank=True, default="")
 
     class Meta:
         verbose_name = verbose_name_plural = "办件时间线"
@@ -267,6 +273,10 @@ class CaseMaterial(models.Model):
         related_name="case_uses",
     )
     licence_verified_at = models.DateTimeField("证照核验时间", null=True, blank=True)
+    # A material given on the other node of a two-node case names that node; one given
+    # here is sent to the counterpart with the next action (`exchanged_at` then set).
+    node = models.CharField("提交节点", max_length=32, blank=True, default="")
+    exchanged_at = models.DateTimeField("已同步至协同节点", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "办件材料"

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Company, Person
 from accounts.selectors import staff_user
-from cases import deadlines, timeline
+from cases import deadlines, exchange, timeline
 from cases.materials import applicant_side, missing_materials
 from cases.models import (
     Case,
@@ -135,6 +135,7 @@ def start_case(
         receiving_org=receiving_org,
         handling_org=handling_org,
         form_data=cleaned,
+        counterpart_node=handling_org.node,
     )
     note = "代办帮办" if assisted else ""
     timeline.record_event(
@@ -190,13 +191,8 @@ def hook(*names: str) -> Callable[[Hook], Hook]:
     return register
 
 
-@transaction.atomic
-def take_action(
-    case: Case, name: str, *, actor: Actor, note: str = "", data: dict[str, Any] | None = None
-) -> Case:
-    """Take workflow action `name` on `case` as `actor`; see the module docstring."""
-    data = data or {}
-    case = Case.objects.select_related(
+def _locked(case: Case) -> Case:
+    return Case.objects.select_related(
         "item_version__item",
         "handling_org__division",
         "receiving_org",
@@ -204,7 +200,9 @@ def take_action(
         "applicant_person",
         "applicant_company",
     ).get(pk=case.pk)
-    definition = parsed(case.workflow)
+
+
+def _spec_for(definition: Any, case: Case, name: str) -> ActionSpec:
     spec = definition.action(name, case.state)
     if spec is None:
         if any(a.name == name for a in definition.actions):
@@ -214,9 +212,89 @@ def take_action(
                 status=409,
             )
         raise RuleViolation("action_unknown", f"未知的操作：{name}", status=404)
+    return spec  # type: ignore[no-any-return]
+
+
+@transaction.atomic
+def take_action(
+    case: Case, name: str, *, actor: Actor, note: str = "", data: dict[str, Any] | None = None
+) -> Case:
+    """Take workflow action `name` on `case` as `actor`; see the module docstring."""
+    case = _locked(case)
+    definition = parsed(case.workflow)
+    spec = _spec_for(definition, case, name)
     org = acting_organisation(case, spec, actor)
     if org is False:
         raise RuleViolation("action_forbidden", f"无权执行“{spec.label}”", status=403)
+    return _transition(
+        case, definition, spec, actor=actor, org=org, note=note, data=data or {}, node=""
+    )
+
+
+@transaction.atomic
+def take_remote_action(
+    case: Case,
+    name: str,
+    *,
+    node: str,
+    actor_label: str,
+    organisation: Organisation | None,
+    from_state: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> Case:
+    """Apply an action taken on the counterpart node of a two-node case (cases/exchange.py).
+
+    The same engine runs — hooks, clock and deadline of this node's own segment — but the
+    permission check is that the node owns the side the action belongs to: the handling
+    node for the department's and the system's actions, the receiving node for the
+    window's and the applicant's. A case that moved on here meanwhile refuses it."""
+    case = _locked(case)
+    if case.counterpart_node != node:
+        raise RuleViolation("case_not_shared", f"办件 {case.number} 不与节点 {node} 协同办理")
+    if case.state != from_state:
+        raise RuleViolation(
+            "case_state_conflict",
+            f"办件 {case.number} 在本节点的状态为 {case.state}，不是 {from_state}",
+            status=409,
+        )
+    definition = parsed(case.workflow)
+    spec = _spec_for(definition, case, name)
+    # The applicant applied on the node that forwarded the case here.
+    applicant_node = node if case.handling_org.is_local else ""
+    owns = any(
+        case.handling_org.node == node
+        if who.role == "system" or who.scope == "handling"
+        else (applicant_node if who.role == "applicant" else case.receiving_org.node) == node
+        for who in spec.by
+    )
+    if not owns:
+        raise RuleViolation(
+            "action_forbidden", f"节点 {node} 不能代为执行“{spec.label}”", status=403
+        )
+    return _transition(
+        case,
+        definition,
+        spec,
+        actor=actor_label,
+        org=organisation,
+        note=note,
+        data=data or {},
+        node=node,
+    )
+
+
+def _transition(
+    case: Case,
+    definition: Any,
+    spec: ActionSpec,
+    *,
+    actor: Actor,
+    org: Organisation | bool | None,
+    note: str,
+    data: dict[str, Any],
+    node: str,
+) -> Case:
     if spec.note_required and not note.strip():
         raise RuleViolation("note_required", f"“{spec.label}”须填写说明")
     from_state, today = case.state, timeline.today()
@@ -252,7 +330,7 @@ def take_action(
     if updated != 1:
         raise RuleViolation("case_conflict", "办件已被他人处理，请刷新后重试", status=409)
     case.row_version = before_version + 1
-    timeline.record_event(
+    event = timeline.record_event(
         case,
         actor=actor,
         action=spec.name,
@@ -261,7 +339,10 @@ def take_action(
         note=note,
         organisation=org if isinstance(org, Organisation) else None,
         data=_event_data(data),
+        node=node,
     )
+    if case.counterpart_node and not node:
+        exchange.share(case, event, data)
     if finished:
         timeline.archive(case)
     timeline.announce(case, definition.label(spec.to), note or spec.label)
@@ -406,6 +487,8 @@ def _issue_result_licence(case: Case, actor: Actor) -> None:
     version = case.item_version
     if version.result_type != ItemVersion.ResultType.LICENCE or version.result_licence_type is None:
         return
+    if not case.handling_org.is_local:
+        return  # the handling node issues it, and its action reports the licence here
     licence_type = version.result_licence_type
     form = case.form_data or {}
     face = {f["name"]: form[f["name"]] for f in licence_type.face_fields if f.get("name") in form}

@@ -45,8 +45,10 @@ def record_event(
     note: str = "",
     organisation: Organisation | None = None,
     data: dict[str, Any] | None = None,
+    node: str = "",
 ) -> CaseEvent:
     return CaseEvent.objects.create(
+        node=node,
         case=case,
         actor=user_of(actor),
         actor_label=actor_label(actor),
