@@ -9,6 +9,11 @@ class CasesConfig(AppConfig):
     verbose_name = "办件"
 
     def ready(self) -> None:
-        from cases import exchange
+        from cases import exchange, shipping
+        from delivery import registry as delivery_registry
+        from delivery.services import refresh_open_shipments
+        from federation import worker
 
         exchange.register()
+        delivery_registry.on_status_change(shipping.on_shipment_status)
+        worker.register_periodic("delivery.refresh_open_shipments", 30, refresh_open_shipments)

@@ -40,6 +40,7 @@ from licences.models import Licence
 
 FORWARDED = "case.forwarded"
 ACTION = "case.action"
+EVENT = "case.event"
 FORWARDING_ACTIONS = {"submit", "forward"}
 
 
@@ -116,6 +117,12 @@ class ActionTaken(_Strict):
     note: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
     materials: list[MaterialData] = Field(default_factory=list)
+
+
+class EventShared(_Strict):
+    number: str = Field(min_length=1, max_length=40)
+    event: EventData
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 # Sending -------------------------------------------------------------------------------------
@@ -230,6 +237,17 @@ def _shareable(case: Case, data: dict[str, Any]) -> dict[str, Any]:
             for lic in issued.select_related("licence_type")
         ]
     return out
+
+
+def share_event(case: Case, event: CaseEvent) -> None:
+    """Send a timeline entry that is not a workflow action (a parcel posted, tracked)."""
+    if not case.counterpart_node or (not case.handling_org.is_local and case.submitted_at is None):
+        return  # a single-node case, or one not forwarded yet (the forward carries it)
+    services.send(
+        case.counterpart_node,
+        EVENT,
+        {"number": case.number, "event": _event_row(event), "data": event.data},
+    )
 
 
 def forward(case: Case) -> None:
@@ -451,6 +469,24 @@ def _on_action(message: Message, payload: ActionTaken) -> None:
         )
 
 
+def _on_event(message: Message, payload: EventShared) -> None:
+    case = Case.objects.filter(number=payload.number, counterpart_node=message.sender).first()
+    if case is None:
+        raise RuleViolation(
+            "case_unknown", f"本节点没有与 {message.sender} 协同的办件 {payload.number}"
+        )
+    row = payload.event
+    CaseEvent.objects.create(
+        case=case,
+        actor_label=row.actor[:128],
+        action=row.action,
+        note=row.note,
+        node=message.sender,
+        data={**payload.data, "organisation": row.organisation},
+    )
+
+
 def register() -> None:
     registry.register(FORWARDED, Forwarded, _on_forwarded)
     registry.register(ACTION, ActionTaken, _on_action)
+    registry.register(EVENT, EventShared, _on_event)

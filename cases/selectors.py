@@ -19,6 +19,7 @@ from core.exceptions import NotFound, ProblemList
 from core.models import Organisation, division_code_prefix
 from core.personal_data import mask_address, mask_id_number, mask_mobile, mask_name
 from core.services import Actor
+from federation.directory import node_names
 from licences.models import Licence, Seal
 from licences.selectors import wallet
 
@@ -310,7 +311,67 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "submitted_at": case.submitted_at,
         "closed_at": case.closed_at,
         "outcome_note": case.outcome_note,
+        "counterpart_node": case.counterpart_node,
+        "segments": [segment.as_dict() for segment in custody_segments(case)],
     }
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a case held by one side: the receiving window, the handling
+    organisation, or the result on its way back."""
+
+    label: str
+    organisation: str
+    node: str  # the node's name; empty for this node
+    started_at: Any
+    ended_at: Any
+    due_date: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+_FORWARD = {"forward", "submit"}
+_DECIDED = {"result_issued", "denied", "not_accepted", "withdrawn", "terminated", "revoked"}
+
+
+def custody_segments(case: Case) -> list[Segment]:
+    """Who held a 异地代收代办 or two-node case, from when to when, against which deadline
+    — each side its own segment. Reads the prefetched timeline; no query."""
+    if case.mode != "proxy" and not case.counterpart_node:
+        return []
+    names = node_names() if case.counterpart_node else {}
+    events = list(case.events.all())
+    first = events[0].at if events else case.created_at
+    forwarded = next(
+        (e.at for e in events if e.action in _FORWARD or e.action == "received_from_node"), None
+    )
+    decided = next((e.at for e in events if e.to_state in _DECIDED), None)
+    segments = [
+        Segment(
+            "收件地（身份核验、形式审查、转递）",
+            case.receiving_org.name,
+            names.get(case.receiving_org.node, case.receiving_org.node),
+            first,
+            forwarded,
+            None,
+        )
+    ]
+    if forwarded is not None:
+        segments.append(
+            Segment(
+                "业务属地（受理、审查、决定）",
+                case.handling_org.name,
+                names.get(case.handling_org.node, case.handling_org.node),
+                forwarded,
+                decided,
+                case.due_date or case.state_due_date,
+            )
+        )
+    if decided is not None and case.state in {"result_issued", "closed"}:
+        segments.append(Segment("结果送达", "寄递或收件地窗口", "", decided, case.closed_at, None))
+    return segments
 
 
 @dataclass(frozen=True)

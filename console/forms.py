@@ -165,6 +165,26 @@ class RevealForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class ShipmentForm(forms.Form):
+    """寄递: book a parcel of the case's paper with the carrier."""
+
+    purpose = forms.ChoiceField(label="寄递内容")
+    contents = forms.CharField(label="内件", max_length=200, help_text="如：申请材料原件 3 份")
+    recipient_name = forms.CharField(label="收件人或收件机构", max_length=64)
+    recipient_mobile = forms.CharField(label="收件人手机号码", max_length=11)
+    recipient_address = forms.CharField(label="收件地址", max_length=200)
+    to_window = forms.BooleanField(
+        label="寄往机构窗口（收件人为对方机构）", required=False, initial=True
+    )
+    sender_mobile = forms.CharField(label="本窗口联系手机号码", max_length=11)
+    sender_address = forms.CharField(label="寄件地址", max_length=200)
+
+    def __init__(self, *args: Any, purposes: list[tuple[str, str]], **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "shipment")
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].choices = purposes  # type: ignore[attr-defined]
+
+
 class VerificationForm(forms.Form):
     """核查 of a 告知承诺: the finding and what it rests on."""
 

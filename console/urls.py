@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/<str:number>/actions/<str:action>/", views.case_action, name="case_action"),
     path("cases/<str:number>/reveal/", views.reveal, name="reveal"),
     path("cases/<str:number>/materials/", views.upload, name="upload"),
+    path("cases/<str:number>/shipments/", views.post_shipment, name="post_shipment"),
     path("cases/<str:number>/commitments/", views.sign_commitment, name="sign_commitment"),
     path(
         "cases/<str:number>/commitments/<int:commitment_id>/verification/",

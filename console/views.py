@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import Role, StaffRole
 from cases import commitments as case_commitments
-from cases import materials, services
+from cases import materials, services, shipping
 from cases.models import Case
 from cases.selectors import cases_for, get_case_for, may_reveal_personal_data, row_applicant
 from cases.workflow import parsed
@@ -40,9 +40,12 @@ from console.forms import (
     IntakeApplicantForm,
     IntakeSearchForm,
     RevealForm,
+    ShipmentForm,
     VerificationForm,
 )
 from core.exceptions import NotFound, RuleViolation
+from delivery.carriers import Party
+from delivery.models import Shipment
 from portal.case_display import WARNING_TEXT, case_page_context, form_rows
 from portal.case_forms import (
     ApplicationForm,
@@ -226,6 +229,9 @@ def _render_case(
             "form_note": "",
         }
     )
+    purposes = shipping.postable(case, request.user)
+    if purposes and "shipment_form" not in extra:
+        context["shipment_form"] = _shipment_form(case, purposes)
     if context["sign_commitments"]:
         context.update(commitment_options(case))
         context["deficiency_form"] = DeficiencyForm(
@@ -235,6 +241,58 @@ def _render_case(
         context["on_behalf"] = True
     context.update(extra)
     return render(request, "console/case.html", context, status=status)
+
+
+def _shipment_form(case: Any, purposes: list[str], data: Any = None) -> ShipmentForm:
+    labels = dict(Shipment.Purpose.choices)
+    to_result = purposes == [Shipment.Purpose.RESULT]
+    target = case.receiving_org if to_result else case.handling_org
+    return ShipmentForm(
+        data,
+        purposes=[(p, labels[p]) for p in purposes],
+        initial={
+            "recipient_name": target.name,
+            "contents": "申请材料原件" if not to_result else "办理结果（证照原件）",
+        },
+    )
+
+
+@staff_only
+@require_POST
+def post_shipment(request: HttpRequest, number: str) -> HttpResponse:
+    """Post the case's paper (`cases.shipping.post`)."""
+    case = get_case_for(request.user, number)
+    purposes = shipping.postable(case, request.user)
+    if not purposes:
+        raise RuleViolation("action_forbidden", "当前不能为该办件寄递", status=403)
+    form = _shipment_form(case, purposes, request.POST)
+    if not form.is_valid():
+        return _render_case(request, number, status=422, shipment_form=form)
+    data = form.cleaned_data
+    purpose = data["purpose"]
+    own = case.handling_org if purpose == Shipment.Purpose.RESULT else case.receiving_org
+    target = case.receiving_org if purpose == Shipment.Purpose.RESULT else case.handling_org
+    try:
+        shipment = shipping.post(
+            case,
+            purpose=purpose,
+            sender=Party(own.name, data["sender_mobile"], data["sender_address"], own.uscc),
+            recipient=Party(
+                data["recipient_name"],
+                data["recipient_mobile"],
+                data["recipient_address"],
+                target.uscc if data["to_window"] else "",
+            ),
+            contents=data["contents"],
+            actor=request.user,
+        )
+    except RuleViolation as exc:
+        add_problems(form, exc, fields={})
+        return _render_case(
+            request, number, status=exc.status, error=violation_context(exc), shipment_form=form
+        )
+    messages.success(request, f"已下单寄递，运单号 {shipment.tracking_number}。")
+    return HttpResponseRedirect(reverse("console:case", args=[number]) + "#shipments")
 
 
 @staff_only

@@ -204,6 +204,15 @@ def current(*, at: dt.datetime | None = None) -> Directory:
     return directory
 
 
+def node_names() -> dict[str, str]:
+    """Node id → name, from the directory in force (empty outside a federation); for pages
+    that name the node an organisation, event or licence belongs to. One query."""
+    copy = DirectoryCopy.objects.order_by("-serial").only("serial", "body").first()
+    if copy is None:
+        return {}
+    return {node.id: node.name for node in _parsed(copy.serial, copy.body).nodes.values()}
+
+
 def all_keys() -> dict[str, tuple[str, PublicKey]]:
     """Every node key of every directory ever accepted: kid → (node id, key). The log is
     re-verified with these, so an envelope signed by a since-rotated key still checks."""

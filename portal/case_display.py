@@ -16,6 +16,8 @@ from catalog.form_schema import FieldType
 from catalog.models import Material
 from catalog.selectors import form_fields_of
 from core.models import Division
+from delivery.selectors import shipments_for_case
+from federation.directory import node_names
 
 # Timeline entries that are not workflow actions.
 EVENT_LABELS = {
@@ -27,6 +29,12 @@ EVENT_LABELS = {
     "fulfil_deficiency": "容缺材料已补齐",
     "create_verification": "创建告知承诺核查任务",
     "verify_commitment": "告知承诺核查",
+    "received_from_node": "收到转来的办件",
+    "issue_licence": "签发电子证照",
+    "post_materials": "寄出申请材料",
+    "post_supplement": "寄出补正材料",
+    "post_result": "寄出办理结果",
+    "shipment_status": "寄递跟踪",
 }
 NECESSITY_LABELS = dict(Material.Necessity.choices)
 COVERED_LABELS = {"deficiency": "容缺后补（已签署承诺）", "notification": "以告知承诺替代"}
@@ -59,7 +67,13 @@ def action_label(definition: Definition, name: str, state: str) -> str:
     return spec.label if spec else EVENT_LABELS.get(name, name)
 
 
-def _who(case: Case, event: CaseEvent, *, staff: bool) -> str:
+def _who(case: Case, event: CaseEvent, *, staff: bool, nodes: dict[str, str]) -> str:
+    if event.node:
+        where = nodes.get(event.node, event.node)
+        name = event.organisation.name if event.organisation else event.data.get("organisation")
+        if not name:
+            return f"{where}（{event.actor_label}）" if staff else where
+        return f"{where} · {name}（{event.actor_label}）" if staff else f"{where} · {name}"
     if event.organisation is not None:
         name = event.organisation.name
         return f"{name}（{event.actor_label}）" if staff else name
@@ -72,6 +86,7 @@ def _who(case: Case, event: CaseEvent, *, staff: bool) -> str:
 
 
 def timeline(case: Case, definition: Definition, *, staff: bool) -> list[TimelineRow]:
+    nodes = node_names() if case.counterpart_node else {}
     rows = []
     for event in case.events.all():
         if event.action in EVENT_LABELS:
@@ -84,7 +99,7 @@ def timeline(case: Case, definition: Definition, *, staff: bool) -> list[Timelin
                 label=label,
                 from_label=definition.label(event.from_state) if event.from_state else "",
                 to_label=definition.label(event.to_state) if event.to_state else "",
-                who=_who(case, event, staff=staff),
+                who=_who(case, event, staff=staff, nodes=nodes),
             )
         )
     return rows
@@ -164,4 +179,5 @@ def case_page_context(case: Case, viewer: Any, *, staff: bool) -> dict[str, Any]
         "provisional_explanation": PROVISIONAL_EXPLANATION,
         "warning_text": WARNING_TEXT.get(case.warning, ""),
         "allowed": {a["name"]: a for a in view["allowed_actions"]},
+        "shipments": list(shipments_for_case(case.number)),
     }

@@ -1,0 +1,117 @@
+"""Posting a case's paper (寄递): the originals from the receiving window to the handling
+organisation, a supplement, and the result to the applicant or to the receiving window for
+hand-over. Each booking and each status the carrier reports is a timeline entry, shared
+with the counterpart node of a two-node case, so both show who holds the paper."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import Role
+from accounts.selectors import staff_user
+from cases import exchange, timeline
+from cases.models import Case
+from core.exceptions import RuleViolation
+from core.personal_data import mask_name
+from core.services import Actor
+from delivery.carriers import Party
+from delivery.models import Shipment, ShipmentEvent
+from delivery.services import book_shipment
+
+# Who posts what, and when.
+_RULES: dict[str, tuple[str, list[Role], set[str]]] = {
+    Shipment.Purpose.MATERIALS: (
+        "receiving",
+        [Role.WINDOW_CLERK],
+        {"formally_checked", "submitted", "accepted", "under_review"},
+    ),
+    Shipment.Purpose.SUPPLEMENT: (
+        "receiving",
+        [Role.WINDOW_CLERK],
+        {"supplement_requested", "review_supplement", "submitted", "under_review"},
+    ),
+    Shipment.Purpose.RESULT: ("handling", [Role.REVIEWER, Role.APPROVER], {"result_issued"}),
+}
+
+
+def postable(case: Case, actor: Actor) -> list[str]:
+    """What `actor` may post for `case` now (the purposes, in `_RULES` order)."""
+    out = []
+    for purpose, (side, roles, states) in _RULES.items():
+        org = case.receiving_org if side == "receiving" else case.handling_org
+        if case.state in states and org.is_local and staff_user(actor, roles, [org]) is not None:
+            out.append(purpose)
+    return out
+
+
+def post(
+    case: Case,
+    *,
+    purpose: str,
+    sender: Party,
+    recipient: Party,
+    contents: str,
+    actor: Actor,
+) -> Shipment:
+    """Book a parcel for the case with the carrier and put it on the timeline."""
+    if purpose not in _RULES:
+        raise RuleViolation("shipment_purpose_unknown", f"未知的寄递用途：{purpose}")
+    side, roles, states = _RULES[purpose]
+    org = case.receiving_org if side == "receiving" else case.handling_org
+    if not org.is_local or staff_user(actor, roles, [org]) is None:
+        raise RuleViolation(
+            "action_forbidden",
+            f"只有{'收件窗口' if side == 'receiving' else '业务属地'}的工作人员可以寄出{Shipment.Purpose(purpose).label}",
+            status=403,
+        )
+    if case.state not in states:
+        raise RuleViolation(
+            "shipment_not_now",
+            f"办件当前状态下不能寄出{Shipment.Purpose(purpose).label}",
+            status=409,
+        )
+    shipment = book_shipment(
+        case_number=case.number,
+        purpose=purpose,
+        sender=sender,
+        recipient=recipient,
+        contents=contents,
+        actor=actor,
+    )
+    with transaction.atomic():
+        event = timeline.record_event(
+            case,
+            actor=actor,
+            action=f"post_{purpose}",
+            organisation=org,
+            note=(
+                f"{Shipment.Purpose(purpose).label}（{contents}）寄往"
+                f"{recipient.name if recipient.org_uscc else mask_name(recipient.name)}，"
+                f"运单号 {shipment.tracking_number}"
+            ),
+            data={"tracking_number": shipment.tracking_number, "purpose": purpose},
+        )
+        exchange.share_event(case, event)
+    return shipment
+
+
+def on_shipment_status(shipment: Shipment, new_events: list[ShipmentEvent]) -> None:
+    """Carrier news about a case's parcel goes on the case's timeline (and its counterpart's)."""
+    case = Case.objects.filter(number=shipment.case_number).first()
+    if case is None or not new_events:
+        return
+    latest = new_events[-1]
+    signed = f"，签收人 {shipment.signed_by_masked}" if shipment.status == "delivered" else ""
+    with transaction.atomic():
+        event = timeline.record_event(
+            case,
+            actor=f"寄递（{shipment.carrier}）",
+            action="shipment_status",
+            note=(
+                f"运单 {shipment.tracking_number}（{shipment.get_purpose_display()}）："
+                f"{shipment.get_status_display()}{signed}"
+                f"{'，' + latest.location if latest.location else ''}"
+            ),
+            data={"tracking_number": shipment.tracking_number, "status": shipment.status},
+        )
+        exchange.share_event(case, event)
