@@ -9,7 +9,7 @@ class CasesConfig(AppConfig):
     verbose_name = "办件"
 
     def ready(self) -> None:
-        from cases import exchange, shipping
+        from cases import exchange, joint, shipping  # noqa: F401 - joint registers its hook
         from delivery import registry as delivery_registry
         from delivery.services import refresh_open_shipments
         from federation import worker

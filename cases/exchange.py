@@ -29,7 +29,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field
 
-from cases.models import Case, CaseEvent, CaseMaterial
+from cases.models import Case, CaseEvent, CaseMaterial, CaseStep
 from cases.workflow import current_definition, parsed
 from catalog.models import ItemVersion
 from core.exceptions import RuleViolation
@@ -41,6 +41,8 @@ from licences.models import Licence
 FORWARDED = "case.forwarded"
 ACTION = "case.action"
 EVENT = "case.event"
+STEPS_ASSIGNED = "case.step.assigned"
+STEP_DONE = "case.step.done"
 FORWARDING_ACTIONS = {"submit", "forward"}
 
 
@@ -125,6 +127,34 @@ class EventShared(_Strict):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class StepData(_Strict):
+    home_id: int
+    order: int
+    name: str = Field(max_length=64)
+    organisation: OrganisationData
+    status: str = Field(max_length=16)
+
+
+class StepsAssigned(_Strict):
+    number: str = Field(min_length=1, max_length=40)
+    item: str = Field(min_length=1, max_length=64)
+    item_version: int
+    home_org: OrganisationData
+    applicant: ApplicantData
+    form: dict[str, Any]
+    materials: list[MaterialData]
+    steps: list[StepData]
+    assigned: list[int]
+
+
+class StepDone(_Strict):
+    number: str = Field(min_length=1, max_length=40)
+    home_id: int
+    passed: bool
+    note: str = ""
+    actor: str = Field(max_length=128)
+
+
 # Sending -------------------------------------------------------------------------------------
 
 
@@ -145,8 +175,13 @@ def _pending_materials(case: Case) -> list[dict[str, Any]]:
             status=CaseMaterial.Status.PROVIDED, node="", exchanged_at__isnull=True
         ).select_related("requirement", "licence")
     )
+    CaseMaterial.objects.filter(pk__in=[m.pk for m in fresh]).update(exchanged_at=timezone.now())
+    return _material_rows(fresh)
+
+
+def _material_rows(materials: list[CaseMaterial]) -> list[dict[str, Any]]:
     out = []
-    for material in fresh:
+    for material in materials:
         content = ""
         if material.file:
             with material.file.open("rb") as handle:
@@ -164,7 +199,6 @@ def _pending_materials(case: Case) -> list[dict[str, Any]]:
                 "licence": material.licence.identifier if material.licence else "",
             }
         )
-    CaseMaterial.objects.filter(pk__in=[m.pk for m in fresh]).update(exchanged_at=timezone.now())
     return out
 
 
@@ -247,6 +281,54 @@ def share_event(case: Case, event: CaseEvent) -> None:
         case.counterpart_node,
         EVENT,
         {"number": case.number, "event": _event_row(event), "data": event.data},
+    )
+
+
+def assign_steps(case: Case, node: str, assigned: list[CaseStep], steps: list[CaseStep]) -> None:
+    """Send the steps of a joint case that organisations on `node` must do now."""
+    materials = list(
+        case.materials.filter(status=CaseMaterial.Status.PROVIDED).select_related(
+            "requirement", "licence"
+        )
+    )
+    services.send(
+        node,
+        STEPS_ASSIGNED,
+        {
+            "number": case.number,
+            "item": case.item_version.item.code,
+            "item_version": case.item_version.number,
+            "home_org": _organisation_data(case.handling_org),
+            "applicant": _applicant_data(case),
+            "form": case.form_data or {},
+            "materials": _material_rows(materials),
+            "steps": [
+                {
+                    "home_id": s.pk,
+                    "order": s.order,
+                    "name": s.name,
+                    "organisation": _organisation_data(s.organisation),
+                    "status": s.status,
+                }
+                for s in steps
+            ],
+            "assigned": [s.pk for s in assigned],
+        },
+    )
+
+
+def step_done(case: Case, step: CaseStep) -> None:
+    """Report a step finished here back to the case's home node."""
+    services.send(
+        case.counterpart_node,
+        STEP_DONE,
+        {
+            "number": case.number,
+            "home_id": step.home_id,
+            "passed": step.status == CaseStep.Status.DONE,
+            "note": step.note,
+            "actor": step.actor_label,
+        },
     )
 
 
@@ -342,7 +424,6 @@ def _store_materials(case: Case, materials: list[MaterialData], node: str) -> No
 
 
 def _on_forwarded(message: Message, payload: Forwarded) -> None:
-    from accounts.services import register_company, register_person
     from cases import timeline
 
     if Case.objects.filter(number=payload.number).exists():
@@ -365,22 +446,7 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
         )
     actor = f"{message.sender} 节点"
     applicant = payload.applicant
-    person = company = None
-    if applicant.kind == "person":
-        person = register_person(
-            name=applicant.name,
-            id_number=applicant.id_number,
-            mobile=applicant.mobile,
-            actor=actor,
-            verify_real_name=False,  # the receiving window checked the identity
-        )
-    else:
-        company = register_company(
-            uscc=applicant.uscc,
-            name=applicant.name,
-            legal_representative=applicant.legal_representative,
-            actor=actor,
-        )
+    person, company = _register_applicant(applicant, actor)
     receiving = _remote_organisation(payload.receiving_org, message.sender)
     submitted_at = dt.datetime.fromisoformat(payload.submitted_at)
     case = Case.objects.create(
@@ -486,7 +552,122 @@ def _on_event(message: Message, payload: EventShared) -> None:
     )
 
 
+def _register_applicant(applicant: ApplicantData, actor: str) -> tuple[Any, Any]:
+    from accounts.services import register_company, register_person
+
+    if applicant.kind == "person":
+        person = register_person(
+            name=applicant.name,
+            id_number=applicant.id_number,
+            mobile=applicant.mobile,
+            actor=actor,
+            verify_real_name=False,  # the node that received the case checked the identity
+        )
+        return person, None
+    company = register_company(
+        uscc=applicant.uscc,
+        name=applicant.name,
+        legal_representative=applicant.legal_representative,
+        actor=actor,
+    )
+    return None, company
+
+
+def _on_steps_assigned(message: Message, payload: StepsAssigned) -> None:
+    from cases import timeline
+
+    here = {s.home_id for s in payload.steps if s.home_id in payload.assigned}
+    local = _local_usccs(payload)
+    for wanted in payload.steps:
+        if wanted.home_id in here and wanted.organisation.uscc not in local:
+            raise RuleViolation("step_not_here", f"环节“{wanted.name}”的承办机构不在本节点")
+    case = Case.objects.filter(number=payload.number).first()
+    if case is None:
+        version = ItemVersion.objects.filter(
+            item__code=payload.item, number=payload.item_version
+        ).first()
+        if version is None:
+            raise RuleViolation(
+                "item_unknown",
+                f"本节点没有事项 {payload.item} 第 {payload.item_version} 版（请先同步区域通办目录）",
+            )
+        home = _remote_organisation(payload.home_org, message.sender)
+        person, company = _register_applicant(payload.applicant, f"{message.sender} 节点")
+        case = Case.objects.create(
+            number=payload.number,
+            item_version=version,
+            workflow=current_definition("joint"),
+            mode="joint",
+            channel=Case.Channel.API,
+            state="joint_steps",
+            applicant_person=person,
+            applicant_company=company,
+            applicant_name=payload.applicant.name,
+            submitted_by=node_user(message.sender),
+            receiving_org=home,
+            handling_org=home,
+            form_data=payload.form,
+            submitted_at=timezone.now(),
+            counterpart_node=message.sender,
+        )
+        _store_materials(case, payload.materials, message.sender)
+    elif case.counterpart_node != message.sender:
+        raise RuleViolation(
+            "case_not_shared", f"办件 {payload.number} 不与节点 {message.sender} 协同"
+        )
+    for data in payload.steps:
+        org = Organisation.objects.filter(uscc=data.organisation.uscc).first()
+        if org is None:
+            org = _remote_organisation(data.organisation, message.sender)
+        step, _ = CaseStep.objects.get_or_create(
+            case=case,
+            home_id=data.home_id,
+            defaults={"order": data.order, "name": data.name, "organisation": org},
+        )
+        if data.home_id in here and step.status == CaseStep.Status.WAITING:
+            step.status, step.started_at = CaseStep.Status.ACTIVE, timezone.now()
+            step.save(update_fields=["status", "started_at"])
+    timeline.record_event(
+        case,
+        actor=f"{message.sender} 节点",
+        action="steps_received",
+        note="本节点承办：" + "、".join(s.name for s in payload.steps if s.home_id in here),
+    )
+
+
+def _local_usccs(payload: StepsAssigned) -> set[str]:
+    usccs = [s.organisation.uscc for s in payload.steps]
+    return set(Organisation.objects.filter(uscc__in=usccs, node="").values_list("uscc", flat=True))
+
+
+def _on_step_done(message: Message, payload: StepDone) -> None:
+    from cases import joint
+
+    step = (
+        CaseStep.objects.select_related("case", "organisation")
+        .filter(case__number=payload.number, pk=payload.home_id)
+        .first()
+    )
+    if step is None or step.organisation.node != message.sender:
+        raise RuleViolation(
+            "step_unknown", f"办件 {payload.number} 没有节点 {message.sender} 承办的该环节"
+        )
+    if step.status != CaseStep.Status.ACTIVE:
+        raise RuleViolation("step_not_active", f"环节“{step.name}”当前{step.get_status_display()}")
+    joint.finish(
+        step,
+        passed=payload.passed,
+        note=payload.note,
+        actor_label=payload.actor,
+        actor=payload.actor,
+        node=message.sender,
+    )
+    joint.advance(step.case)
+
+
 def register() -> None:
     registry.register(FORWARDED, Forwarded, _on_forwarded)
     registry.register(ACTION, ActionTaken, _on_action)
     registry.register(EVENT, EventShared, _on_event)
+    registry.register(STEPS_ASSIGNED, StepsAssigned, _on_steps_assigned)
+    registry.register(STEP_DONE, StepDone, _on_step_done)

@@ -61,7 +61,11 @@ class CaseQuerySet(models.QuerySet["Case"]):
         case_roles = {Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.ORG_ADMIN}
         orgs = [r.organisation_id for r in roles if r.role in case_roles]
         if orgs:
-            visible |= models.Q(handling_org_id__in=orgs) | models.Q(receiving_org_id__in=orgs)
+            visible |= (
+                models.Q(handling_org_id__in=orgs)
+                | models.Q(receiving_org_id__in=orgs)
+                | models.Q(steps__organisation_id__in=orgs)
+            )
         for role in roles:
             if role.role == Role.SUPERVISOR:
                 visible |= models.Q(
@@ -291,6 +295,39 @@ class CaseMaterial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.requirement.name}"
+
+
+class CaseStep(models.Model):
+    """多地联办: one step of a joint case done by one organisation, possibly on another
+    node. Steps of the same `order` run in parallel; a higher order starts when every step
+    before it is finished."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "待开始"
+        ACTIVE = "active", "办理中"
+        DONE = "done", "已完成"
+        REFUSED = "refused", "未通过"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField("顺序")
+    name = models.CharField("环节", max_length=64)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="承办机构", on_delete=models.PROTECT, related_name="case_steps"
+    )
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.WAITING)
+    # The step's number on the case's home node, so both nodes name the same step.
+    home_id = models.PositiveBigIntegerField("主办节点环节号", null=True, blank=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    actor_label = models.CharField("办理人", max_length=128, blank=True)
+    note = models.TextField("办理意见", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "联办环节"
+        ordering = ["case", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.order}.{self.name}"
 
 
 class ClockPause(models.Model):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Role, StaffRole
 from accounts.selectors import staff_user
-from cases.models import Case, CaseEvent, CaseMaterial
+from cases.models import Case, CaseEvent, CaseMaterial, CaseStep
 from cases.workflow import APPLICANT, SYSTEM, ActionSpec, parsed
 from catalog.form_schema import FieldType, parse_form_fields
 from catalog.models import Material
@@ -103,6 +103,7 @@ def get_case_for(user: Actor, number: str) -> Case:
                 "materials", queryset=CaseMaterial.objects.select_related("requirement", "licence")
             ),
             "pauses",
+            Prefetch("steps", queryset=CaseStep.objects.select_related("organisation")),
             "commitments__materials",
             "supplement_requests__materials",
         )
@@ -312,6 +313,20 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "closed_at": case.closed_at,
         "outcome_note": case.outcome_note,
         "counterpart_node": case.counterpart_node,
+        "steps": [
+            {
+                "id": step.pk,
+                "order": step.order,
+                "name": step.name,
+                "organisation": step.organisation.name,
+                "remote": not step.organisation.is_local,
+                "status": step.status,
+                "status_label": step.get_status_display(),
+                "note": step.note,
+                "finished_at": step.finished_at,
+            }
+            for step in case.steps.all()
+        ],
         "segments": [segment.as_dict() for segment in custody_segments(case)],
     }
 

@@ -17,6 +17,7 @@ from django import forms
 from cases.models import Case
 from cases.workflow import DEFINITIONS_DIR, ActionSpec, validate_definition
 from catalog.models import ItemVersion
+from core.models import Organisation
 from core.signing import Algorithm
 from licences.models import Licence
 from portal.forms import ANY, FilterForm
@@ -84,6 +85,28 @@ ACTION_ERROR_FIELDS = {
 GRAVE_ACTIONS = {"refuse_acceptance", "deny", "withdraw"}
 
 
+STEP_ROWS = 3
+
+
+class StepResultForm(forms.Form):
+    """The result of one 多地联办 step, recorded by its organisation."""
+
+    passed = forms.TypedChoiceField(
+        label="办理结果",
+        choices=[("1", "已完成"), ("0", "未通过")],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        initial="1",
+    )
+    note = forms.CharField(
+        label="办理意见", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, step_id: int, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", f"step{step_id}")
+        super().__init__(*args, **kwargs)
+
+
 class ActionForm(forms.Form):
     """One workflow action: its note, plus the materials and due date of a supplement
     request (一次性告知) or the procedure of a special procedure."""
@@ -133,9 +156,43 @@ class ActionForm(forms.Form):
                 help_text="特别程序期间不计入办理时限。",
             )
 
+        if action.name == "assign_steps":
+            organisations = [("", "请选择")] + [
+                (o.uscc, f"{o.name}{'（其他节点）' if o.node else ''}")
+                for o in Organisation.objects.order_by("node", "division__code", "name")
+            ]
+            for n in range(1, STEP_ROWS + 1):
+                self.fields[f"step{n}_order"] = forms.IntegerField(
+                    label=f"环节 {n} 顺序",
+                    required=False,
+                    min_value=1,
+                    max_value=20,
+                    initial=n,
+                    help_text="顺序相同的环节并行办理。",
+                )
+                self.fields[f"step{n}_name"] = forms.CharField(
+                    label=f"环节 {n} 名称", required=False, max_length=64
+                )
+                self.fields[f"step{n}_organisation"] = forms.ChoiceField(
+                    label=f"环节 {n} 承办机构", required=False, choices=organisations
+                )
+
     @property
     def grave(self) -> bool:
         return self.action.name in GRAVE_ACTIONS
+
+    def steps(self) -> list[dict[str, Any]]:
+        """The filled rows of 分派联办环节."""
+        cleaned = self.cleaned_data
+        return [
+            {
+                "order": cleaned.get(f"step{n}_order"),
+                "name": cleaned.get(f"step{n}_name", ""),
+                "organisation": cleaned.get(f"step{n}_organisation", ""),
+            }
+            for n in range(1, STEP_ROWS + 1)
+            if cleaned.get(f"step{n}_name") or cleaned.get(f"step{n}_organisation")
+        ]
 
     def service_data(self) -> dict[str, Any]:
         """The `data` of `services.take_action` for this action."""

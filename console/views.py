@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import Role, StaffRole
 from cases import commitments as case_commitments
-from cases import materials, services, shipping
+from cases import joint, materials, services, shipping
 from cases.models import Case
 from cases.selectors import cases_for, get_case_for, may_reveal_personal_data, row_applicant
 from cases.workflow import parsed
@@ -41,6 +41,7 @@ from console.forms import (
     IntakeSearchForm,
     RevealForm,
     ShipmentForm,
+    StepResultForm,
     VerificationForm,
 )
 from core.exceptions import NotFound, RuleViolation
@@ -229,6 +230,10 @@ def _render_case(
             "form_note": "",
         }
     )
+    context["step_forms"] = [
+        (step, StepResultForm(step_id=step.pk))
+        for step in joint.actionable_steps(case, request.user)
+    ]
     purposes = shipping.postable(case, request.user)
     if purposes and "shipment_form" not in extra:
         context["shipment_form"] = _shipment_form(case, purposes)
@@ -296,6 +301,37 @@ def post_shipment(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @staff_only
+@require_POST
+def step_result(request: HttpRequest, number: str, step_id: int) -> HttpResponse:
+    """A 多地联办 step's organisation records its result (`cases.joint.complete_step`)."""
+    case = get_case_for(request.user, number)
+    step = next((s for s in case.steps.all() if s.pk == step_id), None)
+    if step is None:
+        raise NotFound("step_not_found", "联办环节不存在")
+    form = StepResultForm(request.POST, step_id=step_id)
+    if not form.is_valid():
+        return _render_case(request, number, status=422, step_forms=[(step, form)])
+    try:
+        joint.complete_step(
+            step,
+            passed=form.cleaned_data["passed"],
+            note=form.cleaned_data["note"],
+            actor=request.user,
+        )
+    except RuleViolation as exc:
+        add_problems(form, exc, fields={"code:note_required": "note"})
+        return _render_case(
+            request,
+            number,
+            status=exc.status,
+            error=violation_context(exc),
+            step_forms=[(step, form)],
+        )
+    messages.success(request, f"已记录环节“{step.name}”的办理结果。")
+    return HttpResponseRedirect(reverse("console:case", args=[number]) + "#steps")
+
+
+@staff_only
 @require_safe
 def case_detail(request: HttpRequest, number: str) -> HttpResponse:
     """One case: every section of `case_view`, and a form per action allowed to me."""
@@ -322,13 +358,18 @@ def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
     if not form.is_valid():
         return _render_case(request, number, status=422, bound=form)
     try:
-        services.take_action(
-            case,
-            action,
-            actor=request.user,
-            note=form.cleaned_data.get("note", ""),
-            data=form.service_data(),
-        )
+        if action == "assign_steps":
+            joint.assign(
+                case, form.steps(), actor=request.user, note=form.cleaned_data.get("note", "")
+            )
+        else:
+            services.take_action(
+                case,
+                action,
+                actor=request.user,
+                note=form.cleaned_data.get("note", ""),
+                data=form.service_data(),
+            )
     except RuleViolation as exc:
         add_problems(form, exc, fields=ACTION_ERROR_FIELDS)
         return _render_case(

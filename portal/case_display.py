@@ -35,6 +35,10 @@ EVENT_LABELS = {
     "post_supplement": "寄出补正材料",
     "post_result": "寄出办理结果",
     "shipment_status": "寄递跟踪",
+    "start_steps": "联办环节开始",
+    "steps_received": "收到联办环节",
+    "complete_step": "联办环节完成",
+    "refuse_step": "联办环节未通过",
 }
 NECESSITY_LABELS = dict(Material.Necessity.choices)
 COVERED_LABELS = {"deficiency": "容缺后补（已签署承诺）", "notification": "以告知承诺替代"}
