@@ -34,6 +34,8 @@ SYSTEM_ACTOR = "system:多地联办"
 def _on_assign_steps(
     case: Case, spec: ActionSpec, actor: Actor, note: str, data: dict[str, Any]
 ) -> None:
+    if not case.handling_org.is_local:
+        return  # told by the handling node: its step messages bring the steps
     rows = data.get("steps")
     problems = ProblemList()
     if not isinstance(rows, list) or not rows:

@@ -100,9 +100,12 @@ def start_case(
             "audience_mismatch", f"该事项的服务对象为{item_version.get_audience_display()}"
         )
     offered = {a.mode for a in item_version.availabilities.all()} | {"online"}
-    mode = mode or (
-        "proxy" if receiving_org and receiving_org != item_version.item.organisation else "online"
-    )
+    if mode is None:
+        # Received away from the owner: 异地代收代办 where offered; an item that needs several
+        # organisations is 多地联办 wherever it is received.
+        elsewhere = receiving_org is not None and receiving_org != item_version.item.organisation
+        preference = ("proxy", "joint", "online") if elsewhere else ("joint", "online")
+        mode = next(m for m in preference if m in offered)
     if mode not in offered:
         raise RuleViolation("mode_not_offered", "该事项未开通此业务模式")
     problems = ProblemList()
