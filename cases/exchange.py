@@ -447,7 +447,13 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
     actor = f"{message.sender} 节点"
     applicant = payload.applicant
     person, company = _register_applicant(applicant, actor)
-    receiving = _remote_organisation(payload.receiving_org, message.sender)
+    owner = version.item.organisation
+    # Applied for online on the sender's portal: received by the owner itself.
+    receiving = (
+        owner
+        if payload.receiving_org.uscc == owner.uscc
+        else _remote_organisation(payload.receiving_org, message.sender)
+    )
     submitted_at = dt.datetime.fromisoformat(payload.submitted_at)
     case = Case.objects.create(
         number=payload.number,

@@ -333,3 +333,30 @@ def _in_days(case, n):
     from cases.timeline import today
 
     return deadlines.days_after(case, today(), n).date.isoformat()
+
+
+def test_an_online_application_on_another_members_portal_lands_with_the_owner(federation, owned):
+    owner = owned.item.organisation
+    online = _forwarded(
+        owned,
+        workflow="online",
+        mode="online",
+        channel="online",
+        receiving_org={
+            "uscc": owner.uscc,
+            "name": owner.name,
+            "kind": "department",
+            "division": owner.division.code,
+        },
+        events=[],
+    )
+    _receive(federation, "case.forwarded", online)
+    case = Case.objects.get()
+    assert case.receiving_org == owner and case.counterpart_node == "jilin"
+    # The applicant withdraws on their own node's portal: applied here too.
+    _receive(
+        federation,
+        "case.action",
+        {"number": case.number, "action": "withdraw", "from_state": "submitted", "actor": "申请人"},
+    )
+    assert Case.objects.get().state == "withdrawn"
