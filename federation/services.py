@@ -263,41 +263,42 @@ def _deliver(item: Outbox) -> bool:
     raise FederationUnavailable(f"HTTP {status}")
 
 
-def deliver_due(*, limit: int = 200) -> dict[str, int]:
-    """Deliver what is due, oldest first. Envelopes to one receiver go in order: after a
-    failure the rest for that receiver wait for the next round, so they never overtake."""
+def deliver_due(*, limit: int = 100) -> dict[str, int]:
+    """Deliver what is due, per receiver and oldest first. Envelopes to one receiver go in
+    order: after a failure the rest for that receiver wait for the next round, so they
+    never overtake; a receiver that is down does not hold up the others."""
     now = timezone.now()
-    due = list(
-        Outbox.objects.filter(status=Outbox.Status.PENDING)
-        .select_related("envelope")
-        .order_by("id")[:limit]
-    )
-    blocked: set[str] = set()
     counts = {"delivered": 0, "refused": 0, "failed": 0}
-    for item in due:
-        if item.receiver in blocked:
-            continue
-        if item.next_attempt_at > now:
-            blocked.add(item.receiver)
-            continue
-        try:
-            settled = _deliver(item)
-        except (FederationUnavailable, DirectoryUnavailable) as exc:
-            blocked.add(item.receiver)
-            counts["failed"] += 1
-            Outbox.objects.filter(pk=item.pk).update(
-                attempts=item.attempts + 1,
-                next_attempt_at=timezone.now() + _backoff(item.attempts + 1),
-                last_error=str(exc)[:500],
-            )
-            log.info(
-                "envelope %s to %s not delivered yet: %s",
-                item.envelope.envelope_id,
-                item.receiver,
-                exc,
-            )
-            continue
-        if settled:
+    receivers = (
+        Outbox.objects.filter(status=Outbox.Status.PENDING)
+        .values_list("receiver", flat=True)
+        .distinct()
+    )
+    for receiver in sorted(receivers):
+        queue = (
+            Outbox.objects.filter(status=Outbox.Status.PENDING, receiver=receiver)
+            .select_related("envelope")
+            .order_by("id")[:limit]
+        )
+        for item in queue:
+            if item.next_attempt_at > now:
+                break
+            try:
+                _deliver(item)
+            except (FederationUnavailable, DirectoryUnavailable) as exc:
+                counts["failed"] += 1
+                Outbox.objects.filter(pk=item.pk).update(
+                    attempts=item.attempts + 1,
+                    next_attempt_at=timezone.now() + _backoff(item.attempts + 1),
+                    last_error=str(exc)[:500],
+                )
+                log.info(
+                    "envelope %s to %s not delivered yet: %s",
+                    item.envelope.envelope_id,
+                    receiver,
+                    exc,
+                )
+                break
             item.refresh_from_db(fields=["status"])
             counts["delivered" if item.status == Outbox.Status.DELIVERED else "refused"] += 1
     return counts

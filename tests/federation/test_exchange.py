@@ -221,3 +221,20 @@ def test_log_entries_cannot_be_changed_or_deleted_through_the_models(federation)
         entry.save()
     with pytest.raises(ValueError, match="只能追加"):
         entry.delete()
+
+
+def test_a_receiver_that_is_down_does_not_hold_up_the_others(federation, settings):
+    settings.FEDERATION_TIMEOUT = 0.5
+    harbin = ForeignNode("heilongjiang")
+    federation.publish(
+        [federation.local_entry(), federation.jilin.entry(), harbin.entry()], serial=2
+    )
+    with transaction.atomic():
+        for _ in range(3):
+            services.send("jilin", "federation.ping", {})
+        services.send("heilongjiang", "federation.ping", {})
+    assert services.deliver_due() == {"delivered": 0, "refused": 0, "failed": 2}
+    assert set(Outbox.objects.filter(attempts=1).values_list("receiver", flat=True)) == {
+        "jilin",
+        "heilongjiang",
+    }
