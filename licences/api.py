@@ -53,15 +53,29 @@ def seal_public_key(request: HttpRequest, seal_id: int) -> HttpResponse:
 @router.post(
     "/licences/verify",
     response={200: VerifyOut, 422: ProblemOut},
-    summary="核验电子证照二维码令牌（离线验签并查询状态）",
+    summary="核验电子证照二维码令牌（离线验签，并向签发节点查询状态；各节点签发的均可）",
 )
 def verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
     result = services.verify_token(payload.token, actor=request.user, channel="api")
     return {
         "outcome": result.outcome,
         "outcome_label": result.label,
+        "code": result.code,
         "reason": result.reason,
+        "signature_ok": result.signature_ok,
+        "status": result.status,
+        "status_checked": result.status_checked,
         "revocation_checked": result.revocation_checked,
+        "identifier": result.identifier,
+        "node": {
+            "id": result.node_id,
+            "name": result.node_name,
+            "label": result.node_label,
+            "local": result.local,
+        }
+        if result.node_id
+        else None,
+        "checked_at": result.checked_at,
         "face": result.face,
     }
 

@@ -6,3 +6,14 @@ class LicencesConfig(AppConfig):
 
     name = "licences"
     verbose_name = "电子证照"
+
+    def ready(self) -> None:
+        from federation import registry
+        from licences import recognition, services
+
+        # Other nodes verify this node's licences offline from the directory's seals and
+        # ask this node for their status (docs/licences.md, "Licences of other nodes").
+        registry.register_key_provider(recognition.published_seals)
+        registry.register_query(
+            recognition.STATUS_QUERY, recognition.StatusQuestion, services.answer_licence_status
+        )

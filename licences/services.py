@@ -1,11 +1,14 @@
 """State changes of seals and licences: make and revoke seals, issue, re-issue and revoke
-licences, verify tokens, record uses. Each runs in one transaction with its own log row."""
+licences, verify tokens (`licences.recognition` does the checking, here it is logged),
+answer other nodes' status questions, record uses. Each runs in one transaction with its
+own log row."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +24,22 @@ from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation
 from core.personal_data import lookup_hash, mask_id_number
 from core.services import Actor, actor_label, record_audit
-from core.signing import Algorithm, SigningError, fingerprint, generate_key, verify
+from core.signing import Algorithm, fingerprint, generate_key
+from federation import directory
+from federation.directory import DirectoryUnavailable
+from federation.registry import Message
 from licences import canonical
 from licences.identifiers import LicenceIdentifier
 from licences.keys import key_store
 from licences.models import Licence, LicenceEvent, Seal
+from licences.recognition import Recognition, StatusQuestion, licence_status, recognise
+
+# Re-exported: cases.materials checks a licence of this library with check_token (this
+# node's seals only); Verification is the result's name from before licences were
+# recognised across nodes.
+from licences.recognition import check_token as check_token
+
+Verification = Recognition
 
 
 def _user(actor: Actor) -> User | None:
@@ -327,100 +341,54 @@ def revoke_licences_of_case(case_number: str, *, reason: str, actor: Actor) -> i
     return count
 
 
-# Verifying -------------------------------------------------------------------------------------
+# Verification ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Verification:
-    """What a verifier learns from a token. `outcome` is one of valid, tampered, revoked,
-    expired, unknown_issuer; `face` is the minimal face data, only when the signature holds."""
-
-    outcome: str
-    reason: str
-    face: dict[str, Any]
-    revocation_checked: bool
-    licence: Licence | None = None
-
-    OUTCOME_LABELS = {
-        "valid": "有效",
-        "tampered": "已被篡改",
-        "revoked": "已撤销",
-        "expired": "已过期",
-        "unknown_issuer": "签发机构未知",
-    }
-
-    @property
-    def label(self) -> str:
-        return self.OUTCOME_LABELS[self.outcome]
-
-
-def check_token(token: str, *, today: dt.date | None = None) -> Verification:
-    """Verify a token offline against the seal keys this node knows, then its status."""
-    today = today or timezone.localdate()
-    try:
-        payload_bytes, payload, signature = canonical.split_token(token)
-    except ValueError:
-        return Verification("tampered", "令牌格式错误，无法解析", {}, False)
-    seal = (
-        Seal.objects.select_related("organisation")
-        .filter(fingerprint=str(payload.get("kid", "")))
-        .first()
-    )
-    if seal is None:
-        return Verification("unknown_issuer", "签名印章不在本节点信任的公钥中", {}, False)
-    if payload.get("alg") != seal.algorithm:
-        return Verification(
-            "tampered", f"令牌声称的算法 {payload.get('alg')} 与印章算法不符", {}, False
+def verify_token(
+    token: str, *, actor: Actor, channel: str, holder_code: str | None = None
+) -> Recognition:
+    """Verify a token (or licence identifier), whichever node issued it, and log the
+    verification (who, when, outcome). The issuer may be asked over the network, so that
+    happens before, not inside, the transaction that writes the log."""
+    result = recognise(token, holder_code=holder_code)
+    detail: dict[str, Any] = {"channel": channel, "reason": result.reason, "code": result.code}
+    if not result.local:
+        detail |= {"identifier": result.identifier, "node": result.node_id}
+    with transaction.atomic():
+        _log(
+            result.licence,
+            LicenceEvent.Kind.VERIFIED,
+            actor=actor,
+            outcome=result.outcome,
+            detail=detail,
         )
-    try:
-        genuine = verify(
-            Algorithm(seal.algorithm), seal.public_pem.encode(), payload_bytes, signature
-        )
-    except SigningError:
-        genuine = False
-    if not genuine:
-        return Verification("tampered", "签名验证失败：内容被改动或并非该印章所签", {}, False)
-    face = {k: payload.get(k) for k in ("id", "typ", "hn", "hc", "isn", "vf", "vu")}
-    licence = Licence.objects.filter(identifier=payload.get("id")).first()
-    if licence is not None and licence.status == Licence.Status.REVOKED:
-        return Verification(
-            "revoked",
-            f"证照已于 {timezone.localtime(licence.revoked_at):%Y-%m-%d} 撤销："
-            f"{licence.revocation_reason}",
-            face,
-            True,
-            licence,
-        )
-    if seal.status == Seal.Status.REVOKED:
-        return Verification(
-            "revoked",
-            f"签发所用印章已于 {timezone.localtime(seal.revoked_at):%Y-%m-%d} 吊销",
-            face,
-            True,
-            licence,
-        )
-    if licence is not None and licence.status == Licence.Status.SUPERSEDED:
-        return Verification("revoked", "证照已换发新版本，本版本不再有效", face, True, licence)
-    valid_until = payload.get("vu")
-    if valid_until and dt.date.fromisoformat(valid_until) < today:
-        return Verification(
-            "expired", f"证照有效期至 {valid_until}", face, licence is not None, licence
-        )
-    return Verification("valid", "签名有效，证照在有效期内", face, licence is not None, licence)
-
-
-@transaction.atomic
-def verify_token(token: str, *, actor: Actor, channel: str) -> Verification:
-    """Verify a token and log the verification (who, when, outcome)."""
-    result = check_token(token)
-    _log(
-        result.licence,
-        LicenceEvent.Kind.VERIFIED,
-        actor=actor,
-        outcome=result.outcome,
-        detail={"channel": channel, "reason": result.reason},
-    )
     return result
+
+
+def answer_licence_status(message: Message, question: StatusQuestion) -> dict[str, Any]:
+    """Answer another node's `licence.status` question about a licence issued here; the
+    holder sees the verification among the licence's events."""
+    licence, answer = licence_status(question.identifier, holder_code=question.holder_code)
+    if licence is not None:
+        asker = message.sender
+        with suppress(DirectoryUnavailable):
+            node = directory.current().node(message.sender)
+            asker = node.name if node is not None else asker
+        outcome = {"superseded": "revoked"}.get(answer["status"], answer["status"])
+        with transaction.atomic():
+            _log(
+                licence,
+                LicenceEvent.Kind.VERIFIED,
+                actor=asker,
+                outcome=outcome,
+                detail={
+                    "channel": "federation",
+                    "node": message.sender,
+                    "reason": f"{asker}经节点联邦查询证照状态",
+                    "holder_checked": question.holder_code is not None,
+                },
+            )
+    return answer
 
 
 def record_use(licence: Licence, *, case_number: str, actor: Actor) -> LicenceEvent:

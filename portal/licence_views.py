@@ -1,6 +1,6 @@
 """电子证照 in the portal: the holder's 证照夹 (/my/licences/), one licence with its QR code,
 seal, PDF and every use and verification, and the public verification page (/verify/) that
-the QR code opens.
+the QR code opens — for licences of this node and of every other node of the federation.
 
 The wallet and the licence page show only the signed-in user's own licences
 (`licences.selectors.wallet`): anyone else's, staff included, is a 404. /verify/ is public
@@ -21,16 +21,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from licences.models import Licence
+from licences.recognition import Recognition
 from licences.rendering import FontMissing, face_rows, render_licence_pdf, verify_url
 from licences.selectors import effective_status, events_of, get_wallet_licence, wallet
 from licences.services import record_download, verify_token
 from portal.forms import VerifyTokenForm
 from portal.licence_display import (
+    OUTCOME_ADVICE,
+    OUTCOME_SYMBOLS,
     event_rows,
     licence_qr,
     seal_image,
     validity,
-    verification_context,
 )
 from portal.views import _catalog_404
 
@@ -113,19 +115,81 @@ def licence_pdf(request: HttpRequest, identifier: str) -> HttpResponse:
     )
 
 
+# The outcome a licence of another node has when its signature holds but its issuer could
+# not confirm its status; amber like an unknown issuer, never green.
+VERDICT_SYMBOLS = {**OUTCOME_SYMBOLS, "unconfirmed": "?"}
+VERDICT_ADVICE = {
+    **OUTCOME_ADVICE,
+    "unconfirmed": "暂不能作为办事依据：证照的电子签名真实，但其现在是否有效（有无撤销）尚未得到"
+    "签发节点确认，请稍后再次核验或向签发地核实。",
+}
+
+
+def _signature_text(result: Recognition) -> str:
+    if result.signature_ok:
+        source = "本节点的电子印章" if result.local else "节点目录公布的签发节点印章公钥"
+        return f"有效（已用{source}离线验签）"
+    return "无效" if result.outcome == "tampered" else "未核验"
+
+
+def _status_text(result: Recognition) -> str:
+    if result.local:
+        return "已向签发机构查询撤销状态" if result.status_checked else "未能查询撤销状态"
+    if result.status_checked:
+        return f"已向签发节点（{result.node_label}）查询撤销状态：{result.status_label}"
+    return "暂无法核实：未能向签发节点查询撤销状态"
+
+
+def recognition_context(result: Recognition) -> dict[str, Any]:
+    """The outcome of /verify/ as the page shows it, for a licence of this node or of
+    another: the issuing node, the signature check, the status as its issuer gives it, and
+    only the token's minimal face."""
+    rows: list[tuple[str, str]] = []
+    if result.signature_ok:
+        rows = [
+            ("证照类型", result.licence_type_name or "—"),
+            ("持证主体", result.holder_name_masked or "—"),
+            ("持证主体代码", result.holder_masked or "—"),
+            ("签发机构", result.issuer_name or "—"),
+            ("有效期", validity(result.valid_from, result.valid_until)),
+            ("电子证照标识", result.identifier or "—"),
+        ]
+    elif result.identifier:
+        rows = [("电子证照标识", result.identifier)]
+    classes = f"verdict-{result.outcome}"
+    if result.outcome == "unconfirmed":
+        classes += " verdict-unknown_issuer"
+    return {
+        "outcome": result.outcome,
+        "classes": classes,
+        "label": result.label,
+        "symbol": VERDICT_SYMBOLS[result.outcome],
+        "advice": VERDICT_ADVICE[result.outcome],
+        "reason": result.reason,
+        "code": result.code,
+        "node": result.node_label if result.node_id and not result.local else "",
+        "node_name": result.node_name,
+        "signature": _signature_text(result),
+        "revocation": _status_text(result),
+        "checked_at": result.checked_at,
+        "face_rows": rows,
+    }
+
+
 @never_cache
 @require_safe
 def verify(request: HttpRequest) -> HttpResponse:
     """电子证照核验, public: what the QR code opens (`?t=<token>`), or a form to paste a
-    token. Shows the outcome in words, symbol and colour, the reason, whether revocation was
-    checked, and the token's minimal face only."""
+    token. A licence of any node of the federation verifies here (`licences.recognition`).
+    Shows the outcome in words, symbol and colour, the reason, the issuing node, the
+    signature check, the status as the issuer gives it, and the token's minimal face only."""
     form = VerifyTokenForm(request.GET if "t" in request.GET else None)
     result = None
     status = 200
     if form.is_bound:
         if form.is_valid():
             outcome = verify_token(form.cleaned_data["t"], actor=request.user, channel="page")
-            result = verification_context(outcome)
+            result = recognition_context(outcome)
             form = VerifyTokenForm()
         else:
             status = 422
