@@ -2,8 +2,8 @@
 accepted, the append-only log of envelopes and receipts, the outbox, and refusals.
 
 The log holds each signed document exactly as it travelled (`body`, the canonical JSON
-text, and `signature`), so that every entry can be verified again later from storage
-alone (`federation.services.verify_log`). Entries are chained: each stores the SHA-256 of
+text — encrypted at rest with the personal-data key — and `signature`), so that every
+entry can be verified again later from storage alone (`federation.services.verify_log`). Entries are chained: each stores the SHA-256 of
 the previous entry's hash and its own content, so a deleted or altered row shows.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+
+from core.personal_data import EncryptedTextField
 
 
 class AppendOnly(models.Model):
@@ -85,7 +87,9 @@ class LogEntry(AppendOnly):
     sender = models.CharField("发送节点", max_length=32)
     receiver = models.CharField("接收节点", max_length=32)
     kind = models.CharField("报文类型", max_length=64)
-    body = models.TextField("内容（规范 JSON）")
+    # Encrypted at rest (it may carry a case's personal data); the hash chain and the
+    # signature cover the clear text, so the entry still verifies from storage.
+    body = EncryptedTextField("内容（规范 JSON，加密）")
     signature = models.TextField("签名（base64）")
     key_id = models.CharField("签名密钥指纹", max_length=64)
     algorithm = models.CharField("算法", max_length=16)

@@ -7,8 +7,9 @@
   the transaction that stores the envelope, so its effect and the log entry commit
   together; raising `RuleViolation` refuses the envelope with no effect.
 - `register_query(kind, schema, answer)`: a question answered at once
-  (`federation.services.ask`); `answer(message, payload)` returns the answer's payload and
-  changes nothing.
+  (`federation.services.ask`); `answer(message, payload)` returns the answer's payload. It
+  changes no business state (a question may be asked again at any time), though it may
+  record that it was asked (the licences app logs the verification for the holder).
 - `register_key_provider(provider)`: public keys the node publishes beside its own (the
   licences app publishes its seals, so licences verify on other nodes offline).
 

@@ -45,11 +45,23 @@ def _pending(node):
 
 
 def _logged(node, envelope_id):
-    rows = node.query(
-        f"SELECT body, signature FROM {INBOX} WHERE entry_type='envelope' AND direction='out' AND envelope_id=?",
+    """The signed envelope as the sender logged it (the body is encrypted at rest)."""
+    script = (
+        "import json;from federation.models import LogEntry;"
+        f"e=LogEntry.objects.get(envelope_id='{envelope_id}', entry_type='envelope', direction='out');"
+        "print(json.dumps([e.body, e.signature]))"
+    )
+    return json.loads(node.manage("shell", "--no-imports", "-c", script).stdout)
+
+
+def test_the_log_keeps_envelopes_encrypted_at_rest(cluster):
+    ln = cluster["liaoning"]
+    envelope_id = ln.manage("federation_ping", "jilin").stdout.strip()
+    (raw,) = ln.query(
+        f"SELECT body FROM {INBOX} WHERE envelope_id=? AND direction='out'",
         envelope_id.replace("-", ""),
     )
-    return rows[0]
+    assert raw[0].startswith("v1:") and "ping" not in raw[0]
 
 
 def test_an_envelope_travels_and_comes_back_with_a_receipt(cluster):
