@@ -30,6 +30,7 @@ from catalog.models import (
     RegionalScheme,
     ServiceItem,
     Theme,
+    ZoneSource,
 )
 from catalog.services import (
     MAX_VALID_YEARS,
@@ -232,3 +233,17 @@ class ListVersionAdmin(_PublishedReadOnly, admin.ModelAdmin):
         _run_each(
             request, self, queryset, lambda v: publish_list_version(v, actor=request.user), "已发布"
         )
+
+
+@admin.register(ZoneSource)
+class ZoneSourceAdmin(admin.ModelAdmin):
+    """The other member nodes of the regional zone and their last sync (`sync_zone`);
+    written by the sync only."""
+
+    list_display = ["name", "node", "synced_at", "attempted_at", "item_count", "last_error"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

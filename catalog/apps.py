@@ -6,3 +6,9 @@ class CatalogConfig(AppConfig):
 
     name = "catalog"
     verbose_name = "事项目录"
+
+    def ready(self) -> None:
+        # The regional zone across nodes: answer `catalog.zone`, sync the members' items.
+        from catalog import zone
+
+        zone.register()

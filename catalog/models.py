@@ -500,3 +500,30 @@ class ItemSearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"检索索引 {self.item_id}"
+
+
+class ZoneSource(models.Model):
+    """Another member node whose regional-zone items this node keeps a cached copy of
+    (`catalog.zone`), and how the exchange with it last went.
+
+    The zone page says when each member's data were last brought up to date; while a node
+    cannot be reached its cached items stay listed and the error is kept here."""
+
+    node = models.CharField("节点", max_length=32, unique=True)
+    name = models.CharField("名称", max_length=64, help_text="页面上称呼该节点的名称，如“吉林省”")
+    synced_at = models.DateTimeField("数据更新时间", null=True, blank=True)
+    attempted_at = models.DateTimeField("最近同步时间", null=True, blank=True)
+    item_count = models.PositiveIntegerField("事项数", default=0)
+    last_error = models.TextField("最近一次同步的错误", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "区域通办数据来源"
+        ordering = ["node"]
+
+    def __str__(self) -> str:
+        return self.name or self.node
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last attempt failed (the cached data are older than that attempt)."""
+        return bool(self.last_error)

@@ -28,14 +28,18 @@ from catalog.models import (
     Material,
     Mode,
     PublicationStatus,
+    RegionalScheme,
     Scope,
     ServiceItem,
     Theme,
+    ZoneSource,
 )
 from catalog.search import search_item_ids
 from core.exceptions import NotFound, ProblemList
 from core.models import Division, Organisation, division_code_prefix
 from core.selectors import known_division, known_organisation, unknown
+from federation import directory
+from federation.directory import DirectoryUnavailable
 
 PUBLISHED = PublicationStatus.PUBLISHED
 
@@ -323,18 +327,91 @@ def diff_list_versions(old: ListVersion, new: ListVersion) -> ListDiff:
 
 def zone_item_counts(*, on: dt.date | None = None) -> dict[str, int]:
     """How many distinct items each zone (通办专区) offers today, by scope: the same items
-    `zone_entries` lists, counted in the database. Three queries."""
+    the zone pages list (`zone_entries`; `regional_zone_versions` for the regional zone),
+    counted in the database. Four queries."""
     current = [v.pk for _, v in lists_with_current_version(on=on) if v is not None]
     counts = dict.fromkeys(Scope.values, 0)
     rows = (
         ListEntry.objects.filter(list_version__in=current)
+        .exclude(list_version__item_list__scope=Scope.REGIONAL)
         .values("list_version__item_list__scope")
         .annotate(n=Count("item", distinct=True))
         .order_by()
     )
     for row in rows:
         counts[row["list_version__item_list__scope"]] = row["n"]
+    counts[Scope.REGIONAL] = regional_zone_versions(on=on).count()
     return counts
+
+
+def regional_zone_versions(
+    *,
+    theme: str | None = None,
+    audience: str | None = None,
+    node: str | None = None,
+    on: dt.date | None = None,
+) -> QuerySet[ItemVersion]:
+    """The regional zone (区域通办专区) across the member nodes: the version in force of
+    every item that offers the regional scope, this node's own and those cached from the
+    other members (`catalog.zone`), which name their node (`item.organisation.node`).
+
+    Unlike the other zones it is read from the items' availabilities, not from lists: the
+    availabilities are what the members exchange, so every member lists the same items.
+    `node` narrows to one node's items ("" for this node's own). This node's items come
+    first, then each other node's by division and code; a fixed number of queries."""
+    versions = filter_item_versions(
+        ItemFilter(scope=Scope.REGIONAL, theme=theme, audience=audience, on=on)
+    )
+    if node is not None:
+        versions = versions.filter(item__organisation__node=node)
+    return versions.order_by("item__organisation__node", "item__division__code", "item__code")
+
+
+def regional_scheme_names() -> list[str]:
+    """The names of the schemes published item versions offer the regional scope under.
+    One query."""
+    schemes = RegionalScheme.objects.filter(
+        availabilities__scope=Scope.REGIONAL, availabilities__version__status=PUBLISHED
+    )
+    return list(schemes.distinct().order_by("code").values_list("name", flat=True))
+
+
+def regional_modes(version: ItemVersion) -> list[str]:
+    """The modes a version offers in the regional scope, from its prefetched availabilities."""
+    return sorted(
+        {a.mode for a in version.availabilities.all() if a.scope == Scope.REGIONAL},
+        key=Mode.values.index,
+    )
+
+
+def node_display_name(division: str, fallback: str) -> str:
+    """What pages call a node: the name of its province (吉林省), else `fallback` (its
+    name in the directory). One query."""
+    name = Division.objects.filter(code=division).values_list("name", flat=True).first()
+    return name or fallback
+
+
+def member_name(node: str) -> str:
+    """What pages call member node `node` when no sync has named it yet: its province
+    as the directory places it, else its id."""
+    try:
+        member = directory.current().node(node)
+    except DirectoryUnavailable:
+        member = None
+    return node if member is None else node_display_name(member.division, member.name)
+
+
+def zone_sources() -> dict[str, ZoneSource]:
+    """The other member nodes whose items the regional zone holds a cached copy of, with
+    their last sync, by node id. One query."""
+    return {source.node: source for source in ZoneSource.objects.order_by("node")}
+
+
+def zone_source_of(item: ServiceItem) -> ZoneSource | None:
+    """The sync record of the node an item belongs to; None for this node's own items."""
+    if item.organisation.is_local:
+        return None
+    return ZoneSource.objects.filter(node=item.organisation.node).first()
 
 
 def zone_lists(scope: str, *, on: dt.date | None = None) -> list[tuple[ItemList, ListVersion]]:

@@ -140,6 +140,25 @@ class ZoneFilterForm(FilterForm):
         fields["theme"].choices = [ANY, *((t.code, t.name) for t in facets.themes)]
 
 
+class RegionalZoneFilterForm(ZoneFilterForm):
+    """The filters of the regional zone: theme, audience, and the member province whose
+    items to show (`?node=<node id>`; this node's own id for its own items)."""
+
+    node = _choice("成员省份", [], "成员省份")
+
+    def __init__(self, data: Any, *, facets: BrowseFacets, members: list[tuple[str, str]]) -> None:
+        super().__init__(data, facets=facets)
+        fields: dict[str, Any] = self.fields
+        fields["node"].choices = [ANY, *members]
+
+    def node_filter(self) -> str | None:
+        """The selector's `node`: None for every member, "" for this node's own items."""
+        node = self.valid_values().get("node")
+        if node is None:
+            return None
+        return "" if node == settings.NODE_ID else str(node)
+
+
 class ListDiffForm(FilterForm):
     """Which two versions of a list to compare (版本比较), as `?from=N&to=M`.
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Concatenate, ParamSpec
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from catalog.models import ItemList, ItemVersion, ListVersion, Scope
+from catalog.models import ItemList, ItemVersion, ListVersion, Scope, ServiceItem
 from catalog.selectors import (
     browse_facets,
     current_list_version,
@@ -36,13 +37,26 @@ from catalog.selectors import (
     list_entries,
     list_entry_counts,
     lists_with_current_version,
+    member_name,
+    node_display_name,
     published_list_versions,
+    regional_modes,
+    regional_scheme_names,
+    regional_zone_versions,
     zone_item_counts,
     zone_lists,
+    zone_source_of,
+    zone_sources,
 )
 from core.exceptions import NotFound
 from portal.context_processors import ELDER_MODE_COOKIE
-from portal.forms import ElderModeForm, ItemFilterForm, ListDiffForm, ZoneFilterForm
+from portal.forms import (
+    ElderModeForm,
+    ItemFilterForm,
+    ListDiffForm,
+    RegionalZoneFilterForm,
+    ZoneFilterForm,
+)
 
 ITEMS_PER_PAGE = 20
 ZONE_ENTRIES_PER_PAGE = 50
@@ -153,26 +167,88 @@ def _scheme_names(lists: Iterable[ItemList]) -> list[str]:
     return list(dict.fromkeys(lst.scheme.name for lst in lists if lst.scheme is not None))
 
 
+@dataclass(frozen=True)
+class ZoneRow:
+    """An item of the regional zone, shaped like a list entry for the entries table: its
+    version in force, the modes it offers in the zone, and, for an item of another member
+    node, that node's name."""
+
+    item_version: ItemVersion
+    modes: list[str]
+    node_name: str = ""
+
+    @property
+    def item(self) -> ServiceItem:
+        return self.item_version.item
+
+
 @require_safe
 def zone(request: HttpRequest, scope: str) -> HttpResponse:
-    """通办专区: the items of the zone's lists in force, filterable by theme and audience."""
+    """通办专区: the items of the zone's lists in force, filterable by theme and audience;
+    the regional zone lists the items of every member node (`regional_zone`)."""
     if scope not in ZONES:
         return _not_found(request, f"没有“{scope}”这个通办专区。")
+    if scope == Scope.REGIONAL:
+        return regional_zone(request)
     facets = browse_facets()
     form = ZoneFilterForm(request.GET, facets=facets)
     form.is_valid()
     values = form.valid_values()
     entries = filter_zone_entries(scope, theme=values.get("theme"), audience=values.get("audience"))
     lists = zone_lists(scope)
+    page = Paginator(entries, ZONE_ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "zone": ZONES[Scope(scope)],
         "schemes": _scheme_names(lst for lst, _ in lists),
         "lists": lists,
         "form": form,
         "show_list": len(lists) > 1,
-        "page": Paginator(entries, ZONE_ENTRIES_PER_PAGE).get_page(request.GET.get("page")),
+        "page": page,
+        "rows": page.object_list,
     }
     return render(request, "portal/zone.html", context)
+
+
+def regional_zone(request: HttpRequest) -> HttpResponse:
+    """区域通办专区: the items of this node and of every other member node (cached from the
+    federation, `catalog.zone`), each naming the node that handles it, filterable by theme,
+    audience and member province, with when each member's data were last updated."""
+    sources = zone_sources()
+    local_name = node_display_name(settings.NODE_DIVISION, settings.NODE_NAME)
+    members = [(settings.NODE_ID, local_name), *((s.node, s.name) for s in sources.values())]
+    form = RegionalZoneFilterForm(request.GET, facets=browse_facets(), members=members)
+    form.is_valid()
+    values = form.valid_values()
+    versions = regional_zone_versions(
+        theme=values.get("theme"), audience=values.get("audience"), node=form.node_filter()
+    )
+    page = Paginator(versions, ZONE_ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    names = {node: source.name for node, source in sources.items()}
+    rows = [
+        ZoneRow(version, regional_modes(version), _node_name(version.item, names))
+        for version in page.object_list
+    ]
+    lists = zone_lists(Scope.REGIONAL)
+    context = {
+        "zone": ZONES[Scope.REGIONAL],
+        "schemes": list(
+            dict.fromkeys([*_scheme_names(lst for lst, _ in lists), *regional_scheme_names()])
+        ),
+        "lists": lists,
+        "form": form,
+        "show_list": False,
+        "page": page,
+        "rows": rows,
+        "local_name": local_name,
+        "sources": list(sources.values()),
+    }
+    return render(request, "portal/zone.html", context)
+
+
+def _node_name(item: ServiceItem, names: dict[str, str]) -> str:
+    """The name of the member node that handles an item; empty for this node's own."""
+    node = item.organisation.node
+    return names.get(node, node) if node else ""
 
 
 # Items -----------------------------------------------------------------------------------
@@ -210,12 +286,19 @@ def item_version_guide(request: HttpRequest, code: str, number: int) -> HttpResp
 
 
 def _render_guide(request: HttpRequest, version: ItemVersion, *, is_current: bool) -> HttpResponse:
+    # An item of another member node (regional zone): name the node that handles it and
+    # when its copy here was last synced.
+    source = zone_source_of(version.item)
+    node = version.item.organisation.node
+    handling_node = "" if not node else source.name if source is not None else member_name(node)
     context = {
         "version": version,
         "item": version.item,
         "is_current": is_current,
         "materials": list(version.materials.all()),
         "form_fields": form_fields_of(version),
+        "source": source,
+        "handling_node": handling_node,
     }
     return render(request, "portal/item_guide.html", context)
 

@@ -1,6 +1,7 @@
-"""Records of the catalog as it stands in the database: every organisation, licence type
-(with its face fields) and scheme, every published item version with its materials, form fields and
-availabilities, every list and its published versions with their entries.
+"""Records of the catalog as it stands in the database: every organisation of this node,
+licence type (with its face fields) and scheme, every published version of this node's items with
+its materials, form fields and availabilities, every list and its published versions with
+their entries. `catalog.zone` answers other nodes with a part of the same records.
 
 The importer builds the same records for what already exists, to tell an identical
 re-import (skipped) from a changed published version (refused).
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from catalog.form_schema import parse_form_fields
 from catalog.models import (
@@ -108,15 +109,10 @@ def list_version_records(version: ListVersion) -> list[Record]:
     ]
 
 
-def catalog_records() -> Iterator[Record]:
-    """The whole catalog, in the order a file is written; a fixed number of queries."""
-    for org in Organisation.objects.select_related("division").order_by("uscc"):
-        yield as_record("organisation", org)
-    for licence_type in LicenceType.objects.order_by("code"):
-        yield from licence_type_records(licence_type)
-    for scheme in RegionalScheme.objects.prefetch_related("members").order_by("code"):
-        yield as_record("scheme", scheme)
-    versions = (
+def published_versions() -> QuerySet[ItemVersion]:
+    """Every published item version with what its records show joined or prefetched, in
+    the order a file is written."""
+    return (
         ItemVersion.objects.filter(status=PUBLISHED)
         .select_related("item__organisation", "item__division", "category", "result_licence_type")
         .prefetch_related(
@@ -131,7 +127,21 @@ def catalog_records() -> Iterator[Record]:
         )
         .order_by("item__code", "number")
     )
-    for version in versions:
+
+
+def catalog_records() -> Iterator[Record]:
+    """This node's catalog, in the order a file is written; a fixed number of queries.
+
+    Organisations of other nodes and their items (the cached copy of the regional zone,
+    `catalog.zone`) are left out: they are their own node's to publish, and a file that
+    carried them would make them this node's own when imported again."""
+    for org in Organisation.objects.filter(node="").select_related("division").order_by("uscc"):
+        yield as_record("organisation", org)
+    for licence_type in LicenceType.objects.order_by("code"):
+        yield from licence_type_records(licence_type)
+    for scheme in RegionalScheme.objects.prefetch_related("members").order_by("code"):
+        yield as_record("scheme", scheme)
+    for version in published_versions().filter(item__organisation__node=""):
         yield from version_records(version)
     lists = ItemList.objects.select_related("scheme").order_by("code")
     for item_list in lists:

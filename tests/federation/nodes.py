@@ -4,6 +4,8 @@ copy of a directory that the test signs as the authority. Commands run in a node
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -12,6 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -42,19 +45,62 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def migrated_template(folder: Path) -> Path:
+def _fingerprint(*parts: str) -> str:
+    """What a prepared database depends on: the migrations, the demo data, the commands."""
+    digest = hashlib.sha256()
+    for pattern in ("*/migrations/*.py", "demo/data/*/*.json", "cases/workflows/*.json"):
+        for path in sorted(ROOT.glob(pattern)):
+            digest.update(path.read_bytes())
+    for part in parts:
+        digest.update(part.encode())
+    return digest.hexdigest()[:16]
+
+
+def _cached(name: str, build: Any) -> Path:
+    """A prepared node folder, made once per machine and state of the code, shared by the
+    test modules and xdist workers (a file lock keeps two from building it at once)."""
+    cache = Path(tempfile.gettempdir()) / "tongban-node-cache"
+    cache.mkdir(exist_ok=True)
+    target = cache / name
+    with open(cache / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "ready").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            build(target)
+            (target / "ready").touch()
+    return target
+
+
+def migrated_template() -> Path:
     """One migrated database, copied for every node (migrating is the slow part)."""
-    template = folder / "template"
-    if not (template / "tongban.sqlite3").exists():
-        template.mkdir(parents=True, exist_ok=True)
-        env = {**base_env(), "TONGBAN_VAR_DIR": str(template)}
+
+    def build(target: Path) -> None:
+        target.mkdir(parents=True)
+        env = {**base_env(), "TONGBAN_VAR_DIR": str(target)}
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
             cwd=ROOT,
             env=env,
             check=True,
         )
-    return template
+
+    return _cached(f"migrated-{_fingerprint()}", build)
+
+
+def prepared(node_id: str, setup: list[list[str]]) -> Path:
+    """A migrated database of `node_id` on which the `setup` commands have run."""
+    if not setup:
+        return migrated_template()
+    template = migrated_template()
+
+    def build(target: Path) -> None:
+        shutil.copytree(template, target)
+        (target / "ready").unlink()
+        node = NodeProcess(node_id, target, 0, target / "none.json", target / "none.pem")
+        for command in setup:
+            node.manage(*command, federated=False)
+
+    return _cached(f"{node_id}-{_fingerprint(node_id, json.dumps(setup))}", build)
 
 
 @dataclass
@@ -90,11 +136,17 @@ class NodeProcess:
             **self.extra_env,
         }
 
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def manage(
+        self, *args: str, check: bool = True, federated: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        env = self.env()
+        if not federated:
+            env.pop("TONGBAN_FEDERATION_DIRECTORY")
+            env.pop("TONGBAN_FEDERATION_ANCHOR")
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
-            env=self.env(),
+            env=env,
             capture_output=True,
             text=True,
             timeout=120,
@@ -188,7 +240,6 @@ def start_cluster(
 ) -> Cluster:
     """Make, key, list and start nodes; `setup` commands run in every node before its
     keys are exported (e.g. `load_demo`, so that its seals are in the directory)."""
-    template = migrated_template(folder)
     authority = Authority()
     anchor = authority.write_anchor(folder / "anchor.pem")
     directory_file = folder / "directory.json"
@@ -196,10 +247,9 @@ def start_cluster(
     entries = []
     for node_id in node_ids:
         node_folder = folder / node_id
-        shutil.copytree(template, node_folder)
+        shutil.copytree(prepared(node_id, setup or []), node_folder)
+        (node_folder / "ready").unlink()
         node = NodeProcess(node_id, node_folder, free_port(), directory_file, anchor)
-        for command in setup or []:
-            node.manage(*command)
         node.manage("federation_keys", "create")
         entries.append(json.loads(node.manage("federation_keys", "export").stdout))
         nodes[node_id] = node

@@ -1,5 +1,6 @@
-"""`manage.py export_catalog FILE`: write the published catalog as CSV, XLSX or JSON (by
-the file's extension), in the layout `import_catalog` reads (docs/catalog-format.md)."""
+"""`manage.py export_catalog FILE`: write this node's published catalog as CSV, XLSX or
+JSON (by the file's extension), in the layout `import_catalog` reads
+(docs/catalog-format.md). Items cached from other nodes (the regional zone) are not in it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from core.exceptions import RuleViolation
 
 
 class Command(BaseCommand):
-    help = "导出已发布的事项目录（.csv、.xlsx 或 .json），格式与 import_catalog 相同"
+    help = (
+        "导出本节点已发布的事项目录（.csv、.xlsx 或 .json），格式与 import_catalog 相同；"
+        "从其他节点同步来的区域通办事项不在其中"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="输出文件，扩展名决定格式")
