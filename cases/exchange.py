@@ -196,7 +196,9 @@ def _material_rows(materials: list[CaseMaterial]) -> list[dict[str, Any]]:
                 "size": material.size,
                 "content": content,
                 "paper_custody": material.paper_custody,
-                "licence": material.licence.identifier if material.licence else "",
+                "licence": material.licence.identifier
+                if material.licence
+                else material.foreign_licence,
             }
         )
     return out

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role
@@ -29,6 +30,7 @@ from core.models import Organisation
 from core.personal_data import lookup_hash
 from core.services import Actor
 from licences.models import Licence
+from licences.recognition import recognise
 from licences.services import (
     check_token,
     record_use,
@@ -97,7 +99,7 @@ def _open_slot(case: Case, requirement: Material, actor: Actor) -> _MaterialSlot
     if uploader is None:  # _applicant_side admits only signed-in users
         raise RuleViolation("actor_required", "须以登录账号提交材料", status=401)
     current = case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED)
-    if current.filter(licence__isnull=False).exists():
+    if current.filter(Q(licence__isnull=False) | ~Q(foreign_licence="")).exists():
         raise RuleViolation(
             "material_licence_verified",
             f"“{requirement.name}”已以核验过的电子证照提供，不可更改",
@@ -208,6 +210,63 @@ def use_licence(
         data={"identifier": licence.identifier},
     )
     _after_material(slot, actor)
+    return material
+
+
+def use_foreign_licence(
+    case: Case, requirement: Material, token: str, *, actor: Actor
+) -> CaseMaterial:
+    """免提交 with a licence another node of the federation issued: its QR token is checked
+    offline against the seal keys in the directory, and the issuer is asked whether it is
+    still valid and held by this case's applicant. Nothing is stored unless all three hold.
+    The question goes out before the case is locked (no lock is held over the network)."""
+    if requirement.licence_type_id is None:
+        raise RuleViolation(
+            "licence_type_not_accepted", f"“{requirement.name}”不接受以电子证照代替"
+        )
+    holder_code = (
+        case.applicant_person.id_number
+        if case.applicant_person is not None
+        else case.applicant_company.uscc  # type: ignore[union-attr]
+    )
+    result = recognise(token, holder_code=holder_code)
+    if result.local and result.licence is not None:
+        return use_licence(case, requirement, result.licence, actor=actor)
+    if result.type_code and result.type_code != requirement.licence_type.code:  # type: ignore[union-attr]
+        raise RuleViolation(
+            "licence_type_not_accepted",
+            f"“{requirement.name}”不接受以“{result.licence_type_name}”代替",
+        )
+    if result.holder_matches is False:
+        raise RuleViolation(
+            "licence_not_applicants", "该电子证照的持证主体不是本办件的申请人", status=403
+        )
+    if not result.valid_for_holder:
+        raise RuleViolation("licence_not_valid", f"电子证照核验未通过：{result.reason}")
+    with transaction.atomic():
+        slot = _open_slot(case, requirement, actor)
+        material = CaseMaterial.objects.create(
+            case=slot.case,
+            requirement=requirement,
+            foreign_licence=result.identifier,
+            foreign_licence_node=result.node_id,
+            licence_verified_at=result.checked_at,
+            original_name=result.identifier,
+            content_type="application/x-licence",
+            uploaded_by=slot.uploader,
+        )
+        timeline.record_event(
+            slot.case,
+            actor=actor,
+            action="use_licence",
+            organisation=slot.organisation,
+            note=(
+                f"{requirement.name}：以{result.node_label or result.node_name}签发的"
+                f"{result.licence_type_name} {result.identifier} 代替（已向签发节点核验有效）"
+            ),
+            data={"identifier": result.identifier, "node": result.node_id},
+        )
+        _after_material(slot, actor)
     return material
 
 

@@ -58,7 +58,9 @@ from portal.case_forms import (
 from portal.case_views import (
     commitment_options,
     deficiency_hint,
+    foreign_licence_form,
     upload_files,
+    use_foreign_licence_view,
     violation_context,
 )
 from portal.forms import add_problems
@@ -230,6 +232,7 @@ def _render_case(
             "form_note": "",
         }
     )
+    context["foreign_form"] = foreign_licence_form(case) if upload_materials else None
     context["step_forms"] = [
         (step, StepResultForm(step_id=step.pk))
         for step in joint.actionable_steps(case, request.user)
@@ -298,6 +301,16 @@ def post_shipment(request: HttpRequest, number: str) -> HttpResponse:
         )
     messages.success(request, f"已下单寄递，运单号 {shipment.tracking_number}。")
     return HttpResponseRedirect(reverse("console:case", args=[number]) + "#shipments")
+
+
+@staff_only
+@require_POST
+def foreign_licence(request: HttpRequest, number: str) -> HttpResponse:
+    """The window uses a licence another province issued in place of a material."""
+    case = get_case_for(request.user, number)
+    return use_foreign_licence_view(
+        request, case, reverse("console:case", args=[number]) + "#materials"
+    )
 
 
 @staff_only

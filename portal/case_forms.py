@@ -184,6 +184,34 @@ class MaterialUploadForm(forms.Form):
         return chosen
 
 
+class ForeignLicenceForm(forms.Form):
+    """免提交 with a licence another province issued: its QR content or identifier."""
+
+    material = forms.TypedChoiceField(label="代替的材料", coerce=int)
+    token = forms.CharField(
+        label="电子证照二维码内容或电子证照标识",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="扫描或粘贴外省证照二维码的内容（以 TB1. 开头），或填写电子证照标识。"
+        "将向签发节点核验证照状态和持证人。",
+        error_messages={"required": "请填写电子证照二维码内容或标识"},
+    )
+
+    def __init__(self, *args: Any, materials: list[Material], **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "foreign")
+        super().__init__(*args, **kwargs)
+        self.materials = materials
+        self.fields["material"].choices = [(m.pk, m.name) for m in materials]  # type: ignore[attr-defined]
+
+    def chosen(self) -> Material:
+        return next(m for m in self.materials if m.pk == self.cleaned_data["material"])
+
+
+def licence_replaceable(materials: list[Material]) -> list[Material]:
+    """The materials an electronic licence may stand in for."""
+    return [m for m in materials if m.licence_type_id is not None]
+
+
 class DeficiencyForm(forms.Form):
     """容缺受理: which 容缺-allowed materials will come later, and by when."""
 

@@ -46,15 +46,18 @@ from cases.workflow import parsed
 from catalog.models import ItemVersion, Material
 from catalog.selectors import current_version_of, form_fields_of
 from core.exceptions import NotFound, RuleViolation
+from federation.directory import is_federated
 from licences.selectors import get_wallet_licence
 from portal.case_display import case_page_context
 from portal.case_forms import (
     ApplicantForm,
     ApplicationForm,
     DeficiencyForm,
+    ForeignLicenceForm,
     MaterialUploadForm,
     NoteForm,
     NotificationCommitmentForm,
+    licence_replaceable,
     upload_hint,
 )
 from portal.forms import add_problems
@@ -377,6 +380,50 @@ def case_materials(request: HttpRequest, number: str) -> HttpResponse:
     return HttpResponseRedirect(following.url)
 
 
+def foreign_licence_form(case: Case) -> ForeignLicenceForm | None:
+    """The 外省电子证照 form, on a federated node, for an item some licence can stand in for."""
+    materials = licence_replaceable(list(case.item_version.materials.all()))
+    return ForeignLicenceForm(materials=materials) if materials and is_federated() else None
+
+
+@login_required
+@require_POST
+@_catalog_404
+def foreign_licence(request: HttpRequest, number: str) -> HttpResponse:
+    """使用外省电子证照: `cases.materials.use_foreign_licence`, then back to where it was asked."""
+    case = _not_found_for_others(request, number)
+    draft = case.state == parsed(case.workflow).initial and case.channel == Case.Channel.ONLINE
+    target = reverse("portal:case_materials" if draft else "portal:my_case", args=[number])
+    return use_foreign_licence_view(request, case, target)
+
+
+def use_foreign_licence_view(request: HttpRequest, case: Case, target: str) -> HttpResponse:
+    """The form's handling, shared with the console: a clear message either way."""
+    form = ForeignLicenceForm(
+        request.POST, materials=licence_replaceable(list(case.item_version.materials.all()))
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"外省电子证照：{error}")
+        return HttpResponseRedirect(target)
+    material = form.chosen()
+    try:
+        used = material_services.use_foreign_licence(
+            case, material, form.cleaned_data["token"], actor=request.user
+        )
+    except RuleViolation as exc:
+        if exc.code in WHOLE_REQUEST_CODES:
+            raise
+        messages.error(request, f"“{material.name}”未能以外省电子证照代替：{exc.message}")
+        return HttpResponseRedirect(target)
+    messages.success(
+        request,
+        f"“{material.name}”已以外省电子证照 {used.foreign_licence} 代替（已向签发节点核验有效），无需上传。",
+    )
+    return HttpResponseRedirect(target)
+
+
 def _render_materials(
     request: HttpRequest,
     case: Case,
@@ -397,6 +444,7 @@ def _render_materials(
     rows = [(checklist[m.pk], field) for m, field, _ in form.rows()]
     context = {
         "offers": licences_offered(case, request.user),
+        "foreign_form": foreign_licence_form(case),
         **_step_context(case, case.item_version, "materials"),
         "case": case,
         "item": case.item_version.item,

@@ -35,6 +35,11 @@ urlpatterns = [
         "my/cases/<str:number>/commitments/", case_views.case_commitments, name="case_commitments"
     ),
     path("my/cases/<str:number>/submit/", case_views.case_submit, name="case_submit"),
+    path(
+        "my/cases/<str:number>/foreign-licence/",
+        case_views.foreign_licence,
+        name="foreign_licence",
+    ),
     path("my/cases/<str:number>/actions/<str:action>/", case_views.case_action, name="case_action"),
     # 证照夹 and the public verification page the licences' QR codes open
     path("my/licences/", licence_views.wallet_page, name="wallet"),
