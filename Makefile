@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-sqlite test-postgres lint fmt typecheck setup migrate demo clean
+.PHONY: help run run-node test test-sqlite test-postgres lint fmt typecheck setup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -25,14 +25,11 @@ $(STAMP): pyproject.toml scripts/system-packages
 
 setup: $(STAMP) ## Create .venv and install every dependency (Python and Debian)
 
-migrate: setup ## Apply database migrations
-	$(PY) manage.py migrate --noinput
+run: setup ## Set up and start the four federated demo nodes on ports PORT…PORT+3 (PORT=8000)
+	$(PY) scripts/run-nodes --base-port $(PORT)
 
-demo: migrate ## Load the demo data (idempotent)
-	$(PY) manage.py load_demo
-
-run: demo ## Set up and serve the node with demo data on http://127.0.0.1:$(PORT)
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+run-node: setup ## Start one node alone, outside the federation: make run-node NODE=jilin PORT=8001
+	$(PY) scripts/run-nodes --node $(or $(NODE),liaoning) --base-port $(PORT)
 
 lint: setup ## ruff, Django's checks and missing migrations
 	$(VENV)/bin/ruff check .

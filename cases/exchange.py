@@ -35,6 +35,7 @@ from catalog.models import ItemVersion
 from core.exceptions import RuleViolation
 from core.models import Division, Organisation
 from federation import registry, services
+from federation.directory import node_names
 from federation.registry import Message
 from licences.models import Licence
 
@@ -254,20 +255,25 @@ def share(case: Case, event: CaseEvent, data: dict[str, Any]) -> None:
             "actor": event.actor_label,
             "organisation": _organisation_data(event.organisation) if event.organisation else None,
             "note": event.note,
-            "data": _shareable(case, data),
+            "data": _shareable(case, event.action, data),
             "materials": _pending_materials(case),
         },
     )
 
 
-def _shareable(case: Case, data: dict[str, Any]) -> dict[str, Any]:
-    """Action data as the other node understands it: materials by position, not by id."""
+# The actions whose hook issues the case's licences (cases.services._issue_result_licence).
+ISSUING_ACTIONS = {"approve"}
+
+
+def _shareable(case: Case, action: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Action data as the other node understands it: materials by position, not by id, and
+    the licences the action issued."""
     out: dict[str, Any] = {k: v for k, v in data.items() if isinstance(v, (str, int, bool))}
     if isinstance(data.get("materials"), list):
         positions = dict(case.item_version.materials.values_list("pk", "position"))
         out["material_positions"] = [positions[i] for i in data["materials"] if i in positions]
     issued = Licence.objects.filter(case_number=case.number, status=Licence.Status.VALID)
-    if case.handling_org.is_local and issued:
+    if action in ISSUING_ACTIONS and case.handling_org.is_local and issued:
         out["licences"] = [
             {"identifier": lic.identifier, "type": lic.licence_type.name, "token": lic.token}
             for lic in issued.select_related("licence_type")
@@ -362,6 +368,11 @@ def forward(case: Case) -> None:
 # Receiving ------------------------------------------------------------------------------------
 
 
+def node_label(node: str) -> str:
+    """How a node is named on a timeline: its name in the directory."""
+    return node_names().get(node, f"{node} 节点")
+
+
 def node_user(node: str) -> User:
     """The account that stands for another node in `submitted_by` / `uploaded_by`."""
     user, _ = User.objects.get_or_create(
@@ -446,7 +457,7 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
         raise RuleViolation(
             "workflow_mismatch", f"本节点没有流程 {payload.workflow} 的状态 {payload.state}"
         )
-    actor = f"{message.sender} 节点"
+    actor = node_label(message.sender)
     applicant = payload.applicant
     person, company = _register_applicant(applicant, actor)
     owner = version.item.organisation
@@ -499,7 +510,7 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
         case,
         actor=actor,
         action="received_from_node",
-        note=f"收到 {message.sender} 节点转来的办件，待本节点受理",
+        note=f"收到{actor}转来的办件，待本节点受理",
     )
 
 
@@ -537,7 +548,10 @@ def _on_action(message: Message, payload: ActionTaken) -> None:
             actor=payload.actor,
             action="issue_licence",
             organisation=organisation,
-            note=f"{message.sender} 节点签发{licence.get('type', '电子证照')}，电子证照标识 {licence.get('identifier', '')}",
+            note=(
+                f"{node_label(message.sender)}签发{licence.get('type', '电子证照')}，"
+                f"电子证照标识 {licence.get('identifier', '')}"
+            ),
             data={"identifier": licence.get("identifier", ""), "token": licence.get("token", "")},
             node=message.sender,
         )
@@ -600,7 +614,7 @@ def _on_steps_assigned(message: Message, payload: StepsAssigned) -> None:
                 f"本节点没有事项 {payload.item} 第 {payload.item_version} 版（请先同步区域通办目录）",
             )
         home = _remote_organisation(payload.home_org, message.sender)
-        person, company = _register_applicant(payload.applicant, f"{message.sender} 节点")
+        person, company = _register_applicant(payload.applicant, node_label(message.sender))
         case = Case.objects.create(
             number=payload.number,
             item_version=version,
@@ -637,7 +651,7 @@ def _on_steps_assigned(message: Message, payload: StepsAssigned) -> None:
             step.save(update_fields=["status", "started_at"])
     timeline.record_event(
         case,
-        actor=f"{message.sender} 节点",
+        actor=node_label(message.sender),
         action="steps_received",
         note="本节点承办：" + "、".join(s.name for s in payload.steps if s.home_id in here),
     )

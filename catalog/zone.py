@@ -95,10 +95,10 @@ class ZoneQuestion(BaseModel):
 
 
 def zone_records() -> list[Record]:
-    """This node's part of the regional zone as catalog records, in file order: the
-    organisations, licence types and schemes its items name, then every published version
-    of each own item that offers the regional scope in some published version. A fixed
-    number of queries."""
+    """This node's part of the regional zone as catalog records, in file order: all its own
+    organisations (the others name them: a 多地联办 step may go to any of them), the licence
+    types and schemes its items name, then every published version of each own item that
+    offers the regional scope in some published version. A fixed number of queries."""
     regional = ItemVersion.objects.filter(
         status=PublicationStatus.PUBLISHED,
         item__organisation__node="",
@@ -114,11 +114,7 @@ def zone_records() -> list[Record]:
             m.licence_type_id for m in version.materials.all() if m.licence_type_id is not None
         )
         schemes.update(a.scheme_id for a in version.availabilities.all() if a.scheme_id is not None)
-    organisations = (
-        Organisation.objects.filter(pk__in={v.item.organisation_id for v in versions})
-        .select_related("division")
-        .order_by("uscc")
-    )
+    organisations = Organisation.objects.filter(node="").select_related("division").order_by("uscc")
     records = [as_record("organisation", org) for org in organisations]
     for licence_type in LicenceType.objects.filter(pk__in=licence_types).order_by("code"):
         records.extend(licence_type_records(licence_type))

@@ -167,6 +167,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 SESSION_COOKIE_HTTPONLY = True
+# Several nodes on one host (the four-node demo) need their own names: browsers keep cookies
+# per host, not per port.
+SESSION_COOKIE_NAME = os.environ.get("TONGBAN_SESSION_COOKIE_NAME", "sessionid")
+CSRF_COOKIE_NAME = os.environ.get("TONGBAN_CSRF_COOKIE_NAME", "csrftoken")
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

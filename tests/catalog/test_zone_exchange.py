@@ -112,8 +112,8 @@ def build_local_zone() -> LocalZone:
         regional.item, effective_from=dt.date(2025, 1, 1), actor="test", change_note="第二版"
     )
     publish_item_version(second, actor="test")
-    # Out of the answer: no regional availability, a draft, an item of another node, and an
-    # organisation without regional items.
+    # Out of the answer: no regional availability, a draft, an item of another node. An
+    # organisation without regional items is in it (a 多地联办 step may go to it).
     builders.item("社会保障卡申领", scopes=(("cross_province", "online"),))
     builders.item("未发布事项", scopes=(("regional", "online"),), scheme=scheme, publish=False)
     remote = builders.organisation("长春市市场监督管理局", "220100")
@@ -132,9 +132,12 @@ def test_answer_holds_only_this_nodes_published_regional_items():
     }
     code = local.regional.item.code
     assert items == {(code, 1), (code, 2)}
-    assert [r.values["uscc"] for r in records if r.kind == "organisation"] == [
-        local.regional.item.organisation.uscc
-    ]
+    organisations = [r.values["uscc"] for r in records if r.kind == "organisation"]
+    assert local.regional.item.organisation.uscc in organisations
+    assert set(organisations) == set(
+        Organisation.objects.filter(node="").values_list("uscc", flat=True)
+    )
+    assert Organisation.objects.get(name="辽宁省统计局").uscc in organisations
     assert [r.values["code"] for r in records if r.kind == "licence_type"] == [
         local.licence_type.code
     ]

@@ -1,0 +1,169 @@
+"""`scripts/run-nodes` (`make run`): the four demo nodes start from nothing, serve one
+signed directory, and stop together — on SIGTERM, and when one of them dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.federation.nodes import NODES, ROOT, base_env
+
+pytestmark = pytest.mark.nodes
+
+RUNNER = ROOT / "scripts" / "run-nodes"
+READY = "按 Ctrl-C 停止全部节点"
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_base_port() -> int:
+    """A port with the three after it free too."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        if base + 3 < 65536 and all(_free(base + i) for i in range(4)):
+            return base
+    raise AssertionError("no four consecutive free ports")
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Runner:
+    def __init__(self, base: int, var_dir: Path) -> None:
+        self.base = base
+        self.output = ""
+        self.process = subprocess.Popen(
+            [sys.executable, str(RUNNER), "--base-port", str(base), "--var-dir", str(var_dir)],
+            cwd=ROOT,
+            env=base_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    def read_until(self, text: str, timeout: float) -> None:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {text!r} in time:\n{self.output}")
+            ready, _, _ = select.select([self.process.stdout], [], [], min(left, 1))
+            if ready:
+                chunk = os.read(self.process.stdout.fileno(), 65536)
+                if not chunk:
+                    self.process.wait()
+                    raise AssertionError(f"the runner exited:\n{self.output}")
+                self.output += chunk.decode(errors="replace")
+
+    def finish(self, timeout: float = 30) -> int:
+        assert self.process.stdout is not None
+        rest, _ = self.process.communicate(timeout=timeout)
+        self.output += rest.decode(errors="replace")
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()  # its children get SIGTERM (PR_SET_PDEATHSIG)
+            self.process.wait()
+
+
+def directory_of(port: int) -> dict:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/federation/v1/directory", timeout=10
+    ) as r:
+        return json.loads(json.loads(r.read())["directory"])
+
+
+def test_the_four_nodes_start_share_one_directory_and_stop_together(tmp_path):
+    if connection.vendor != "sqlite":
+        pytest.skip("node processes run on their own SQLite files: once, in the SQLite pass")
+    base = free_base_port()
+    ports = [base + i for i in range(4)]
+
+    runner = Runner(base, tmp_path)
+    try:
+        runner.read_until(READY, timeout=300)
+        served = [directory_of(port) for port in ports]
+        assert {d["serial"] for d in served} == {served[0]["serial"]}
+        for d in served:
+            assert [n["id"] for n in d["nodes"]] == sorted(NODES)
+            assert {n["id"]: n["base_url"] for n in d["nodes"]} == {
+                node: f"http://127.0.0.1:{port}" for node, port in zip(NODES, ports, strict=True)
+            }
+        children = children_of(runner.process.pid)
+        assert len(children) == 8  # a web server and a delivery worker per node
+        for node in NODES:
+            assert (tmp_path / node / "tongban.sqlite3").exists()
+            assert (tmp_path / node / "server.log").exists()
+        first_serial = served[0]["serial"]
+
+        runner.process.send_signal(signal.SIGTERM)
+        assert runner.finish() == 0, runner.output
+    finally:
+        runner.kill()
+    assert "已停止 8 个进程" in runner.output
+    assert not [pid for pid in children if alive(pid)]
+    assert not [port for port in ports if listening(port)]
+
+    # A second start reuses the databases, signs a newer directory, and a node that dies
+    # takes the others down with it.
+    runner = Runner(base, tmp_path)
+    try:
+        runner.read_until(READY, timeout=300)
+        assert directory_of(base + 2)["serial"] > first_serial
+        children = children_of(runner.process.pid)
+        jilin = next(
+            pid
+            for pid in children
+            if f"127.0.0.1:{base + 1}" in Path(f"/proc/{pid}/cmdline").read_text()
+        )
+        os.kill(jilin, signal.SIGKILL)
+        assert runner.finish() == 1, runner.output
+    finally:
+        runner.kill()
+    assert "吉林（jilin）的 Web 服务意外退出" in runner.output
+    assert not [pid for pid in children if alive(pid)]
+    assert not [port for port in ports if listening(port)]
