@@ -71,7 +71,7 @@ class MaterialData(_Strict):
     size: int = 0
     content: str = ""  # base64 of the file; empty for a material given as a licence
     paper_custody: str = Field(default="", max_length=200)
-    licence: str = Field(default="", max_length=64)
+    licence: str = Field(default="", max_length=120)
 
 
 class EventData(_Strict):

@@ -279,7 +279,7 @@ class CaseMaterial(models.Model):
     licence_verified_at = models.DateTimeField("证照核验时间", null=True, blank=True)
     # 免提交 with a licence another node issued: its identifier and issuing node (there is
     # no local Licence row); verified with the issuer when given.
-    foreign_licence = models.CharField("外节点电子证照标识", max_length=64, blank=True)
+    foreign_licence = models.CharField("外节点电子证照标识", max_length=120, blank=True)
     foreign_licence_node = models.CharField("签发节点", max_length=32, blank=True)
     # A material given on the other node of a two-node case names that node; one given
     # here is sent to the counterpart with the next action (`exchanged_at` then set).
