@@ -64,7 +64,12 @@ class _PublishedReadOnly:
 
     @staticmethod
     def _editable(obj: Any) -> bool:
-        return obj is None or obj.status != PublicationStatus.PUBLISHED
+        if obj is None:
+            return True
+        version = obj if isinstance(obj, ItemVersion) else getattr(obj, "version", obj)
+        if isinstance(version, ItemVersion) and version.item.organisation.node:
+            return False  # a copy of another node's item, synced from its owner
+        return bool(obj.status != PublicationStatus.PUBLISHED)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._editable(obj) and super().has_change_permission(request, obj)  # type: ignore[misc]
@@ -164,6 +169,11 @@ class ServiceItemAdmin(admin.ModelAdmin):
     autocomplete_fields = ["organisation", "division"]
     readonly_fields = ["code"]
     actions = ["make_new_version"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An item cached from another node is changed by its owner and synced here.
+        mine = obj is None or not obj.organisation.node
+        return mine and super().has_change_permission(request, obj)
 
     @admin.action(description="新建版本（复制最新版本为草稿，次日生效）")
     def make_new_version(self, request: HttpRequest, queryset: QuerySet[ServiceItem]) -> None:

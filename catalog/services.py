@@ -238,7 +238,14 @@ def refresh_search_entry(item: ServiceItem) -> None:
 def draft_item_version(
     item: ServiceItem, *, effective_from: dt.date, actor: Actor, change_note: str = ""
 ) -> ItemVersion:
-    """Start a new draft version of an item as a copy of its latest version."""
+    """Start a new draft version of an item as a copy of its latest version. An item cached
+    from another node (the regional zone) is its owner's to change, not this node's."""
+    if item.organisation.node:
+        raise RuleViolation(
+            "item_of_other_node",
+            f"事项 {item.code} 属于 {item.organisation.node} 节点，只能由该节点修改，本节点同步其目录",
+            status=409,
+        )
     source = item.versions.order_by("-number").first()
     if source is None:
         raise RuleViolation("item_has_no_version", f"事项 {item.code} 还没有任何版本")

@@ -481,3 +481,15 @@ def test_the_command_reports_each_member(members, answers, capsys):
     answers["heilongjiang"] = {"format": "tongban-catalog", "format_version": 1, "records": []}
     call_command("sync_zone")
     assert "未变" in capsys.readouterr().out
+
+
+def test_a_cached_item_of_another_node_is_its_owners_to_change(admin_client):
+    remote = builders.organisation("长春市市场监督管理局", "220100")
+    Organisation.objects.filter(pk=remote.pk).update(node="jilin")
+    remote.refresh_from_db()
+    version = builders.item("外省事项", org=remote)
+    with pytest.raises(RuleViolation) as refused:
+        draft_item_version(version.item, effective_from=dt.date(2030, 1, 1), actor="test")
+    assert refused.value.code == "item_of_other_node"
+    page = admin_client.get(f"/admin/catalog/serviceitem/{version.item.pk}/change/")
+    assert page.status_code == 200 and 'name="basic_code"' not in page.content.decode()
