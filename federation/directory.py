@@ -9,7 +9,7 @@ Format `tongban-directory/1`, canonical JSON (core.signing.canonical_json)::
                 "valid_from": "…", "valid_until": "…",
                 "keys": [{"kid": "<sha256 of PEM>", "alg": "SM2-SM3", "public_key": "<PEM>"}],
                 "seals": [{"kid": …, "alg": …, "public_key": …, "organisation": "<USCC>",
-                           "name": "…"}]}]}
+                           "name": "…", "status": "active" | "revoked", "revoked_at": …}]}]}
 
 It travels as `{"directory": "<that text>", "signature": "<base64>"}` and is signed by the
 directory authority, whose public key every member is configured to trust
@@ -50,6 +50,10 @@ class PublicKey:
     public_pem: bytes
     organisation: str = ""
     name: str = ""
+    # Seals only: "revoked" for a seal its organisation revoked (kept in the directory so
+    # that its licences read as revoked elsewhere, not as unknown), with the time.
+    status: str = "active"
+    revoked_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,8 @@ def _public_key(entry: dict[str, Any]) -> PublicKey:
         public_pem=pem,
         organisation=entry.get("organisation", ""),
         name=entry.get("name", ""),
+        status=entry.get("status", "active"),
+        revoked_at=entry.get("revoked_at", ""),
     )
 
 

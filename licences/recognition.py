@@ -460,6 +460,13 @@ def _recognise_foreign(
             "令牌中的颁证机构与签名印章所属机构不符：该印章无权为此机构签发证照",
             **where,
         )
+    if key.status == "revoked":
+        return Recognition(
+            "revoked",
+            "seal_revoked",
+            f"签发该证照的电子印章已于 {key.revoked_at or '此前'} 被吊销（{where['node_label']}公布）",
+            **{**token.face(), **where},
+        )
     if answer is None:
         answer = _ask_issuer(node, token.identifier, holder_code)
     return _foreign_verdict(token.face(), answer, where, expired=token.expired(today))
@@ -640,12 +647,10 @@ def licence_status(
 
 def published_seals() -> list[dict[str, str]]:
     """The seals this node publishes in its directory entry, so that its licences verify
-    offline on every other node: the active ones within their validity."""
-    now = timezone.now()
-    seals = (
-        Seal.objects.select_related("organisation")
-        .filter(status=Seal.Status.ACTIVE, valid_from__lte=now, valid_until__gt=now)
-        .order_by("organisation__uscc", "valid_from", "pk")
+    offline on every other node: every seal that ever signed (an expired seal's licences
+    stay genuine), a revoked one marked so, with when."""
+    seals = Seal.objects.select_related("organisation").order_by(
+        "organisation__uscc", "valid_from", "pk"
     )
     return [
         {
@@ -654,6 +659,8 @@ def published_seals() -> list[dict[str, str]]:
             "public_key": seal.public_pem,
             "organisation": seal.organisation.uscc,
             "name": seal.name,
+            "status": "revoked" if seal.status == Seal.Status.REVOKED else "active",
+            "revoked_at": utc_text(seal.revoked_at) if seal.revoked_at else "",
         }
         for seal in seals
     ]

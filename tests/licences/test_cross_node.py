@@ -44,6 +44,7 @@ class ForeignSeal:
     organisation: str
     name: str = "长春市公安局电子印章"
     pair: KeyPair = field(default_factory=lambda: generate_key(Algorithm.SM2))
+    revoked: bool = False
 
     @property
     def kid(self) -> str:
@@ -56,6 +57,7 @@ class ForeignSeal:
             "public_key": self.pair.public_pem.decode(),
             "organisation": self.organisation,
             "name": self.name,
+            **({"status": "revoked", "revoked_at": "2026-11-01T00:00:00Z"} if self.revoked else {}),
         }
 
     def token(self, **overrides: Any) -> str:
@@ -367,21 +369,35 @@ def _ask_here(world: World, payload: dict[str, Any]) -> dict[str, Any]:
     return json.loads(reply["answer"])["payload"]["answer"]
 
 
-def test_this_node_publishes_its_usable_seals_in_its_directory_entry(world, licence):
+def test_this_node_publishes_its_seals_in_its_directory_entry_revoked_ones_marked(world, licence):
     revoked = services.create_seal(licence.issuer, actor="test", name="旧章")
     services.revoke_seal(revoked, reason="更换", actor="test")
-    published = recognition.published_seals()
-    assert [s["kid"] for s in published] == [licence.seal.fingerprint]
-    assert published[0] == {
+    revoked.refresh_from_db()
+    published = {s["kid"]: s for s in recognition.published_seals()}
+    assert set(published) == {licence.seal.fingerprint, revoked.fingerprint}
+    assert published[licence.seal.fingerprint] == {
         "kid": licence.seal.fingerprint,
         "alg": licence.seal.algorithm,
         "public_key": licence.seal.public_pem,
         "organisation": licence.issuer.uscc,
         "name": licence.seal.name,
+        "status": "active",
+        "revoked_at": "",
     }
+    assert published[revoked.fingerprint]["status"] == "revoked"
+    assert published[revoked.fingerprint]["revoked_at"]
     out = io.StringIO()
     call_command("federation_keys", "export", stdout=out)
-    assert json.loads(out.getvalue())["seals"] == published
+    assert {s["kid"] for s in json.loads(out.getvalue())["seals"]} == set(published)
+
+
+def test_a_licence_whose_seal_its_node_revoked_reads_revoked_without_asking(world, issuer):
+    world.seal.revoked = True
+    world.publish()
+    result = recognition.recognise(world.seal.token())
+    assert result.outcome == "revoked" and result.code == "seal_revoked"
+    assert result.signature_ok and result.node_id == "jilin"
+    assert issuer.questions == []
 
 
 def test_status_answers_valid_revoked_superseded_and_unknown(world, licence):
