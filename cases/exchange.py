@@ -687,9 +687,28 @@ def _on_step_done(message: Message, payload: StepDone) -> None:
     joint.advance(step.case)
 
 
+def _refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> None:
+    """The counterpart refused what this node sent about a case: say so on its timeline,
+    where the staff handling it look (the two nodes disagree until someone acts)."""
+    from cases import timeline
+
+    case = Case.objects.filter(number=payload.get("number", "")).first()
+    if case is None:
+        return
+    timeline.record_event(
+        case,
+        actor=node_label(receiver),
+        action="refused_by_node",
+        note=f"{node_label(receiver)}未接受本节点发送的办件信息（{code}）：{reason}",
+        data={"code": code},
+    )
+
+
 def register() -> None:
     registry.register(FORWARDED, Forwarded, _on_forwarded)
     registry.register(ACTION, ActionTaken, _on_action)
     registry.register(EVENT, EventShared, _on_event)
     registry.register(STEPS_ASSIGNED, StepsAssigned, _on_steps_assigned)
     registry.register(STEP_DONE, StepDone, _on_step_done)
+    for kind in (FORWARDED, ACTION, EVENT, STEPS_ASSIGNED, STEP_DONE):
+        registry.on_refused(kind, _refused)

@@ -12,6 +12,9 @@
   record that it was asked (the licences app logs the verification for the holder).
 - `register_key_provider(provider)`: public keys the node publishes beside its own (the
   licences app publishes its seals, so licences verify on other nodes offline).
+- `on_refused(kind, callback)`: told when the receiver finally refuses an envelope of
+  that kind this node sent (`callback(receiver, payload, code, reason)`), so the sending
+  app can show it where people look (the cases app puts it on the case's timeline).
 
 The payload is checked against the pydantic `schema` before anything is stored.
 """
@@ -48,6 +51,8 @@ class Handler:
 
 _handlers: dict[str, Handler] = {}
 _key_providers: list[Callable[[], list[dict[str, str]]]] = []
+RefusalCallback = Callable[[str, dict[str, Any], str, str], None]
+_refusal_callbacks: dict[str, RefusalCallback] = {}
 
 
 def register(kind: str, schema: type[BaseModel], handle: Callable[[Message, Any], None]) -> None:
@@ -78,3 +83,11 @@ def register_key_provider(provider: Callable[[], list[dict[str, str]]]) -> None:
 
 def published_keys() -> list[dict[str, str]]:
     return [key for provider in _key_providers for key in provider()]
+
+
+def on_refused(kind: str, callback: RefusalCallback) -> None:
+    _refusal_callbacks[kind] = callback
+
+
+def refusal_callback(kind: str) -> RefusalCallback | None:
+    return _refusal_callbacks.get(kind)

@@ -253,11 +253,15 @@ def _deliver(item: Outbox) -> bool:
                 item.receiver,
                 code,
             )
-            Outbox.objects.filter(pk=item.pk).update(
-                status=Outbox.Status.REFUSED,
-                attempts=item.attempts + 1,
-                last_error=f"{code}: {reason}"[:500],
-            )
+            with transaction.atomic():
+                Outbox.objects.filter(pk=item.pk).update(
+                    status=Outbox.Status.REFUSED,
+                    attempts=item.attempts + 1,
+                    last_error=f"{code}: {reason}"[:500],
+                )
+                callback = registry.refusal_callback(entry.kind)
+                if callback is not None:
+                    callback(item.receiver, json.loads(entry.body)["payload"], code, reason)
             return True
         raise FederationUnavailable(f"{code}: {reason}")
     raise FederationUnavailable(f"HTTP {status}")

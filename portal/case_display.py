@@ -39,6 +39,7 @@ EVENT_LABELS = {
     "steps_received": "收到联办环节",
     "complete_step": "联办环节完成",
     "refuse_step": "联办环节未通过",
+    "refused_by_node": "协同节点未接受",
 }
 NECESSITY_LABELS = dict(Material.Necessity.choices)
 COVERED_LABELS = {"deficiency": "容缺后补（已签署承诺）", "notification": "以告知承诺替代"}

@@ -360,3 +360,45 @@ def test_an_online_application_on_another_members_portal_lands_with_the_owner(fe
         {"number": case.number, "action": "withdraw", "from_state": "submitted", "actor": "申请人"},
     )
     assert Case.objects.get().state == "withdrawn"
+
+
+def test_a_final_refusal_by_the_counterpart_shows_on_the_case(federation, monkeypatch):
+    version = _remote_item()
+    window = builders.organisation("大连市政务服务中心")
+    clerk = builders.staff("window_clerk", window)
+    case = services.apply(
+        actor=clerk,
+        item_version=version,
+        form_data={"reason": "x"},
+        on_behalf_of={
+            "kind": "person",
+            "name": "李四",
+            "id_number": builders.valid_id_number(),
+            "mobile": "13904110000",
+        },
+    )
+    for material in version.materials.all():
+        add_material(case, material, content=builders.uploaded_pdf(), name="a.pdf", actor=clerk)
+    for action in ("check_identity", "check_materials", "forward"):
+        services.take_action(case, action, actor=clerk)
+
+    def refuse(url, data):
+        sent = json.loads(data["envelope"])
+        body, signature = federation.jilin.signed(
+            {
+                "format": "tongban-refusal/1",
+                "envelope": sent["id"],
+                "sender": "jilin",
+                "receiver": "liaoning",
+                "code": "item_unknown",
+                "reason": "本节点没有该事项",
+                "at": "2026-11-29T00:00:00Z",
+            }
+        )
+        return 422, {"refusal": body, "signature": signature, "code": "item_unknown"}
+
+    monkeypatch.setattr(exchange, "_post", refuse)
+    assert exchange.deliver_due()["refused"] == 1
+    assert Outbox.objects.get().status == "refused"
+    event = case.events.get(action="refused_by_node")
+    assert "item_unknown" in event.note and "本节点没有该事项" in event.note

@@ -88,6 +88,14 @@ class ForeignNode:
     def entry(self, **kwargs: Any) -> dict[str, Any]:
         return node_entry(self.id, [key_entry(self.pair)], **kwargs)
 
+    def signed(self, doc: dict[str, Any]) -> tuple[str, str]:
+        """Any document (a receipt, a refusal) signed by this node, as its node would."""
+        body = canonical_json(
+            {**doc, "kid": fingerprint(self.pair.public_pem), "alg": self.pair.algorithm.value}
+        ).decode()
+        signature = sign(self.pair.algorithm, self.pair.private_pem, body.encode())
+        return body, base64.b64encode(signature).decode()
+
     def envelope(
         self, kind: str, payload: dict[str, Any], *, receiver: str = "liaoning", **overrides: Any
     ) -> tuple[str, str]:
