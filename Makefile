@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
 .DEFAULT_GOAL := help
-.PHONY: help run run-node test test-sqlite test-postgres lint fmt typecheck setup clean
+.PHONY: help run run-node stop-node start-node test test-sqlite test-postgres lint fmt typecheck setup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -30,6 +30,12 @@ run: setup ## Set up and start the four federated demo nodes on ports PORT…POR
 
 run-node: setup ## Start one node alone, outside the federation: make run-node NODE=jilin PORT=8001
 	$(PY) scripts/run-nodes --node $(or $(NODE),liaoning) --base-port $(PORT)
+
+stop-node: setup ## In a running make run, stop one node (the others go on): make stop-node NODE=jilin
+	$(PY) scripts/run-nodes --stop-node $(NODE)
+
+start-node: setup ## In a running make run, start a stopped node again: make start-node NODE=jilin
+	$(PY) scripts/run-nodes --start-node $(NODE)
 
 lint: setup ## ruff, Django's checks and missing migrations
 	$(VENV)/bin/ruff check .

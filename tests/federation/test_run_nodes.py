@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -110,6 +111,37 @@ class Runner:
             self.process.wait()
 
 
+def control(var_dir: Path, *args: str) -> None:
+    """scripts/run-nodes as an operator runs it next to a running `make run`."""
+    subprocess.run(
+        [sys.executable, str(RUNNER), "--var-dir", str(var_dir), *args],
+        cwd=ROOT,
+        env=base_env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _count(var_dir: Path, node: str, sql: str) -> int:
+    uri = f"file:{var_dir / node / 'tongban.sqlite3'}?mode=ro"
+    with sqlite3.connect(uri, uri=True, timeout=20) as db:
+        return int(db.execute(sql).fetchone()[0])
+
+
+def received(var_dir: Path, node: str) -> int:
+    return _count(
+        var_dir,
+        node,
+        "SELECT COUNT(DISTINCT envelope_id) FROM federation_logentry "
+        "WHERE direction='in' AND entry_type='envelope' AND kind='federation.ping'",
+    )
+
+
+def pending(var_dir: Path, node: str) -> int:
+    return _count(var_dir, node, "SELECT COUNT(*) FROM federation_outbox WHERE status='pending'")
+
+
 def directory_of(port: int) -> dict:
     with urllib.request.urlopen(
         f"http://127.0.0.1:{port}/federation/v1/directory", timeout=10
@@ -148,12 +180,27 @@ def test_the_four_nodes_start_share_one_directory_and_stop_together(tmp_path):
     assert not [pid for pid in children if alive(pid)]
     assert not [port for port in ports if listening(port)]
 
-    # A second start reuses the databases, signs a newer directory, and a node that dies
-    # takes the others down with it.
+    # A second start reuses the databases and signs a newer directory. Jilin is stopped
+    # while Liaoning sends, started again, and gets every envelope once; then a node that
+    # dies takes the others down with it.
     runner = Runner(base, tmp_path)
     try:
         runner.read_until(READY, timeout=300)
         assert directory_of(base + 2)["serial"] > first_serial
+        control(tmp_path, "--stop-node", "jilin")
+        runner.read_until("已停止吉林（jilin）", timeout=60)
+        assert not listening(base + 1)
+        before = received(tmp_path, "jilin")
+        control(tmp_path, "--manage", "liaoning", "federation_ping", "jilin", "--count", "3")
+        time.sleep(2)  # the worker tries, and fails: nothing listens
+        assert pending(tmp_path, "liaoning") == 3
+        control(tmp_path, "--start-node", "jilin")
+        runner.read_until("已重新启动吉林（jilin）", timeout=60)
+        deadline = time.monotonic() + 120
+        while pending(tmp_path, "liaoning") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert pending(tmp_path, "liaoning") == 0
+        assert received(tmp_path, "jilin") == before + 3
         children = children_of(runner.process.pid)
         jilin = next(
             pid
