@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
+from django.db.models import Q
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -558,7 +559,13 @@ def _on_action(message: Message, payload: ActionTaken) -> None:
 
 
 def _on_event(message: Message, payload: EventShared) -> None:
-    case = Case.objects.filter(number=payload.number, counterpart_node=message.sender).first()
+    # From the counterpart, or from a node doing one of the case's 多地联办 steps.
+    case = (
+        Case.objects.filter(number=payload.number)
+        .filter(Q(counterpart_node=message.sender) | Q(steps__organisation__node=message.sender))
+        .distinct()
+        .first()
+    )
     if case is None:
         raise RuleViolation(
             "case_unknown", f"本节点没有与 {message.sender} 协同的办件 {payload.number}"
