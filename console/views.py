@@ -318,19 +318,42 @@ def foreign_licence(request: HttpRequest, number: str) -> HttpResponse:
 def step_result(request: HttpRequest, number: str, step_id: int) -> HttpResponse:
     """A 多地联办 step's organisation records its result (`cases.joint.complete_step`)."""
     case = get_case_for(request.user, number)
-    step = next((s for s in case.steps.all() if s.pk == step_id), None)
-    if step is None:
-        raise NotFound("step_not_found", "联办环节不存在")
-    form = StepResultForm(request.POST, step_id=step_id)
+    return _row_verdict(
+        request,
+        number,
+        row=next((s for s in case.steps.all() if s.pk == step_id), None),
+        missing=("step_not_found", "联办环节不存在"),
+        form=StepResultForm(request.POST, step_id=step_id),
+        context_key="step_forms",
+        apply=lambda step, data: joint.complete_step(
+            step, passed=data["passed"], note=data["note"], actor=request.user
+        ),
+        done=lambda step: f"已记录环节“{step.name}”的办理结果。",
+        anchor="#steps",
+    )
+
+
+def _row_verdict(
+    request: HttpRequest,
+    number: str,
+    *,
+    row: Any,
+    missing: tuple[str, str],
+    form: Any,
+    context_key: str,
+    apply: Callable[[Any, dict[str, Any]], object],
+    done: Callable[[Any], str],
+    anchor: str = "",
+) -> HttpResponse:
+    """A verdict with a note on one row of a case (a commitment, a joint step): the form
+    again with its reasons when refused, the case page when recorded."""
+    if row is None:
+        raise NotFound(*missing)
+    forms_: dict[str, Any] = {context_key: [(row, form)]}
     if not form.is_valid():
-        return _render_case(request, number, status=422, step_forms=[(step, form)])
+        return _render_case(request, number, status=422, **forms_)
     try:
-        joint.complete_step(
-            step,
-            passed=form.cleaned_data["passed"],
-            note=form.cleaned_data["note"],
-            actor=request.user,
-        )
+        apply(row, form.cleaned_data)
     except RuleViolation as exc:
         add_problems(form, exc, fields={"code:note_required": "note"})
         return _render_case(
@@ -338,10 +361,10 @@ def step_result(request: HttpRequest, number: str, step_id: int) -> HttpResponse
             number,
             status=exc.status,
             error=violation_context(exc),
-            step_forms=[(step, form)],
+            **forms_,
         )
-    messages.success(request, f"已记录环节“{step.name}”的办理结果。")
-    return HttpResponseRedirect(reverse("console:case", args=[number]) + "#steps")
+    messages.success(request, done(row))
+    return HttpResponseRedirect(reverse("console:case", args=[number]) + anchor)
 
 
 @staff_only
@@ -423,30 +446,18 @@ def reveal(request: HttpRequest, number: str) -> HttpResponse:
 def verify(request: HttpRequest, number: str, commitment_id: int) -> HttpResponse:
     """核查 of a 告知承诺 (`case_commitments.record_verification`)."""
     case = get_case_for(request.user, number)
-    commitment = next((c for c in case.commitments.all() if c.pk == commitment_id), None)
-    if commitment is None:
-        raise NotFound("commitment_not_found", "承诺不存在")
-    form = VerificationForm(request.POST, commitment_id=commitment_id)
-    if not form.is_valid():
-        return _render_case(request, number, status=422, verification_forms=[(commitment, form)])
-    try:
-        case_commitments.record_verification(
-            commitment,
-            truthful=form.cleaned_data["truthful"],
-            note=form.cleaned_data["note"],
-            actor=request.user,
-        )
-    except RuleViolation as exc:
-        add_problems(form, exc, fields={"code:note_required": "note"})
-        return _render_case(
-            request,
-            number,
-            status=exc.status,
-            error=violation_context(exc),
-            verification_forms=[(commitment, form)],
-        )
-    messages.success(request, "核查结论已记录。")
-    return HttpResponseRedirect(reverse("console:case", args=[number]))
+    return _row_verdict(
+        request,
+        number,
+        row=next((c for c in case.commitments.all() if c.pk == commitment_id), None),
+        missing=("commitment_not_found", "承诺不存在"),
+        form=VerificationForm(request.POST, commitment_id=commitment_id),
+        context_key="verification_forms",
+        apply=lambda commitment, data: case_commitments.record_verification(
+            commitment, truthful=data["truthful"], note=data["note"], actor=request.user
+        ),
+        done=lambda commitment: "核查结论已记录。",
+    )
 
 
 @staff_only
