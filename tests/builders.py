@@ -210,3 +210,34 @@ def bearer(user) -> dict[str, str]:
     from accounts.services import create_api_token
 
     return {"HTTP_AUTHORIZATION": f"Bearer {create_api_token(user, actor='test')}"}
+
+
+def checked_window_case(version: ItemVersion, *, custody: str = "") -> tuple[Any, Any]:
+    """A case taken in at the 大连市政务服务中心 window for `version`, every material given,
+    identity and formal checks done: ready to forward. Returns (case, clerk)."""
+    from cases import services
+    from cases.materials import add_material
+
+    clerk = staff("window_clerk", organisation("大连市政务服务中心"))
+    case = services.apply(
+        actor=clerk,
+        item_version=version,
+        form_data={"reason": "投靠"},
+        on_behalf_of={
+            "kind": "person",
+            "name": "李四",
+            "id_number": valid_id_number(),
+            "mobile": "13904110000",
+        },
+    )
+    for material in version.materials.all():
+        add_material(
+            case,
+            material,
+            content=uploaded_pdf(str(material.position)),
+            name=f"{material.position}.pdf",
+            actor=clerk,
+            paper_custody=custody,
+        )
+    services.take_action(case, "check_identity", actor=clerk)
+    return services.take_action(case, "check_materials", actor=clerk), clerk

@@ -9,7 +9,6 @@ import pytest
 from django.db import transaction
 
 from cases import services
-from cases.materials import add_material
 from cases.models import Case, CaseMaterial
 from core.models import Division, Organisation
 from federation import services as exchange
@@ -239,31 +238,9 @@ def _remote_item():
 
 def test_a_window_forwards_a_case_for_another_nodes_item_with_its_files(federation):
     version = _remote_item()
-    window = builders.organisation("大连市政务服务中心")
-    clerk = builders.staff("window_clerk", window)
-    case = services.apply(
-        actor=clerk,
-        item_version=version,
-        form_data={"reason": "开办餐饮店"},
-        on_behalf_of={
-            "kind": "person",
-            "name": "李四",
-            "id_number": builders.valid_id_number(),
-            "mobile": "13904110000",
-        },
-    )
+    case, clerk = builders.checked_window_case(version, custody="原件寄往业务属地")
+    window = case.receiving_org
     assert case.mode == "proxy" and case.counterpart_node == "jilin"
-    for material in version.materials.all():
-        add_material(
-            case,
-            material,
-            content=builders.uploaded_pdf(str(material.position)),
-            name=f"{material.position}.pdf",
-            actor=clerk,
-            paper_custody="原件寄往业务属地",
-        )
-    services.take_action(case, "check_identity", actor=clerk)
-    services.take_action(case, "check_materials", actor=clerk)
     assert not LogEntry.objects.exists()  # the window's own steps stay here
     services.take_action(case, "forward", actor=clerk)
     (forwarded,) = _sent("case.forwarded")
@@ -302,24 +279,7 @@ def test_a_window_forwards_a_case_for_another_nodes_item_with_its_files(federati
 
 
 def test_the_forward_is_part_of_the_windows_transaction(federation):
-    version = _remote_item()
-    window = builders.organisation("大连市政务服务中心")
-    clerk = builders.staff("window_clerk", window)
-    case = services.apply(
-        actor=clerk,
-        item_version=version,
-        form_data={"reason": "x"},
-        on_behalf_of={
-            "kind": "person",
-            "name": "李四",
-            "id_number": builders.valid_id_number(),
-            "mobile": "13904110000",
-        },
-    )
-    for material in version.materials.all():
-        add_material(case, material, content=builders.uploaded_pdf(), name="a.pdf", actor=clerk)
-    services.take_action(case, "check_identity", actor=clerk)
-    services.take_action(case, "check_materials", actor=clerk)
+    case, clerk = builders.checked_window_case(_remote_item())
     with pytest.raises(RuntimeError), transaction.atomic():
         services.take_action(case, "forward", actor=clerk)
         raise RuntimeError("crash before commit")
@@ -363,24 +323,8 @@ def test_an_online_application_on_another_members_portal_lands_with_the_owner(fe
 
 
 def test_a_final_refusal_by_the_counterpart_shows_on_the_case(federation, monkeypatch):
-    version = _remote_item()
-    window = builders.organisation("大连市政务服务中心")
-    clerk = builders.staff("window_clerk", window)
-    case = services.apply(
-        actor=clerk,
-        item_version=version,
-        form_data={"reason": "x"},
-        on_behalf_of={
-            "kind": "person",
-            "name": "李四",
-            "id_number": builders.valid_id_number(),
-            "mobile": "13904110000",
-        },
-    )
-    for material in version.materials.all():
-        add_material(case, material, content=builders.uploaded_pdf(), name="a.pdf", actor=clerk)
-    for action in ("check_identity", "check_materials", "forward"):
-        services.take_action(case, action, actor=clerk)
+    case, clerk = builders.checked_window_case(_remote_item())
+    services.take_action(case, "forward", actor=clerk)
 
     def refuse(url, data):
         sent = json.loads(data["envelope"])

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from cases import services, shipping
-from cases.materials import add_material
 from cases.models import Case, CaseEvent
 from core.exceptions import RuleViolation
 from core.models import Division, Organisation
@@ -31,31 +30,7 @@ def _local_carrier(settings):
 
 def _checked_proxy_case(handling_org=None):
     version = builders.item(org=handling_org, scopes=(("cross_province", "proxy"),))
-    window = builders.organisation("大连市政务服务中心")
-    clerk = builders.staff("window_clerk", window)
-    case = services.apply(
-        actor=clerk,
-        item_version=version,
-        form_data={"reason": "投靠"},
-        on_behalf_of={
-            "kind": "person",
-            "name": "李四",
-            "id_number": builders.valid_id_number(),
-            "mobile": "13904110000",
-        },
-    )
-    for material in version.materials.all():
-        add_material(
-            case,
-            material,
-            content=builders.uploaded_pdf(),
-            name="a.pdf",
-            actor=clerk,
-            paper_custody="窗口核验原件",
-        )
-    services.take_action(case, "check_identity", actor=clerk)
-    case = services.take_action(case, "check_materials", actor=clerk)
-    return case, clerk
+    return builders.checked_window_case(version, custody="窗口核验原件")
 
 
 def _post_materials(case, clerk):
