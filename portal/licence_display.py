@@ -27,6 +27,7 @@ OUTCOME_SYMBOLS = {
     "revoked": "⊘",
     "expired": "!",
     "unknown_issuer": "?",
+    "unconfirmed": "?",
 }
 OUTCOME_ADVICE = {
     "valid": "证照真实有效，可以作为办事依据。",
@@ -34,8 +35,12 @@ OUTCOME_ADVICE = {
     "revoked": "请勿采信：该证照已不再有效，请持证人向签发机构了解情况。",
     "expired": "请勿采信：该证照已超过有效期，请持证人申请换发。",
     "unknown_issuer": "无法确认真伪：签名所用的印章不在本节点信任的公钥中，请向签发地核实。",
+    # Another node's licence whose signature holds but whose issuer could not confirm its
+    # status: amber like an unknown issuer, never green.
+    "unconfirmed": "暂不能作为办事依据：证照的电子签名真实，但其现在是否有效（有无撤销）尚未得到"
+    "签发节点确认，请稍后再次核验或向签发地核实。",
 }
-CHANNEL_LABELS = {"page": "核验页面", "api": "核验接口"}
+CHANNEL_LABELS = {"page": "核验页面", "api": "核验接口", "federation": "其他节点"}
 
 
 def qr_svg(url: str, *, label: str = "电子证照核验二维码") -> SafeString:
@@ -127,27 +132,3 @@ def event_rows(events: Iterable[LicenceEvent], *, me: Any = None) -> list[EventR
             )
         )
     return rows
-
-
-def verification_context(result: Verification) -> dict[str, Any]:
-    """The outcome of /verify/ as the page shows it, with only the token's minimal face."""
-    face = result.face
-    rows: list[tuple[str, str]] = []
-    if face:
-        rows = [
-            ("证照类型", str(face.get("typ") or "—")),
-            ("持证主体", str(face.get("hn") or "—")),
-            ("持证主体代码", str(face.get("hc") or "—")),
-            ("签发机构", str(face.get("isn") or "—")),
-            ("有效期", validity(face.get("vf"), face.get("vu"))),
-            ("电子证照标识", str(face.get("id") or "—")),
-        ]
-    return {
-        "outcome": result.outcome,
-        "label": result.label,
-        "symbol": OUTCOME_SYMBOLS[result.outcome],
-        "advice": OUTCOME_ADVICE[result.outcome],
-        "reason": result.reason,
-        "revocation_checked": result.revocation_checked,
-        "face_rows": rows,
-    }

@@ -115,16 +115,6 @@ def licence_pdf(request: HttpRequest, identifier: str) -> HttpResponse:
     )
 
 
-# The outcome a licence of another node has when its signature holds but its issuer could
-# not confirm its status; amber like an unknown issuer, never green.
-VERDICT_SYMBOLS = {**OUTCOME_SYMBOLS, "unconfirmed": "?"}
-VERDICT_ADVICE = {
-    **OUTCOME_ADVICE,
-    "unconfirmed": "暂不能作为办事依据：证照的电子签名真实，但其现在是否有效（有无撤销）尚未得到"
-    "签发节点确认，请稍后再次核验或向签发地核实。",
-}
-
-
 def _signature_text(result: Recognition) -> str:
     if result.signature_ok:
         source = "本节点的电子印章" if result.local else "节点目录公布的签发节点印章公钥"
@@ -156,15 +146,12 @@ def recognition_context(result: Recognition) -> dict[str, Any]:
         ]
     elif result.identifier:
         rows = [("电子证照标识", result.identifier)]
-    classes = f"verdict-{result.outcome}"
-    if result.outcome == "unconfirmed":
-        classes += " verdict-unknown_issuer"
     return {
         "outcome": result.outcome,
-        "classes": classes,
+        "classes": f"verdict-{result.outcome}",
         "label": result.label,
-        "symbol": VERDICT_SYMBOLS[result.outcome],
-        "advice": VERDICT_ADVICE[result.outcome],
+        "symbol": OUTCOME_SYMBOLS[result.outcome],
+        "advice": OUTCOME_ADVICE[result.outcome],
         "reason": result.reason,
         "code": result.code,
         "node": result.node_label if result.node_id and not result.local else "",
