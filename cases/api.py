@@ -13,7 +13,7 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from accounts.auth import API_AUTH
-from cases import commitments, materials, selectors, services
+from cases import commitments, joint, materials, selectors, services, shipping
 from cases.models import Case
 from cases.schemas import (
     ActionIn,
@@ -22,13 +22,19 @@ from cases.schemas import (
     CaseRowOut,
     CoverageOut,
     DeficiencyIn,
+    ForeignLicenceIn,
     RevealIn,
+    ShipmentIn,
+    ShipmentOut,
+    StepResultIn,
+    StepsIn,
     VerificationIn,
 )
 from catalog.selectors import current_version_of
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
 from core.schemas import ProblemOut
+from delivery.carriers import Party
 from licences.schemas import UseLicenceIn
 from licences.selectors import wallet
 
@@ -198,6 +204,70 @@ def use_licence(request: HttpRequest, number: str, payload: UseLicenceIn) -> Sta
         raise RuleViolation("licence_not_applicants", "证照夹中没有该电子证照", status=403)
     materials.use_licence(case, requirement, licence, actor=request.user)
     return Status(201, _detail(request, number))
+
+
+@router.post(
+    "/cases/{number}/materials/foreign-licence",
+    response={201: CaseOut, **ERRORS},
+    summary="以其他节点签发的电子证照代替申请材料（离线验签，并向签发节点确认有效与持证人）",
+)
+def use_foreign_licence(
+    request: HttpRequest, number: str, payload: ForeignLicenceIn
+) -> Status[dict[str, Any]]:
+    case = selectors.get_case_for(request.user, number)
+    requirement = case.item_version.materials.filter(pk=payload.material).first()
+    if requirement is None:
+        raise RuleViolation("material_not_of_item", f"材料 {payload.material} 不是该事项的申请材料")
+    materials.use_foreign_licence(case, requirement, payload.token, actor=request.user)
+    return Status(201, _detail(request, number))
+
+
+@router.post(
+    "/cases/{number}/steps",
+    response={200: CaseOut, **ERRORS},
+    summary="分派多地联办环节（受理后；相同顺序的环节并行，其他节点的环节经节点交换送达）",
+)
+def assign_steps(request: HttpRequest, number: str, payload: StepsIn) -> dict[str, Any]:
+    case = selectors.get_case_for(request.user, number)
+    joint.assign(
+        case, [step.dict() for step in payload.steps], actor=request.user, note=payload.note
+    )
+    return _detail(request, number)
+
+
+@router.post(
+    "/cases/{number}/steps/{step_id}",
+    response={200: CaseOut, **ERRORS},
+    summary="记录本机构承办的多地联办环节的办理结果",
+)
+def step_result(
+    request: HttpRequest, number: str, step_id: int, payload: StepResultIn
+) -> dict[str, Any]:
+    case = selectors.get_case_for(request.user, number)
+    step = case.steps.filter(pk=step_id).first()
+    if step is None:
+        raise NotFound("step_not_found", f"办件 {number} 没有环节 {step_id}")
+    joint.complete_step(step, passed=payload.passed, note=payload.note, actor=request.user)
+    return _detail(request, number)
+
+
+@router.post(
+    "/cases/{number}/shipments",
+    response={201: ShipmentOut, **ERRORS},
+    summary="寄递办件的纸质材料或办理结果（下单后运单号记入办件时间线）",
+)
+def post_shipment(request: HttpRequest, number: str, payload: ShipmentIn) -> Status[Any]:
+    case = selectors.get_case_for(request.user, number)
+    shipment = shipping.post(
+        case,
+        purpose=payload.purpose,
+        sender=Party(**payload.sender.dict()),
+        recipient=Party(**payload.recipient.dict()),
+        to_window=payload.to_window,
+        contents=payload.contents,
+        actor=request.user,
+    )
+    return Status(201, shipment)
 
 
 @router.get(

@@ -72,6 +72,70 @@ class EventOut(Schema):
     from_state: str
     to_state: str
     note: str
+    node: str = Field(description="发生在哪个节点（空为本节点）")
+
+
+class StepOut(Schema):
+    id: int
+    order: int
+    name: str
+    organisation: str
+    remote: bool = Field(description="承办机构在其他节点")
+    status: str
+    status_label: str
+    note: str
+    finished_at: dt.datetime | None
+
+
+class SegmentOut(Schema):
+    label: str
+    organisation: str
+    node: str
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    due_date: dt.date | None
+
+
+class StepIn(Schema):
+    order: int = Field(ge=1, le=20, description="顺序；相同顺序的环节并行办理")
+    name: str = Field(min_length=1, max_length=64)
+    organisation: str = Field(description="承办机构统一社会信用代码（本节点或其他节点的机构）")
+
+
+class StepsIn(Schema):
+    steps: list[StepIn] = Field(min_length=1)
+    note: str = ""
+
+
+class StepResultIn(Schema):
+    passed: bool
+    note: str = ""
+
+
+class ForeignLicenceIn(Schema):
+    material: int = Field(description="材料要求 id")
+    token: str = Field(description="其他节点签发的电子证照二维码令牌（TB1.…）或电子证照标识")
+
+
+class PartyIn(Schema):
+    name: str
+    mobile: str
+    address: str
+
+
+class ShipmentIn(Schema):
+    purpose: str = Field(description="materials / supplement / result")
+    contents: str
+    sender: PartyIn
+    recipient: PartyIn
+    to_window: bool = Field(default=True, description="寄往对方机构窗口（否则寄给收件人本人）")
+
+
+class ShipmentOut(Schema):
+    tracking_number: str
+    purpose: str
+    status: str
+    carrier: str
 
 
 class PauseOut(Schema):
@@ -176,6 +240,9 @@ class CaseOut(Schema):
     submitted_at: dt.datetime | None
     closed_at: dt.datetime | None
     outcome_note: str
+    counterpart_node: str = Field(description="协同办理的另一个节点（空为单节点办件）")
+    steps: list[StepOut]
+    segments: list[SegmentOut]
 
 
 class CoverageOut(Schema):

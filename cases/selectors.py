@@ -297,11 +297,14 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
             {
                 "at": e.at,
                 "actor": e.actor_label,
-                "organisation": e.organisation.name if e.organisation else None,
+                "organisation": e.organisation.name
+                if e.organisation
+                else e.data.get("organisation") or None,
                 "action": e.action,
                 "from_state": e.from_state,
                 "to_state": e.to_state,
                 "note": e.note,
+                "node": e.node,
             }
             for e in case.events.all()
         ],

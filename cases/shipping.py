@@ -5,6 +5,8 @@ with the counterpart node of a two-node case, so both show who holds the paper."
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db import transaction
 
 from accounts.models import Role
@@ -52,12 +54,17 @@ def post(
     recipient: Party,
     contents: str,
     actor: Actor,
+    to_window: bool = True,
 ) -> Shipment:
-    """Book a parcel for the case with the carrier and put it on the timeline."""
+    """Book a parcel for the case with the carrier and put it on the timeline. The sender is
+    the posting side's organisation; the recipient the other side's window (`to_window`) or
+    a person (the applicant, for a result). Organisation codes come from the case, not the
+    caller."""
     if purpose not in _RULES:
         raise RuleViolation("shipment_purpose_unknown", f"未知的寄递用途：{purpose}")
     side, roles, states = _RULES[purpose]
     org = case.receiving_org if side == "receiving" else case.handling_org
+    other = case.handling_org if side == "receiving" else case.receiving_org
     if not org.is_local or staff_user(actor, roles, [org]) is None:
         raise RuleViolation(
             "action_forbidden",
@@ -70,6 +77,8 @@ def post(
             f"办件当前状态下不能寄出{Shipment.Purpose(purpose).label}",
             status=409,
         )
+    sender = replace(sender, org_uscc=org.uscc)
+    recipient = replace(recipient, org_uscc=other.uscc if to_window else "")
     shipment = book_shipment(
         case_number=case.number,
         purpose=purpose,

@@ -279,18 +279,15 @@ def post_shipment(request: HttpRequest, number: str) -> HttpResponse:
     data = form.cleaned_data
     purpose = data["purpose"]
     own = case.handling_org if purpose == Shipment.Purpose.RESULT else case.receiving_org
-    target = case.receiving_org if purpose == Shipment.Purpose.RESULT else case.handling_org
     try:
         shipment = shipping.post(
             case,
             purpose=purpose,
-            sender=Party(own.name, data["sender_mobile"], data["sender_address"], own.uscc),
+            sender=Party(own.name, data["sender_mobile"], data["sender_address"]),
             recipient=Party(
-                data["recipient_name"],
-                data["recipient_mobile"],
-                data["recipient_address"],
-                target.uscc if data["to_window"] else "",
+                data["recipient_name"], data["recipient_mobile"], data["recipient_address"]
             ),
+            to_window=data["to_window"],
             contents=data["contents"],
             actor=request.user,
         )
