@@ -129,6 +129,20 @@ def _upload(case: Case, actor: User, *, only: list[str] | None = None, custody: 
         )
 
 
+def _applied(
+    demo: _Demo, username: str, slug: str, item: str, fields: dict[str, str]
+) -> tuple[Case, User]:
+    """A citizen's online application with every material uploaded, not yet submitted."""
+    person, user = demo.applicant(username)
+    case = services.apply(
+        actor=user,
+        item_version=demo.version(slug, item),
+        form_data={**demo.personal_fields(person), **fields},
+    )
+    _upload(case, user)
+    return case, user
+
+
 def _act(case: Case, steps: list[tuple[str, User]]) -> Case:
     for action, actor in steps:
         case = services.take_action(case, action, actor=actor)
@@ -154,12 +168,12 @@ def _draft(demo: _Demo) -> Case:
 
 
 def _submitted(demo: _Demo) -> Case:
-    liu, liu_user = demo.applicant("citizen-liuyang")
-    case = services.apply(
-        actor=liu_user,
-        item_version=demo.version("dl-gaj", "新生儿入户"),
-        form_data={
-            **demo.personal_fields(liu),
+    case, liu_user = _applied(
+        demo,
+        "citizen-liuyang",
+        "dl-gaj",
+        "新生儿入户",
+        {
             "baby_name": "刘一诺",
             "birth_date": demo.days_ago(20),
             "birth_place": "210200",
@@ -167,18 +181,17 @@ def _submitted(demo: _Demo) -> Case:
             "household_address": "大连市沙河口区西安路128号",
         },
     )
-    _upload(case, liu_user)
     return services.take_action(case, "submit", actor=liu_user)
 
 
 def _supplement_requested(demo: _Demo) -> Case:
-    zhao, zhao_user = demo.applicant("citizen-zhaozihan")
     reviewer = demo.staff("dl-gaj", "reviewer")
-    case = services.apply(
-        actor=zhao_user,
-        item_version=demo.version("dl-gaj", "户口迁移（大中专院校录取学生）"),
-        form_data={
-            **demo.personal_fields(zhao),
+    case, zhao_user = _applied(
+        demo,
+        "citizen-zhaozihan",
+        "dl-gaj",
+        "户口迁移（大中专院校录取学生）",
+        {
             "move_from": "210300",
             "move_from_address": "鞍山市铁东区胜利南路15号",
             "move_to_address": "大连市甘井子区凌工路2号",
@@ -186,7 +199,6 @@ def _supplement_requested(demo: _Demo) -> Case:
             "enrol_date": demo.days_ago(10),
         },
     )
-    _upload(case, zhao_user)
     case = _act(case, [("submit", zhao_user), ("accept", reviewer), ("start_review", reviewer)])
     notice = case.item_version.materials.get(name="录取通知书")
     return services.take_action(
@@ -369,49 +381,46 @@ def _window_proxy(demo: _Demo) -> Case:
 
 
 def _jilin_submitted(demo: _Demo) -> Case:
-    liu, liu_user = demo.applicant("citizen-liuxin")
-    case = services.apply(
-        actor=liu_user,
-        item_version=demo.version("cc-rsj", "就业登记"),
-        form_data={
-            **demo.personal_fields(liu),
+    case, liu_user = _applied(
+        demo,
+        "citizen-liuxin",
+        "cc-rsj",
+        "就业登记",
+        {
             "employment_kind": "单位就业",
             "employer": "长春春城餐饮管理有限公司",
             "employed_since": demo.days_ago(14),
         },
     )
-    _upload(case, liu_user)
     return services.take_action(case, "submit", actor=liu_user)
 
 
 def _heilongjiang_submitted(demo: _Demo) -> Case:
-    sun, sun_user = demo.applicant("citizen-sunyue")
-    case = services.apply(
-        actor=sun_user,
-        item_version=demo.version("hl-gat", "无犯罪记录证明"),
-        form_data={
-            **demo.personal_fields(sun),
+    case, sun_user = _applied(
+        demo,
+        "citizen-sunyue",
+        "hl-gat",
+        "无犯罪记录证明",
+        {
             "purpose": "就业",
             "residence_period": "2013-09-01",
         },
     )
-    _upload(case, sun_user)
     return services.take_action(case, "submit", actor=sun_user)
 
 
 def _neimenggu_under_review(demo: _Demo) -> Case:
-    wu, wu_user = demo.applicant("citizen-wuyun")
     reviewer = demo.staff("nm-rst", "reviewer")
-    case = services.apply(
-        actor=wu_user,
-        item_version=demo.version("nm-rst", "社会保障卡申领"),
-        form_data={
-            **demo.personal_fields(wu),
+    case, wu_user = _applied(
+        demo,
+        "citizen-wuyun",
+        "nm-rst",
+        "社会保障卡申领",
+        {
             "bank": "农业银行",
             "mailing_address": "呼和浩特市赛罕区大学东街235号",
         },
     )
-    _upload(case, wu_user)
     return _act(case, [("submit", wu_user), ("accept", reviewer), ("start_review", reviewer)])
 
 
