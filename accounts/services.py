@@ -25,10 +25,11 @@ from accounts.models import (
     Role,
     StaffRole,
 )
+from core.actors import Actor
 from core.exceptions import Problem, ProblemList, RuleViolation
 from core.models import Organisation
 from core.personal_data import lookup_hash, mask_id_number, mask_mobile, mask_name
-from core.services import Actor, record_audit
+from core.services import record_audit
 from core.validators import normalize_id_number, normalize_mobile, normalize_uscc
 
 TOKEN_PREFIX = "tbk_"
@@ -391,3 +392,25 @@ def mark_notifications_read(user: User, *, ids: list[int] | None = None) -> int:
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())
+
+
+NODE_USERNAME_PREFIX = "node-"
+
+
+@transaction.atomic
+def node_account(node: str, *, actor: Actor) -> User:
+    """The inactive account that stands for another node where a row needs an account
+    (the submitter of a case it forwarded, the uploader of a material it sent). It can
+    never sign in; it is created once, with an audit row."""
+    if not node or len(node) > 32:
+        raise RuleViolation("node_invalid", f"节点标识无效：{node!r}")
+    user, created = User.objects.get_or_create(
+        username=f"{NODE_USERNAME_PREFIX}{node}", defaults={"is_active": False, "first_name": node}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        record_audit(
+            actor=actor, action="create_node_account", obj=user, summary=f"节点 {node} 的代表账号"
+        )
+    return user

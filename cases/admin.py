@@ -21,7 +21,7 @@ from django.utils.html import format_html
 
 from cases.models import Case, CaseArchive, CaseEvent, CaseMaterial, Commitment, WorkflowDefinition
 from cases.timeline import applicant_label
-from cases.workflow import parsed
+from cases.workflow import state_label
 from core.admin import ReadOnlyAdmin
 from core.personal_data import scrub
 
@@ -124,7 +124,7 @@ class CaseAdmin(ReadOnlyAdmin):
         "handling_org",
         "created_at",
         "submitted_at",
-        "accepted_on",
+        "started_on",
         "due_date",
         "due_provisional",
         "state_due_date",
@@ -133,6 +133,7 @@ class CaseAdmin(ReadOnlyAdmin):
         "warning",
         "closed_at",
         "outcome",
+        "outcome_summary",
     )
     inlines = [CaseEventInline, CaseMaterialInline, CommitmentInline]
 
@@ -142,14 +143,14 @@ class CaseAdmin(ReadOnlyAdmin):
 
     @admin.display(description="状态", ordering="state")
     def state_label(self, obj: Case) -> str:
-        return parsed(obj.workflow).label(obj.state)
+        return state_label(obj)
 
     @admin.display(description="申请人")
     def applicant(self, obj: Case) -> str:
         return applicant_label(obj)
 
     @admin.display(description="结论说明")
-    def outcome(self, obj: Case) -> str:
+    def outcome_summary(self, obj: Case) -> str:
         return scrub(obj.outcome_note)
 
 

@@ -14,6 +14,7 @@ from ninja.files import UploadedFile
 
 from accounts.auth import API_AUTH
 from cases import commitments, joint, materials, selectors, services, shipping
+from cases.engine import take_action
 from cases.models import Case
 from cases.schemas import (
     ActionIn,
@@ -30,6 +31,7 @@ from cases.schemas import (
     StepsIn,
     VerificationIn,
 )
+from cases.workflow import definition_of
 from catalog.selectors import current_version_of
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
@@ -95,12 +97,10 @@ def get_case(request: HttpRequest, number: str) -> dict[str, Any]:
 )
 def act(request: HttpRequest, number: str, action: str, payload: ActionIn) -> dict[str, Any]:
     case = selectors.get_case_for(request.user, number)
-    data: dict[str, Any] = {"materials": payload.materials}
-    if payload.due_date:
-        data["due_date"] = payload.due_date.isoformat()
-    if payload.procedure:
-        data["procedure"] = payload.procedure
-    services.take_action(case, action, actor=request.user, note=payload.note, data=data)
+    given = payload.model_dump(exclude_unset=True, exclude={"note"})
+    # An empty field is no input: clients may send every field of the body's schema.
+    data = {k: v for k, v in given.items() if v not in (None, "", [])}
+    take_action(case, action, actor=request.user, note=payload.note or "", data=data)
     return _detail(request, number)
 
 
@@ -229,8 +229,15 @@ def use_foreign_licence(
 )
 def assign_steps(request: HttpRequest, number: str, payload: StepsIn) -> dict[str, Any]:
     case = selectors.get_case_for(request.user, number)
-    joint.assign(
-        case, [step.dict() for step in payload.steps], actor=request.user, note=payload.note
+    spec = definition_of(case).action_with_payload(case.state, "steps")
+    if spec is None:
+        raise RuleViolation("steps_not_now", "办件当前状态下不能分派联办环节", status=409)
+    take_action(
+        case,
+        spec.name,
+        actor=request.user,
+        note=payload.note,
+        data={"steps": [step.model_dump() for step in payload.steps]},
     )
     return _detail(request, number)
 

@@ -9,11 +9,42 @@ class CasesConfig(AppConfig):
     verbose_name = "办件"
 
     def ready(self) -> None:
-        from cases import exchange, joint, shipping  # noqa: F401 - joint registers its hook
+        from cases import (
+            commitments,
+            inbound,
+            joint,
+            materials,
+            outbound,
+            results,
+            services,
+            shipping,
+        )
+        from cases.workflow import register_effect
+        from core.process import Effect
         from delivery import registry as delivery_registry
         from delivery.services import refresh_open_shipments
         from federation import worker
 
-        exchange.register()
+        # The effects the workflow definitions name (cases/workflows/*.json).
+        for name, effect in {
+            "require_materials": Effect(materials.require_materials),
+            "mark_submitted": Effect(services.mark_submitted),
+            "forward_to_handling_node": Effect(outbound.forward_to_handling_node, after=True),
+            "record_supplement_request": Effect(services.request_supplement),
+            "fulfil_supplement": Effect(services.fulfil_supplement),
+            "check_special_procedure": Effect(services.check_special_procedure),
+            "schedule_commitment_verification": Effect(
+                commitments.schedule_commitment_verification
+            ),
+            "issue_licence": Effect(results.issue_result_licence),
+            "withhold_result_if_deficient": Effect(commitments.withhold_result_if_deficient),
+            "record_outcome_note": Effect(services.record_outcome_note),
+            "revoke_result": Effect(commitments.revoke_result),
+            "create_steps": Effect(joint.create_steps),
+            "start_steps": Effect(joint.start_steps, after=True),
+            "require_steps_finished": Effect(joint.require_steps_finished),
+        }.items():
+            register_effect(name, effect)
+        inbound.register()
         delivery_registry.on_status_change(shipping.on_shipment_status)
         worker.register_periodic("delivery.refresh_open_shipments", 30, refresh_open_shipments)

@@ -12,21 +12,20 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.selectors import staff_user
 from accounts.services import has_false_commitment, record_false_commitment
-from cases import deadlines, timeline
+from cases import timeline
+from cases.engine import PROCESS, take_action
 from cases.materials import applicant_side
 from cases.models import (
     Case,
     Commitment,
 )
-from cases.services import take_action
-from cases.timeline import SYSTEM
+from cases.workflow import definition_of, has_tag
 from catalog.models import ItemVersion, Material
+from core.actors import Actor, SystemActor
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation
-from core.services import Actor
-from licences.services import (
-    revoke_licences_of_case,
-)
+from core.process import Transition
+from licences.services import revoke_licences_of_case
 
 # Commitments (容缺受理, 告知承诺) ----------------------------------------------------------
 
@@ -36,7 +35,7 @@ def _applicant_has_record(case: Case) -> bool:
 
 
 def _check_before_submission(case: Case, actor: Actor, what: str) -> Organisation | None:
-    if case.state not in {"draft", "identity_checked", "formally_checked"}:
+    if not has_tag(case, "before_submission"):
         raise RuleViolation("commitment_too_late", f"{what}须在提交申请前签署", status=409)
     org = applicant_side(case, actor)
     if _applicant_has_record(case):
@@ -62,7 +61,7 @@ def sign_deficiency_commitment(
             problems.add(f"“{m.name}”不允许容缺", field="materials")
     problems.raise_if_any("material_not_deficiency_allowed", "所列材料不能容缺")
     today = timeline.today()
-    limit = deadlines.days_after(case, today, max(case.item_version.promised_limit, 1))
+    limit = PROCESS.days_after(case, today, max(case.item_version.promised_limit, 1))
     if not today < due_date <= limit.date:
         raise RuleViolation(
             "deficiency_due_beyond_limit", f"补齐期限应在今天之后、不晚于承诺时限 {limit.date}"
@@ -151,10 +150,15 @@ def record_verification(
         data={"truthful": truthful},
     )
     if not truthful:
+        revoke = definition_of(case).action_with_effect(case.state, "revoke_result")
+        if revoke is None:
+            raise RuleViolation(
+                "decision_not_revocable", "办件当前状态下没有可撤销的决定", status=409
+            )
         take_action(
             case,
-            "revoke_decision",
-            actor=f"{SYSTEM}:核查不实",
+            revoke.name,
+            actor=SystemActor("核查不实"),
             note=f"告知承诺核查不实，撤销决定：{note}",
         )
         record_false_commitment(
@@ -163,9 +167,6 @@ def record_verification(
             case_number=case.number,
             note=note,
             actor=actor,
-        )
-        revoke_licences_of_case(
-            case.number, reason=f"告知承诺核查不实，决定已撤销：{note}", actor=actor
         )
     return commitment
 
@@ -178,6 +179,10 @@ def expire_deficiency_commitments(on: dt.date | None = None) -> int:
         kind=Commitment.Kind.DEFICIENCY, status=Commitment.Status.OPEN, due_date__lt=today
     ).select_related("case"):
         with transaction.atomic():
+            case = commitment.case
+            terminate = definition_of(case).action_into(case.state, "outcome:terminated")
+            if terminate is None:
+                continue  # not running (a draft, or already decided): nothing to terminate
             names = "、".join(m.name for m in commitment.materials.all())
             Commitment.objects.filter(pk=commitment.pk).update(
                 status=Commitment.Status.EXPIRED,
@@ -185,10 +190,45 @@ def expire_deficiency_commitments(on: dt.date | None = None) -> int:
                 resolution_note=f"逾期未补齐：{names}",
             )
             take_action(
-                commitment.case,
-                "terminate",
-                actor=f"{SYSTEM}:容缺到期",
+                case,
+                terminate.name,
+                actor=SystemActor("容缺到期"),
                 note=f"容缺材料逾期（{commitment.due_date}）未补齐：{names}，终止办理",
             )
             expired += 1
     return expired
+
+
+# Effects of the case's actions (registered in CasesConfig.ready) ---------------------------
+
+
+def schedule_commitment_verification(t: Transition[Case]) -> None:
+    """A decision made on a 告知承诺 is verified (核查) within the configured working days."""
+    case = t.process
+    for commitment in case.commitments.filter(
+        kind=Commitment.Kind.NOTIFICATION, status=Commitment.Status.OPEN
+    ):
+        due = PROCESS.days_after(case, t.today, settings.COMMITMENT_VERIFICATION_WORKING_DAYS)
+        commitment.due_date = due.date
+        commitment.save(update_fields=["due_date"])
+        timeline.record_event(
+            case,
+            actor=t.actor,
+            action="create_verification",
+            note=f"告知承诺核查任务，期限 {due.date}",
+        )
+
+
+def withhold_result_if_deficient(t: Transition[Case]) -> None:
+    """容缺受理: the result is not handed out while a promised material is missing."""
+    if t.process.commitments.filter(
+        kind=Commitment.Kind.DEFICIENCY, status=Commitment.Status.OPEN
+    ).exists():
+        raise RuleViolation(
+            "deficiency_outstanding", "容缺材料尚未补齐，暂不发放办理结果", status=409
+        )
+
+
+def revoke_result(t: Transition[Case]) -> None:
+    """A revoked decision takes its licences with it."""
+    revoke_licences_of_case(t.process.number, reason=t.note, actor=t.actor)

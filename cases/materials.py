@@ -24,11 +24,13 @@ from cases.models import (
     Commitment,
 )
 from cases.selectors import is_applicant
+from cases.workflow import has_tag
 from catalog.models import Material
-from core.exceptions import RuleViolation
+from core.actors import Actor, user_of
+from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation
 from core.personal_data import lookup_hash
-from core.services import Actor
+from core.process import Transition
 from licences.models import Licence
 from licences.recognition import recognise
 from licences.services import (
@@ -36,14 +38,6 @@ from licences.services import (
     record_use,
 )
 
-# States in which the applicant side may still add or replace materials.
-OPEN_FOR_MATERIALS = {
-    "draft",
-    "identity_checked",
-    "formally_checked",
-    "supplement_requested",
-    "review_supplement",
-}
 ALLOWED_UPLOADS = {
     "application/pdf": {".pdf"},
     "image/jpeg": {".jpg", ".jpeg"},
@@ -72,6 +66,17 @@ def _sniff(content: bytes, name: str) -> str:
     return mime
 
 
+def store_file(content: bytes) -> tuple[str, str]:
+    """Keep a material's bytes under their SHA-256 (content-addressed: a rolled-back upload
+    leaves only an unreferenced blob, a file given twice is stored once); return the digest
+    and the storage path."""
+    digest = hashlib.sha256(content).hexdigest()
+    path = f"cases/{digest[:2]}/{digest}"
+    if not default_storage.exists(path):
+        default_storage.save(path, ContentFile(content))
+    return digest, path
+
+
 @dataclass(frozen=True)
 class _MaterialSlot:
     """A material requirement of a locked case that the actor may fill now."""
@@ -92,10 +97,10 @@ def _open_slot(case: Case, requirement: Material, actor: Actor) -> _MaterialSlot
     deficient = case.commitments.filter(
         kind=Commitment.Kind.DEFICIENCY, status=Commitment.Status.OPEN, materials=requirement
     ).exists()
-    if case.state not in OPEN_FOR_MATERIALS and not deficient:
+    if not has_tag(case, "materials_open") and not deficient:
         raise RuleViolation("materials_closed", "当前状态下不能提交材料", status=409)
     org = applicant_side(case, actor)
-    uploader = timeline.user_of(actor)
+    uploader = user_of(actor)
     if uploader is None:  # _applicant_side admits only signed-in users
         raise RuleViolation("actor_required", "须以登录账号提交材料", status=401)
     current = case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED)
@@ -133,11 +138,7 @@ def add_material(
         )
     mime = _sniff(content, name)
     slot = _open_slot(case, requirement, actor)
-    digest = hashlib.sha256(content).hexdigest()
-    path = f"cases/{digest[:2]}/{digest}"
-    if not default_storage.exists(path):
-        # Content-addressed: a rolled-back upload leaves only an unreferenced blob.
-        default_storage.save(path, ContentFile(content))
+    digest, path = store_file(content)
     material = CaseMaterial.objects.create(
         case=slot.case,
         requirement=requirement,
@@ -312,3 +313,65 @@ def missing_materials(case: Case) -> list[Material]:
         and m.pk not in provided
         and m.pk not in covered
     ]
+
+
+def require_materials(t: Transition[Case]) -> None:
+    """Effect of submitting, forwarding and the formal check: every required material is
+    given or covered by a signed commitment."""
+    missing = missing_materials(t.process)
+    if missing:
+        problems = ProblemList()
+        for m in missing:
+            problems.add(f"缺少必要材料“{m.name}”", field=f"materials[{m.pk}]")
+        problems.raise_if_any(
+            "materials_missing", "申请材料不齐，缺少：" + "、".join(m.name for m in missing)
+        )
+
+
+@transaction.atomic
+def receive_material(
+    case: Case,
+    *,
+    position: int,
+    name: str,
+    content: bytes,
+    sha256: str,
+    original_name: str,
+    content_type: str,
+    paper_custody: str,
+    licence: str,
+    node: str,
+    uploader: User,
+) -> CaseMaterial:
+    """A material the counterpart node gave for the case (a file, or a licence it verified
+    in place of one): matched to the requirement by position and name, checked against
+    its digest, stored like an upload, replacing the one given before."""
+    requirement = case.item_version.materials.filter(position=position).first()
+    if requirement is None or requirement.name != name:
+        raise RuleViolation("material_unknown", f"事项版本中没有第 {position} 项材料“{name}”")
+    path = ""
+    if content:
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise RuleViolation("material_digest_mismatch", f"材料“{name}”的摘要与内容不符")
+        _sniff(content, original_name or f"material.{_extension(content_type)}")
+        _, path = store_file(content)
+    case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED).update(
+        status=CaseMaterial.Status.SUPERSEDED
+    )
+    return CaseMaterial.objects.create(
+        case=case,
+        requirement=requirement,
+        file=path,
+        original_name=original_name or (f"电子证照 {licence}" if licence else ""),
+        content_type=content_type,
+        size=len(content),
+        sha256=sha256,
+        uploaded_by=uploader,
+        paper_custody=paper_custody,
+        node=node,
+        exchanged_at=timezone.now(),
+    )
+
+
+def _extension(content_type: str) -> str:
+    return next(iter(sorted(ALLOWED_UPLOADS.get(content_type, {".bin"}))))[1:]

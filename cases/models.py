@@ -15,32 +15,28 @@ from django.db import models
 
 from accounts.models import Company, Person
 from catalog.models import ItemVersion, Material, Mode
-from core.models import Organisation, division_code_prefix
+from core.models import (
+    ClockState,
+    DeadlineWarning,
+    Organisation,
+    ProcessEvent,
+    ProcessFields,
+    ProcessPause,
+    StoredDefinition,
+    division_code_prefix,
+)
 from core.personal_data import EncryptedJSONField
 from licences.models import Licence
 
 
-class WorkflowDefinition(models.Model):
-    """One version of a workflow, stored as the data it was loaded from (see
-    `cases/workflow.py` for the format and its validation). Immutable once stored."""
+class WorkflowDefinition(StoredDefinition):
+    """One version of a case workflow, stored as the data it was loaded from (format:
+    core/workflow.py; case vocabulary: cases/workflow.py). Immutable once stored."""
 
-    code = models.CharField("代码", max_length=32)
-    version = models.PositiveIntegerField("版本")
     mode = models.CharField("业务模式", max_length=16, choices=Mode.choices)
-    name = models.CharField("名称", max_length=64)
-    definition = models.JSONField("定义")
-    checksum = models.CharField("摘要", max_length=64)
-    loaded_at = models.DateTimeField("载入时间", auto_now_add=True)
 
-    class Meta:
+    class Meta(StoredDefinition.Meta):
         verbose_name = verbose_name_plural = "流程定义"
-        constraints = [
-            models.UniqueConstraint(fields=["code", "version"], name="workflow_version_once"),
-        ]
-        ordering = ["code", "-version"]
-
-    def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -76,24 +72,25 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.filter(visible).distinct()
 
 
-class Case(models.Model):
-    """办件: an application being handled."""
+class Case(ProcessFields):
+    """办件: an application being handled. The state, clock and warning fields come from
+    `core.models.ProcessFields`; the engine (cases/engine.py) is the only writer of them."""
 
     class Channel(models.TextChoices):
         ONLINE = "online", "网上申请"
         WINDOW = "window", "窗口申请"
         API = "api", "部门系统"
 
-    class Warning(models.TextChoices):
-        NONE = "none", "正常"
-        YELLOW = "yellow", "临近期限"
-        RED = "red", "已超期"
+    Warning = DeadlineWarning
+    ClockState = ClockState
 
-    class ClockState(models.TextChoices):
-        NOT_STARTED = "not_started", "未起算"
-        RUNNING = "running", "计时中"
-        PAUSED = "paused", "暂停计时"
-        STOPPED = "stopped", "已停止"
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", "准予"
+        DENIED = "denied", "不予准予"
+        NOT_ACCEPTED = "not_accepted", "不予受理"
+        WITHDRAWN = "withdrawn", "撤回"
+        TERMINATED = "terminated", "终止"
+        REVOKED = "revoked", "撤销"
 
     number = models.CharField("办件编号", max_length=40, unique=True)
     item_version = models.ForeignKey(
@@ -104,8 +101,6 @@ class Case(models.Model):
     )
     mode = models.CharField("业务模式", max_length=16, choices=Mode.choices)
     channel = models.CharField("申请渠道", max_length=16, choices=Channel.choices)
-    state = models.CharField("状态", max_length=32, db_index=True)
-    row_version = models.PositiveIntegerField("并发版本", default=0)
 
     applicant_person = models.ForeignKey(
         Person,
@@ -146,18 +141,6 @@ class Case(models.Model):
 
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
-    accepted_on = models.DateField("受理日期", null=True, blank=True)
-    due_date = models.DateField("办结期限", null=True, blank=True, db_index=True)
-    due_provisional = models.BooleanField("期限为暂定", default=False)
-    state_due_date = models.DateField("本环节期限", null=True, blank=True)
-    paused_days = models.PositiveIntegerField("累计暂停天数（按时限单位）", default=0)
-    clock_state = models.CharField(
-        "计时状态", max_length=16, choices=ClockState.choices, default=ClockState.NOT_STARTED
-    )
-    warning = models.CharField(
-        "预警", max_length=8, choices=Warning.choices, default=Warning.NONE, db_index=True
-    )
-    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
     outcome_note = models.CharField("结论说明", max_length=500, blank=True)
     # The other node holding this case, when its two halves live on two nodes: on the node
     # that received it, the handling node; on the handling node, the receiving one. Each
@@ -203,40 +186,14 @@ class CaseNumberSequence(models.Model):
         return f"{self.day}: {self.last}"
 
 
-class CaseEvent(models.Model):
-    """One entry of a case's timeline: who did what, from which state to which, and when.
-    Append-only; it is also the case's audit trail."""
+class CaseEvent(ProcessEvent):
+    """One entry of a case's timeline (fields: `core.models.ProcessEvent`). Append-only;
+    it is also the case's audit trail."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField("时间", auto_now_add=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="操作人",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    actor_label = models.CharField("操作方", max_length=128)
-    organisation = models.ForeignKey(
-        Organisation,
-        verbose_name="所在机构",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    action = models.CharField("操作", max_length=48)
-    from_state = models.CharField("原状态", max_length=32, blank=True)
-    to_state = models.CharField("新状态", max_length=32, blank=True)
-    note = models.TextField("说明", blank=True)
-    data = models.JSONField("详情", default=dict, blank=True)
-    # Where it happened: empty for this node, else the node that reported it.
-    node = models.CharField("节点", max_length=32, blank=True, default="")
 
-    class Meta:
+    class Meta(ProcessEvent.Meta):
         verbose_name = verbose_name_plural = "办件时间线"
-        ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.case} {self.action}"
@@ -334,7 +291,7 @@ class CaseStep(models.Model):
         return f"{self.case} {self.order}.{self.name}"
 
 
-class ClockPause(models.Model):
+class ClockPause(ProcessPause):
     """A stretch during which the deadline clock stood still: the applicant supplementing
     materials, or a special procedure (检测、鉴定、专家评审)."""
 
@@ -344,12 +301,8 @@ class ClockPause(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="pauses")
     reason = models.CharField("原因", max_length=24, choices=Reason.choices)
-    detail = models.CharField("说明", max_length=200, blank=True)
-    started_on = models.DateField("开始日期")
-    ended_on = models.DateField("结束日期", null=True, blank=True)
-    days = models.PositiveIntegerField("暂停天数（按时限单位）", default=0)
 
-    class Meta:
+    class Meta(ProcessPause.Meta):
         verbose_name = verbose_name_plural = "计时暂停"
         ordering = ["case", "started_on", "id"]
 

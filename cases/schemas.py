@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, create_model
 
 from cases.models import Case
+from cases.payloads import PAYLOADS, StepAssignment
 from cases.selectors import row_applicant
-from cases.workflow import parsed
+from cases.workflow import state_label
 
 
 class ApplicantIn(Schema):
@@ -38,11 +39,32 @@ class CaseIn(Schema):
     idempotency_key: str = Field(default="", max_length=64)
 
 
-class ActionIn(Schema):
-    note: str = ""
-    materials: list[int] = Field(default_factory=list, description="补正：需补正的材料 id")
-    due_date: dt.date | None = Field(default=None, description="补正期限")
-    procedure: str | None = Field(default=None, description="特别程序名称")
+def _action_in() -> type[Schema]:
+    """The body of an action: its note, and the fields of its payload (the action's
+    `payload` in the workflow definition; `allowed_actions` says which) — every payload
+    schema's fields, each optional here and checked by the engine against the action's own
+    schema."""
+    fields: dict[str, Any] = {"note": (str, Field(default="", description="说明"))}
+    for name, schema in PAYLOADS.items():
+        for field, info in schema.model_fields.items():
+            fields.setdefault(
+                field,
+                (
+                    Optional[info.annotation],  # noqa: UP045 - a type built at run time
+                    Field(default=None, description=f"{info.description}（{name}）"),
+                ),
+            )
+    model: type[Schema] = create_model("ActionIn", __base__=Schema, **fields)
+    return model
+
+
+if TYPE_CHECKING:
+
+    class ActionIn(Schema):
+        note: str
+
+else:
+    ActionIn = _action_in()
 
 
 class DeficiencyIn(Schema):
@@ -96,14 +118,8 @@ class SegmentOut(Schema):
     due_date: dt.date | None
 
 
-class StepIn(Schema):
-    order: int = Field(ge=1, le=20, description="顺序；相同顺序的环节并行办理")
-    name: str = Field(min_length=1, max_length=64)
-    organisation: str = Field(description="承办机构统一社会信用代码（本节点或其他节点的机构）")
-
-
 class StepsIn(Schema):
-    steps: list[StepIn] = Field(min_length=1)
+    steps: list[StepAssignment] = Field(min_length=1)
     note: str = ""
 
 
@@ -183,6 +199,9 @@ class AllowedActionOut(Schema):
     name: str
     label: str
     note_required: bool
+    payload: str | None = Field(description="附加数据格式（见 ActionIn），无则为空")
+    grave: bool = Field(description="终止或拒绝类操作")
+    hint: str
 
 
 class CaseRowOut(Schema):
@@ -207,7 +226,7 @@ class CaseRowOut(Schema):
 
     @staticmethod
     def resolve_state_label(obj: Case) -> str:
-        return parsed(obj.workflow).label(obj.state)
+        return state_label(obj)
 
     @staticmethod
     def resolve_applicant(obj: Case, context: dict[str, Any]) -> str:

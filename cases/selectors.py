@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
@@ -12,13 +12,14 @@ from django.utils import timezone
 from accounts.models import Role, StaffRole
 from accounts.selectors import staff_user
 from cases.models import Case, CaseEvent, CaseMaterial, CaseStep
-from cases.workflow import APPLICANT, SYSTEM, ActionSpec, parsed
+from cases.workflow import APPLICANT, HANDLING, SYSTEM, category_of, definition_of
 from catalog.form_schema import FieldType, parse_form_fields
 from catalog.models import Material
+from core.actors import Actor, SystemActor
 from core.exceptions import NotFound, ProblemList
 from core.models import Organisation, division_code_prefix
 from core.personal_data import mask_address, mask_id_number, mask_mobile, mask_name
-from core.services import Actor
+from core.workflow import ActionSpec
 from federation.directory import node_names
 from licences.models import Licence, Seal
 from licences.selectors import wallet
@@ -32,18 +33,20 @@ def is_applicant(case: Case, user: Actor) -> bool:
     return case.applicant_company.agents.filter(pk=user.pk).exists()  # type: ignore[union-attr]
 
 
-def acting_organisation(case: Case, spec: ActionSpec, user: Actor) -> Organisation | bool | None:
+def acting_organisation(
+    case: Case, spec: ActionSpec, user: Actor
+) -> Organisation | Literal[False] | None:
     """Whether `user` may take `spec` on `case`: False if not; otherwise the organisation
     they act for (None for the applicant or the system)."""
     for who in spec.by:
         if who.role == SYSTEM:
-            if isinstance(user, str) and user.startswith("system"):
+            if isinstance(user, SystemActor):
                 return None
         elif who.role == APPLICANT:
             if is_applicant(case, user):
                 return None
         elif isinstance(user, User):
-            org = case.handling_org if who.scope == "handling" else case.receiving_org
+            org = case.handling_org if who.scope == HANDLING else case.receiving_org
             if staff_user(user, [who.role], [org]) is not None:
                 return org
     return False
@@ -51,7 +54,7 @@ def acting_organisation(case: Case, spec: ActionSpec, user: Actor) -> Organisati
 
 def allowed_actions(case: Case, user: Actor) -> list[ActionSpec]:
     """The actions of the case's current state that `user` may take, in definition order."""
-    definition = parsed(case.workflow)
+    definition = definition_of(case)
     return [
         a
         for a in definition.actions_from(case.state)
@@ -62,6 +65,7 @@ def allowed_actions(case: Case, user: Actor) -> list[ActionSpec]:
 def case_queryset() -> QuerySet[Case]:
     return Case.objects.select_related(
         "item_version__item",
+        "item_version__category",
         "handling_org__division",
         "receiving_org__division",
         "applicant_person",
@@ -215,7 +219,8 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
     """Everything about a case that `viewer` may see, as plain data (API and pages alike).
 
     Expects a case from `get_case_for` (timeline, materials and commitments prefetched)."""
-    definition = parsed(case.workflow)
+    definition = definition_of(case)
+    category = category_of(case)
     version = case.item_version
     applicant: dict[str, Any] = {
         "kind": "person" if case.applicant_person_id else "company",
@@ -232,7 +237,7 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "mode_label": case.get_mode_display(),
         "channel": case.channel,
         "state": case.state,
-        "state_label": definition.label(case.state),
+        "state_label": definition.label(case.state, category),
         "finished": definition.is_finished(case.state),
         "applicant": applicant,
         "assisted": case.assisted,
@@ -272,7 +277,7 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
             for c in case.commitments.all()
         ],
         "deadline": {
-            "accepted_on": case.accepted_on,
+            "accepted_on": case.started_on,
             "due_date": case.due_date,
             "provisional": case.due_provisional,
             "unit": version.promised_limit_unit,
@@ -309,9 +314,17 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
             for e in case.events.all()
         ],
         "allowed_actions": [
-            {"name": a.name, "label": a.label, "note_required": a.note_required}
+            {
+                "name": a.name,
+                "label": definition.action_label(a, category),
+                "note_required": a.note_required,
+                "payload": a.payload,
+                "grave": a.grave,
+                "hint": a.hint,
+            }
             for a in allowed_actions(case, viewer)
         ],
+        "outcome": case.outcome,
         "submitted_at": case.submitted_at,
         "closed_at": case.closed_at,
         "outcome_note": case.outcome_note,
@@ -334,6 +347,10 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
     }
 
 
+# The timeline entry of a case arriving from the node that received it.
+RECEIVED_FROM_NODE = "received_from_node"
+
+
 @dataclass(frozen=True)
 class Segment:
     """A stretch of a case held by one side: the receiving window, the handling
@@ -350,22 +367,31 @@ class Segment:
         return dict(self.__dict__)
 
 
-_FORWARD = {"forward", "submit"}
-_DECIDED = {"result_issued", "denied", "not_accepted", "withdrawn", "terminated", "revoked"}
-
-
 def custody_segments(case: Case) -> list[Segment]:
     """Who held a 异地代收代办 or two-node case, from when to when, against which deadline
     — each side its own segment. Reads the prefetched timeline; no query."""
     if case.mode != "proxy" and not case.counterpart_node:
         return []
     names = node_names() if case.counterpart_node else {}
+    definition = definition_of(case)
     events = list(case.events.all())
     first = events[0].at if events else case.created_at
+    # The case left the receiving side when it left the states before submission (or, on
+    # the handling node, when it arrived there).
     forwarded = next(
-        (e.at for e in events if e.action in _FORWARD or e.action == "received_from_node"), None
+        (
+            e.at
+            for e in events
+            if (
+                e.to_state
+                and definition.has_tag(e.from_state, "before_submission")
+                and not definition.has_tag(e.to_state, "before_submission")
+            )
+            or e.action == RECEIVED_FROM_NODE
+        ),
+        None,
     )
-    decided = next((e.at for e in events if e.to_state in _DECIDED), None)
+    decided = next((e.at for e in events if definition.has_tag(e.to_state, "decided")), None)
     segments = [
         Segment(
             "收件地（身份核验、形式审查、转递）",
@@ -387,7 +413,7 @@ def custody_segments(case: Case) -> list[Segment]:
                 case.due_date or case.state_due_date,
             )
         )
-    if decided is not None and case.state in {"result_issued", "closed"}:
+    if decided is not None and definition.has_tag(case.state, "result_delivery"):
         segments.append(Segment("结果送达", "寄递或收件地窗口", "", decided, case.closed_at, None))
     return segments
 
@@ -403,14 +429,11 @@ class CoverageRow:
         return self.with_licence / self.approved if self.approved else None
 
 
-APPROVED_STATES = ("approved", "result_issued", "closed")
-
-
 def licence_coverage(organisations: QuerySet[Organisation] | None = None) -> list[CoverageRow]:
     """证照库入库率: of the approved cases whose result is a licence, how many have one in the
     licence library, per handling organisation (the plan's "100% 入库"); only the
     `organisations` given, if any. Two queries."""
-    cases = Case.objects.filter(state__in=APPROVED_STATES, item_version__result_type="licence")
+    cases = Case.objects.filter(outcome=Case.Outcome.APPROVED, item_version__result_type="licence")
     if organisations is not None:
         cases = cases.filter(handling_org__in=organisations)
     rows = (

@@ -11,37 +11,31 @@ from django.db import transaction
 
 from accounts.models import Role
 from accounts.selectors import staff_user
-from cases import exchange, timeline
+from cases import outbound, timeline
 from cases.models import Case
+from cases.workflow import HANDLING, RECEIVING, definition_of
+from core.actors import Actor, SystemActor
 from core.exceptions import RuleViolation
 from core.personal_data import mask_name
-from core.services import Actor
 from delivery.carriers import Party
 from delivery.models import Shipment, ShipmentEvent
 from delivery.services import book_shipment
 
-# Who posts what, and when.
-_RULES: dict[str, tuple[str, list[Role], set[str]]] = {
-    Shipment.Purpose.MATERIALS: (
-        "receiving",
-        [Role.WINDOW_CLERK],
-        {"formally_checked", "submitted", "accepted", "under_review"},
-    ),
-    Shipment.Purpose.SUPPLEMENT: (
-        "receiving",
-        [Role.WINDOW_CLERK],
-        {"supplement_requested", "review_supplement", "submitted", "under_review"},
-    ),
-    Shipment.Purpose.RESULT: ("handling", [Role.REVIEWER, Role.APPROVER], {"result_issued"}),
+# Who posts what; when is the workflow definition's (states tagged `post:<purpose>`).
+_RULES: dict[str, tuple[str, list[Role]]] = {
+    Shipment.Purpose.MATERIALS: (RECEIVING, [Role.WINDOW_CLERK]),
+    Shipment.Purpose.SUPPLEMENT: (RECEIVING, [Role.WINDOW_CLERK]),
+    Shipment.Purpose.RESULT: (HANDLING, [Role.REVIEWER, Role.APPROVER]),
 }
 
 
 def postable(case: Case, actor: Actor) -> list[str]:
     """What `actor` may post for `case` now (the purposes, in `_RULES` order)."""
+    now = definition_of(case).tag_values(case.state, "post")
     out = []
-    for purpose, (side, roles, states) in _RULES.items():
-        org = case.receiving_org if side == "receiving" else case.handling_org
-        if case.state in states and org.is_local and staff_user(actor, roles, [org]) is not None:
+    for purpose, (side, roles) in _RULES.items():
+        org = case.receiving_org if side == RECEIVING else case.handling_org
+        if purpose in now and org.is_local and staff_user(actor, roles, [org]) is not None:
             out.append(purpose)
     return out
 
@@ -62,16 +56,16 @@ def post(
     caller."""
     if purpose not in _RULES:
         raise RuleViolation("shipment_purpose_unknown", f"未知的寄递用途：{purpose}")
-    side, roles, states = _RULES[purpose]
-    org = case.receiving_org if side == "receiving" else case.handling_org
-    other = case.handling_org if side == "receiving" else case.receiving_org
+    side, roles = _RULES[purpose]
+    org = case.receiving_org if side == RECEIVING else case.handling_org
+    other = case.handling_org if side == RECEIVING else case.receiving_org
     if not org.is_local or staff_user(actor, roles, [org]) is None:
         raise RuleViolation(
             "action_forbidden",
-            f"只有{'收件窗口' if side == 'receiving' else '业务属地'}的工作人员可以寄出{Shipment.Purpose(purpose).label}",
+            f"只有{'收件窗口' if side == RECEIVING else '业务属地'}的工作人员可以寄出{Shipment.Purpose(purpose).label}",
             status=403,
         )
-    if case.state not in states:
+    if purpose not in definition_of(case).tag_values(case.state, "post"):
         raise RuleViolation(
             "shipment_not_now",
             f"办件当前状态下不能寄出{Shipment.Purpose(purpose).label}",
@@ -100,7 +94,7 @@ def post(
             ),
             data={"tracking_number": shipment.tracking_number, "purpose": purpose},
         )
-        exchange.share_event(case, event)
+        outbound.share_event(case, event)
     return shipment
 
 
@@ -114,7 +108,7 @@ def on_shipment_status(shipment: Shipment, new_events: list[ShipmentEvent]) -> N
     with transaction.atomic():
         event = timeline.record_event(
             case,
-            actor=f"寄递（{shipment.carrier}）",
+            actor=SystemActor(f"寄递（{shipment.carrier}）"),
             action="shipment_status",
             note=(
                 f"运单 {shipment.tracking_number}（{shipment.get_purpose_display()}）："
@@ -123,4 +117,4 @@ def on_shipment_status(shipment: Shipment, new_events: list[ShipmentEvent]) -> N
             ),
             data={"tracking_number": shipment.tracking_number, "status": shipment.status},
         )
-        exchange.share_event(case, event)
+        outbound.share_event(case, event)

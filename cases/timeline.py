@@ -17,19 +17,14 @@ from cases.models import (
     CaseArchive,
     CaseEvent,
 )
+from core.actors import Actor
 from core.models import Organisation
 from core.personal_data import mask_name
-from core.services import Actor, actor_label
-
-SYSTEM = "system"
+from core.process import record_event as process_record_event
 
 
 def today() -> dt.date:
     return timezone.localdate()
-
-
-def user_of(actor: Actor) -> User | None:
-    return actor if isinstance(actor, User) else None
 
 
 # Timeline, notification, archive -----------------------------------------------------------
@@ -46,19 +41,25 @@ def record_event(
     organisation: Organisation | None = None,
     data: dict[str, Any] | None = None,
     node: str = "",
+    at: dt.datetime | None = None,
 ) -> CaseEvent:
-    return CaseEvent.objects.create(
-        node=node,
-        case=case,
-        actor=user_of(actor),
-        actor_label=actor_label(actor),
-        organisation=organisation,
+    """Append one row to the case's timeline: a transition (the engine calls it) or news
+    that is not one (a material given, a parcel posted, a row from another node)."""
+    event = process_record_event(
+        CaseEvent,
+        {"case": case},
+        actor=actor,
         action=action,
         from_state=from_state,
         to_state=to_state,
         note=note,
-        data=data or {},
+        organisation=organisation,
+        data=data,
+        node=node,
+        at=at,
     )
+    assert isinstance(event, CaseEvent)
+    return event
 
 
 def _applicant_user_and_mobile(case: Case) -> tuple[User | None, str]:
@@ -117,7 +118,7 @@ def archive(case: Case) -> CaseArchive:
         "receiving_org": case.receiving_org.uscc,
         "handling_org": case.handling_org.uscc,
         "form": case.form_data,
-        "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
+        "accepted_on": case.started_on.isoformat() if case.started_on else None,
         "due_date": case.due_date.isoformat() if case.due_date else None,
         "paused_days": case.paused_days,
         "events": events,

@@ -37,9 +37,10 @@ from catalog.models import (
     Theme,
 )
 from catalog.search import build_document
+from core.actors import Actor
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation
-from core.services import Actor, record_audit
+from core.services import record_audit
 from core.validators import normalize_uscc
 
 PUBLISHED = PublicationStatus.PUBLISHED

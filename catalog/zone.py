@@ -56,16 +56,17 @@ from catalog.transfer.exporting import (
 )
 from catalog.transfer.files import RawRecord, Sheet, read_sheet
 from catalog.transfer.importing import import_sheet
+from core.actors import Actor, SystemActor
 from core.exceptions import Problem, RuleViolation
 from core.models import Organisation, division_code_prefix
-from core.services import Actor, record_audit
+from core.services import record_audit
 from core.validators import normalize_uscc
 from federation import directory, registry, services, worker
 from federation.directory import DirectoryUnavailable, Node
 
 ZONE_QUERY = "catalog.zone"
 SYNC_EVERY_SECONDS = 10 * 60
-SYNC_ACTOR = "区域通办目录同步"
+SYNC_ACTOR = SystemActor("区域通办目录同步")
 
 # The record kinds an answer may hold: an item's version and what it names. Lists stay
 # with their node (a list is a node's own publication, not part of the shared zone).

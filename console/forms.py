@@ -8,34 +8,24 @@ to decide (and they say why not, in Chinese).
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from typing import Any
 
 from django import forms
 
+from cases.engine import PROCESS
 from cases.models import Case
-from cases.workflow import DEFINITIONS_DIR, ActionSpec, validate_definition
+from cases.payloads import widget_of
+from cases.workflow import CASE_PAYLOADS
 from catalog.models import ItemVersion
 from core.models import Organisation
+from core.process import state_choices
 from core.signing import Algorithm
+from core.workflow import ActionSpec
 from licences.models import Licence
 from portal.forms import ANY, FilterForm
 from portal.templatetags.portal_format import time_limit
 
 OPEN, FINISHED, EVERY = "", "finished", "all"
-
-
-@cache
-def state_choices() -> list[tuple[str, str]]:
-    """Every state of the shipped workflow definitions with its label (first label wins:
-    the definitions agree on the meaning of a state name)."""
-    labels: dict[str, str] = {}
-    for path in sorted(DEFINITIONS_DIR.glob("*.json")):
-        definition = validate_definition(json.loads(path.read_text(encoding="utf-8")))
-        for name, spec in definition.states.items():
-            labels.setdefault(name, spec.label)
-    return list(labels.items())
 
 
 class InboxFilterForm(FilterForm):
@@ -62,7 +52,7 @@ class InboxFilterForm(FilterForm):
     def __init__(self, data: Any) -> None:
         super().__init__(data)
         field: Any = self.fields["state"]
-        field.choices = [ANY, *state_choices()]
+        field.choices = [ANY, *state_choices(PROCESS)]
 
     @property
     def is_filtered(self) -> bool:
@@ -71,19 +61,6 @@ class InboxFilterForm(FilterForm):
 
 
 # Acting on a case -------------------------------------------------------------------------
-
-# Where a service's refusal of an action is shown on its form, by the refusal's code.
-ACTION_ERROR_FIELDS = {
-    "code:note_required": "note",
-    "code:supplement_materials_required": "materials",
-    "code:material_not_of_item": "materials",
-    "code:supplement_due_invalid": "due_date",
-    "code:supplement_due_beyond_limit": "due_date",
-    "code:special_procedure_unknown": "procedure",
-}
-# Actions that end or refuse something get a button that looks like it.
-GRAVE_ACTIONS = {"refuse_acceptance", "deny", "withdraw"}
-
 
 STEP_ROWS = 3
 
@@ -108,40 +85,55 @@ class StepResultForm(forms.Form):
 
 
 class ActionForm(forms.Form):
-    """One workflow action: its note, plus the materials and due date of a supplement
-    request (一次性告知) or the procedure of a special procedure."""
+    """One workflow action: its note, and the fields of its payload schema
+    (cases/payloads.py), each asked the way its `widget` says. The same schema checks the
+    input in the engine, for this form and for the API alike."""
 
     note = forms.CharField(
         label="说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, action: ActionSpec, version: ItemVersion, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, action: ActionSpec, label: str, version: ItemVersion, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("prefix", action.name)
         super().__init__(*args, **kwargs)
         self.action = action
-        note = self.fields["note"]
+        self.label = label
         if action.note_required:
-            note.widget.attrs["required"] = True
-        if action.name == "request_supplement":
-            self.fields["materials"] = forms.TypedMultipleChoiceField(
-                label="需补正的材料",
+            self.fields["note"].widget.attrs["required"] = True
+        self.schema = CASE_PAYLOADS[action.payload] if action.payload else None
+        for name in self.schema.model_fields if self.schema else []:
+            self._add_payload_field(name, version)
+
+    def _add_payload_field(self, name: str, version: ItemVersion) -> None:
+        assert self.schema is not None
+        info = self.schema.model_fields[name]
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        label, help_text = info.title or name, str(extra.get("help", ""))
+        widget = widget_of(self.schema, name)
+        if widget == "item_materials":
+            self.fields[name] = forms.TypedMultipleChoiceField(
+                label=label,
                 coerce=int,
                 required=False,
                 choices=[(m.pk, m.name) for m in version.materials.all()],
                 widget=forms.CheckboxSelectMultiple,
-                help_text="请一次性列出需要补正的全部材料。",
+                help_text=help_text,
             )
-            self.fields["due_date"] = forms.DateField(
-                label="补正期限",
+        elif widget == "date":
+            self.fields[name] = forms.DateField(
+                label=label,
                 required=False,
                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                 input_formats=["%Y-%m-%d"],
                 error_messages={"invalid": "日期格式应为 YYYY-MM-DD"},
+                help_text=help_text,
             )
-        if action.name == "start_special_procedure":
+        elif widget == "special_procedure":
             procedures = version.special_procedures or []
-            self.fields["procedure"] = forms.ChoiceField(
-                label="特别程序",
+            self.fields[name] = forms.ChoiceField(
+                label=label,
                 required=False,
                 choices=[
                     ("", "请选择"),
@@ -153,57 +145,59 @@ class ActionForm(forms.Form):
                         for p in procedures
                     ),
                 ],
-                help_text="特别程序期间不计入办理时限。",
+                help_text=help_text,
             )
+        elif widget == "steps":
+            self._add_step_rows()
+        else:
+            raise ValueError(f"payload field {name!r} has no known widget ({widget!r})")
 
-        if action.name == "assign_steps":
-            organisations = [("", "请选择")] + [
-                (o.uscc, f"{o.name}{'（其他节点）' if o.node else ''}")
-                for o in Organisation.objects.order_by("node", "division__code", "name")
-            ]
-            for n in range(1, STEP_ROWS + 1):
-                self.fields[f"step{n}_order"] = forms.IntegerField(
-                    label=f"环节 {n} 顺序",
-                    required=False,
-                    min_value=1,
-                    max_value=20,
-                    initial=n,
-                    help_text="顺序相同的环节并行办理。",
-                )
-                self.fields[f"step{n}_name"] = forms.CharField(
-                    label=f"环节 {n} 名称", required=False, max_length=64
-                )
-                self.fields[f"step{n}_organisation"] = forms.ChoiceField(
-                    label=f"环节 {n} 承办机构", required=False, choices=organisations
-                )
+    def _add_step_rows(self) -> None:
+        organisations = [("", "请选择")] + [
+            (o.uscc, f"{o.name}{'（其他节点）' if o.node else ''}")
+            for o in Organisation.objects.order_by("node", "division__code", "name")
+        ]
+        for n in range(1, STEP_ROWS + 1):
+            self.fields[f"step{n}_order"] = forms.IntegerField(
+                label=f"环节 {n} 顺序",
+                required=False,
+                min_value=1,
+                max_value=20,
+                initial=n,
+                help_text="顺序相同的环节并行办理。",
+            )
+            self.fields[f"step{n}_name"] = forms.CharField(
+                label=f"环节 {n} 名称", required=False, max_length=64
+            )
+            self.fields[f"step{n}_organisation"] = forms.ChoiceField(
+                label=f"环节 {n} 承办机构", required=False, choices=organisations
+            )
 
     @property
     def grave(self) -> bool:
-        return self.action.name in GRAVE_ACTIONS
-
-    def steps(self) -> list[dict[str, Any]]:
-        """The filled rows of 分派联办环节."""
-        cleaned = self.cleaned_data
-        return [
-            {
-                "order": cleaned.get(f"step{n}_order"),
-                "name": cleaned.get(f"step{n}_name", ""),
-                "organisation": cleaned.get(f"step{n}_organisation", ""),
-            }
-            for n in range(1, STEP_ROWS + 1)
-            if cleaned.get(f"step{n}_name") or cleaned.get(f"step{n}_organisation")
-        ]
+        return self.action.grave
 
     def service_data(self) -> dict[str, Any]:
-        """The `data` of `services.take_action` for this action."""
+        """The payload of `take_action` for this action: the fields given."""
         cleaned = self.cleaned_data
         data: dict[str, Any] = {}
-        if "materials" in self.fields:
-            data["materials"] = list(cleaned.get("materials") or [])
-            if cleaned.get("due_date"):
-                data["due_date"] = cleaned["due_date"].isoformat()
-        if cleaned.get("procedure"):
-            data["procedure"] = cleaned["procedure"]
+        if self.schema is None:
+            return data
+        for name in self.schema.model_fields:
+            widget = widget_of(self.schema, name)
+            if widget == "steps":
+                data[name] = [
+                    {
+                        "order": cleaned.get(f"step{n}_order"),
+                        "name": cleaned.get(f"step{n}_name", ""),
+                        "organisation": cleaned.get(f"step{n}_organisation", ""),
+                    }
+                    for n in range(1, STEP_ROWS + 1)
+                    if cleaned.get(f"step{n}_name") or cleaned.get(f"step{n}_organisation")
+                ]
+            elif cleaned.get(name) not in (None, "", []):
+                value = cleaned[name]
+                data[name] = list(value) if isinstance(value, list) else value
         return data
 
 

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.models import Role
 from cases.selectors import COVERAGE_ROLES, CoverageRow, licence_coverage_for
 from console.forms import LicenceFilterForm, RevokeLicenceForm, RevokeSealForm, SealForm
-from console.views import _base, _roles, staff_only
+from console.views import _roles, staff_only
 from core.exceptions import NotFound, RuleViolation
 from core.models import Organisation
 from core.personal_data import mask_name
@@ -42,10 +42,8 @@ from licences.selectors import (
     seals_of,
 )
 from licences.services import create_seal_as_staff, revoke_licence_as_staff, revoke_seal_as_staff
-from portal.case_views import violation_context
-from portal.forms import add_problems
-from portal.licence_display import event_rows, seal_image, validity
-from portal.licence_views import PDF_UNAVAILABLE, pdf_response
+from portal.forms import add_problems, violation_context
+from portal.licence_display import PDF_UNAVAILABLE, event_rows, pdf_response, seal_image, validity
 
 LICENCES_PER_PAGE = 20
 EVENTS_PER_PAGE = 50
@@ -80,7 +78,7 @@ def licences(request: HttpRequest) -> HttpResponse:
         {"licence": licence, "holder": holder_display(licence), "status": effective_status(licence)}
         for licence in page.object_list
     ]
-    context = {**_base(request), "form": form, "page": page, "rows": rows}
+    context = {"form": form, "page": page, "rows": rows}
     return render(request, "console/licences.html", context)
 
 
@@ -95,7 +93,6 @@ def _render_licence(
     licence = get_issued_licence_for(request.user, identifier)
     events = Paginator(events_of(licence), EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        **_base(request),
         "licence": licence,
         "holder": holder_display(licence),
         "status": effective_status(licence),
@@ -219,7 +216,7 @@ def _render_seals(
             bound = revoke_form is not None and revoke_form.seal_id == seal.pk
             form = revoke_form if bound else RevokeSealForm(seal_id=seal.pk)
         group.seals.append(SealRow(seal, seal_image(seal, size=120), code, label, in_use, form))
-    context = {**_base(request), "groups": list(groups.values()), "error": error}
+    context = {"groups": list(groups.values()), "error": error}
     return render(request, "console/seals.html", context, status=status)
 
 
@@ -308,14 +305,13 @@ def coverage(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "console/forbidden.html",
-            {**_base(request), "message": "证照库入库率仅供监督人员和机构管理员查看。"},
+            {"message": "证照库入库率仅供监督人员和机构管理员查看。"},
             status=403,
         )
     rows = licence_coverage_for(request.user)
     approved = sum(r.approved for r in rows)
     with_licence = sum(r.with_licence for r in rows)
     context = {
-        **_base(request),
         "lines": [CoverageLine(r, percent(r.share), r.approved - r.with_licence) for r in rows],
         "total": {
             "approved": approved,

@@ -26,13 +26,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import Role, StaffRole
 from cases import commitments as case_commitments
-from cases import joint, materials, services, shipping
+from cases import joint, services, shipping
+from cases.engine import take_action
 from cases.models import Case
 from cases.selectors import cases_for, get_case_for, may_reveal_personal_data, row_applicant
-from cases.workflow import parsed
+from cases.workflow import category_of, definition_of, has_tag, state_label
 from catalog.selectors import ItemFilter, current_version_of, filter_item_versions, form_fields_of
 from console.forms import (
-    ACTION_ERROR_FIELDS,
     FINISHED,
     OPEN,
     ActionForm,
@@ -47,23 +47,23 @@ from console.forms import (
 from core.exceptions import NotFound, RuleViolation
 from delivery.carriers import Party
 from delivery.models import Shipment
-from portal.case_display import WARNING_TEXT, case_page_context, form_rows
+from portal.case_display import (
+    WARNING_TEXT,
+    case_page_context,
+    commitment_options,
+    deficiency_hint,
+    form_rows,
+)
 from portal.case_forms import (
     ApplicationForm,
     DeficiencyForm,
     MaterialUploadForm,
     NotificationCommitmentForm,
-    upload_hint,
-)
-from portal.case_views import (
-    commitment_options,
-    deficiency_hint,
     foreign_licence_form,
-    upload_files,
-    use_foreign_licence_view,
-    violation_context,
+    upload_hint,
+    use_foreign_licence,
 )
-from portal.forms import add_problems
+from portal.forms import add_problems, violation_context
 
 CASES_PER_PAGE = 20
 ITEMS_PER_PAGE = 20
@@ -75,8 +75,8 @@ def staff_only(
     view: Callable[Concatenate[HttpRequest, P], HttpResponse],
 ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
     """Sign-in required; then a staff role (the test of `cases.selectors.is_staff_member`,
-    with the roles kept on the request for the header). A NotFound from a selector becomes
-    the console's 404 page."""
+    with the roles kept on the request for the header: console/context_processors.py).
+    Refusals, a NotFound included, become the console's pages (portal/middleware.py)."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
@@ -94,10 +94,7 @@ def staff_only(
                 status=403,
             )
         request.staff_roles = roles  # type: ignore[attr-defined]
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            return render(request, "console/not_found.html", {"message": exc.message}, status=404)
+        return view(request, *args, **kwargs)
 
     return wrapper
 
@@ -109,15 +106,6 @@ def _roles(request: HttpRequest) -> list[StaffRole]:
 def _clerk_role(request: HttpRequest) -> StaffRole | None:
     """The window-clerk role the clerk applies under (`services.apply` takes the first)."""
     return next((r for r in _roles(request) if r.role == Role.WINDOW_CLERK), None)
-
-
-def _base(request: HttpRequest) -> dict[str, Any]:
-    roles = _roles(request)
-    return {
-        "staff_roles": roles,
-        "is_clerk": any(r.role == Role.WINDOW_CLERK for r in roles),
-        "may_see_coverage": any(r.role in (Role.SUPERVISOR, Role.ORG_ADMIN) for r in roles),
-    }
 
 
 # Inbox --------------------------------------------------------------------------------------
@@ -156,7 +144,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "case": case,
-            "state_label": parsed(case.workflow).label(case.state),
+            "state_label": state_label(case),
             "applicant": row_applicant(case, request.user),
             "warning_text": WARNING_TEXT.get(case.warning, ""),
         }
@@ -171,7 +159,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             yellow=Count("pk", filter=Q(warning=Case.Warning.YELLOW)),
         )
     )
-    context = {**_base(request), "form": form, "page": page, "rows": rows, "totals": totals}
+    context = {"form": form, "page": page, "rows": rows, "totals": totals}
     return render(request, "console/inbox.html", context)
 
 
@@ -179,7 +167,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _action_forms(case: Case, view: dict[str, Any], bound: ActionForm | None) -> list[ActionForm]:
-    definition = parsed(case.workflow)
+    definition = definition_of(case)
     forms_ = []
     for allowed in view["allowed_actions"]:
         if bound is not None and bound.action.name == allowed["name"]:
@@ -187,8 +175,21 @@ def _action_forms(case: Case, view: dict[str, Any], bound: ActionForm | None) ->
             continue
         spec = definition.action(allowed["name"], case.state)
         if spec is not None:
-            forms_.append(ActionForm(action=spec, version=case.item_version))
+            forms_.append(
+                ActionForm(action=spec, label=allowed["label"], version=case.item_version)
+            )
     return forms_
+
+
+def _intake_steps(case: Case) -> list[dict[str, Any]]:
+    """The window's steps before a case leaves it: the states before submission, with
+    what is done in each (their hints), the current one marked."""
+    definition = definition_of(case)
+    return [
+        {"hint": definition.states[name].hint, "current": name == case.state}
+        for name in definition.tagged("before_submission")
+        if definition.states[name].hint
+    ]
 
 
 def _render_case(
@@ -201,16 +202,16 @@ def _render_case(
     **extra: Any,
 ) -> HttpResponse:
     case = get_case_for(request.user, number)
-    context = {**_base(request), **case_page_context(case, request.user, staff=True)}
+    context = {**case_page_context(case, request.user, staff=True)}
     view = context["view"]
     clerk = any(
         r.role == Role.WINDOW_CLERK and r.organisation_id == case.receiving_org_id
         for r in _roles(request)
     )
-    before_submission = case.state in {"draft", "identity_checked", "formally_checked"}
+    before_submission = has_tag(case, "before_submission")
     upload_materials: list[Any] = []
     if clerk:
-        if case.state in materials.OPEN_FOR_MATERIALS:
+        if has_tag(case, "materials_open"):
             upload_materials = [s.requirement for s in context["checklist"]]
         else:
             upload_materials = list(context["deficiency_missing"])
@@ -229,6 +230,9 @@ def _render_case(
             "upload_hint": upload_hint(),
             "show_custody": True,
             "sign_commitments": clerk and before_submission,
+            "intake_steps": _intake_steps(case)
+            if clerk and before_submission and case.channel == Case.Channel.WINDOW
+            else [],
             "form_note": "",
         }
     )
@@ -305,9 +309,8 @@ def post_shipment(request: HttpRequest, number: str) -> HttpResponse:
 def foreign_licence(request: HttpRequest, number: str) -> HttpResponse:
     """The window uses a licence another province issued in place of a material."""
     case = get_case_for(request.user, number)
-    return use_foreign_licence_view(
-        request, case, reverse("console:case", args=[number]) + "#materials"
-    )
+    use_foreign_licence(request, case)
+    return HttpResponseRedirect(reverse("console:case", args=[number]) + "#materials")
 
 
 @staff_only
@@ -376,39 +379,28 @@ def case_detail(request: HttpRequest, number: str) -> HttpResponse:
 def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
     """Take one workflow action (`services.take_action`)."""
     case = get_case_for(request.user, number)
-    definition = parsed(case.workflow)
-    spec = definition.action(action, case.state) or next(
-        (a for a in definition.actions if a.name == action), None
-    )
+    definition = definition_of(case)
+    spec = definition.action(action, case.state) or definition.any_action(action)
     if spec is None:
-        return _render_case(
-            request,
-            number,
-            status=404,
-            error={"message": f"没有“{action}”这个操作", "problems": []},
-        )
-    form = ActionForm(request.POST, action=spec, version=case.item_version)
+        raise NotFound("action_unknown", f"没有“{action}”这个操作")
+    label = definition.action_label(spec, category_of(case))
+    form = ActionForm(request.POST, action=spec, label=label, version=case.item_version)
     if not form.is_valid():
         return _render_case(request, number, status=422, bound=form)
     try:
-        if action == "assign_steps":
-            joint.assign(
-                case, form.steps(), actor=request.user, note=form.cleaned_data.get("note", "")
-            )
-        else:
-            services.take_action(
-                case,
-                action,
-                actor=request.user,
-                note=form.cleaned_data.get("note", ""),
-                data=form.service_data(),
-            )
+        take_action(
+            case,
+            action,
+            actor=request.user,
+            note=form.cleaned_data.get("note", ""),
+            data=form.service_data(),
+        )
     except RuleViolation as exc:
-        add_problems(form, exc, fields=ACTION_ERROR_FIELDS)
+        add_problems(form, exc)
         return _render_case(
             request, number, status=exc.status, error=violation_context(exc), bound=form
         )
-    messages.success(request, f"已执行“{spec.label}”。")
+    messages.success(request, f"已执行“{label}”。")
     return HttpResponseRedirect(reverse("console:case", args=[number]))
 
 
@@ -468,7 +460,7 @@ def upload(request: HttpRequest, number: str) -> HttpResponse:
         materials = [m for m in materials if m.pk in wanted]
     form = MaterialUploadForm(request.POST, request.FILES, materials=materials, paper_custody=True)
     try:
-        uploaded = upload_files(request, case, form) if form.is_valid() else 0
+        uploaded = form.upload(case, request.user) if form.is_valid() else 0
     except RuleViolation as exc:
         return _render_case(request, number, status=exc.status, error=violation_context(exc))
     if uploaded:
@@ -533,7 +525,7 @@ def _clerk_only(request: HttpRequest) -> HttpResponse | None:
         return render(
             request,
             "console/forbidden.html",
-            {**_base(request), "message": "窗口收件仅限窗口人员使用。"},
+            {"message": "窗口收件仅限窗口人员使用。"},
             status=403,
         )
     return None
@@ -553,7 +545,6 @@ def intake(request: HttpRequest) -> HttpResponse:
     page = Paginator(versions, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
     clerk = _clerk_role(request)
     context = {
-        **_base(request),
         "form": form,
         "page": page,
         "clerk_org": clerk.organisation if clerk else None,
@@ -604,7 +595,6 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
                 return HttpResponseRedirect(reverse("console:case", args=[case.number]))
     clerk = _clerk_role(request)
     context = {
-        **_base(request),
         "version": version,
         "item": version.item,
         "applicant_form": applicant_form,

@@ -37,11 +37,15 @@ class RuleViolation(Exception):
         *,
         problems: list[Problem] | None = None,
         status: int | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.problems: list[Problem] = problems or []
+        # `field`: the one input the refusal is about, so a form shows it there.
+        self.problems: list[Problem] = problems or (
+            [Problem(message, field=field)] if field else []
+        )
         if status is not None:
             self.status = status
 

@@ -227,3 +227,130 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.context} {self.purpose}"
+
+
+# The parts every process shares (core/process.py runs them) -------------------------------
+
+
+class LimitUnit(models.TextChoices):
+    WORKING_DAYS = "working_days", "工作日"
+    CALENDAR_DAYS = "calendar_days", "自然日"
+    HOURS = "hours", "小时"
+
+
+class ClockState(models.TextChoices):
+    NOT_STARTED = "not_started", "未起算"
+    RUNNING = "running", "计时中"
+    PAUSED = "paused", "暂停计时"
+    STOPPED = "stopped", "已停止"
+
+
+class DeadlineWarning(models.TextChoices):
+    NONE = "none", "正常"
+    YELLOW = "yellow", "临近期限"
+    RED = "red", "已超期"
+
+
+class StoredDefinition(models.Model):
+    """One version of a workflow definition, stored as the data it was loaded from
+    (core/workflow.py has the format). Immutable once stored: what a running process
+    pinned never changes under it. Each kind of process keeps its own table."""
+
+    code = models.CharField("代码", max_length=32)
+    version = models.PositiveIntegerField("版本")
+    name = models.CharField("名称", max_length=64)
+    definition = models.JSONField("定义")
+    checksum = models.CharField("摘要", max_length=64)
+    loaded_at = models.DateTimeField("载入时间", auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "version"], name="%(app_label)s_%(class)s_version_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class ProcessFields(models.Model):
+    """What the engine keeps on any process it moves (a case, a ticket, a rectification):
+    the state, the optimistic-lock counter, the deadline clock and its warning, and how it
+    ended. The model that inherits it adds its own domain fields and its definition FK."""
+
+    state = models.CharField("状态", max_length=32, db_index=True)
+    row_version = models.PositiveIntegerField("并发版本", default=0)
+    clock_state = models.CharField(
+        "计时状态", max_length=16, choices=ClockState.choices, default=ClockState.NOT_STARTED
+    )
+    started_on = models.DateField("计时起算日", null=True, blank=True)
+    started_at = models.DateTimeField("计时起算时间", null=True, blank=True)
+    due_date = models.DateField("办结期限", null=True, blank=True, db_index=True)
+    due_at = models.DateTimeField("办结时刻（按小时计时）", null=True, blank=True)
+    due_provisional = models.BooleanField("期限为暂定", default=False)
+    state_due_date = models.DateField("本环节期限", null=True, blank=True)
+    paused_days = models.PositiveIntegerField("累计暂停（按时限单位）", default=0)
+    warning = models.CharField(
+        "预警",
+        max_length=8,
+        choices=DeadlineWarning.choices,
+        default=DeadlineWarning.NONE,
+        db_index=True,
+    )
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    outcome = models.CharField("办理结论", max_length=24, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class ProcessEvent(models.Model):
+    """One entry of a process's timeline: who did what, from which state to which, and when.
+    Append-only; it is also the process's audit trail."""
+
+    at = models.DateTimeField("时间", auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField("操作方", max_length=128)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name="所在机构",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField("操作", max_length=48)
+    from_state = models.CharField("原状态", max_length=32, blank=True)
+    to_state = models.CharField("新状态", max_length=32, blank=True)
+    note = models.TextField("说明", blank=True)
+    data = models.JSONField("详情", default=dict, blank=True)
+    # Where it happened: empty for this node, else the node that reported it.
+    node = models.CharField("节点", max_length=32, blank=True, default="")
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
+class ProcessPause(models.Model):
+    """A stretch during which a process's clock stood still, and why."""
+
+    reason = models.CharField("原因", max_length=24)
+    detail = models.CharField("说明", max_length=200, blank=True)
+    started_on = models.DateField("开始日期")
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    days = models.PositiveIntegerField("暂停天数（按时限单位）", default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["started_on", "id"]

@@ -7,26 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from core.actors import Actor, actor_label
 from core.exceptions import ProblemList, RuleViolation
 from core.models import AuditEvent, CalendarDay, CalendarYear, Division, Organisation
 from core.validators import normalize_uscc
-
-# Who acts: a signed-in user, or the name of a system actor ("import_catalog", "demo").
-Actor = User | AnonymousUser | str | None
-
-
-def actor_label(actor: Actor) -> str:
-    if actor is None:
-        return "系统"
-    if isinstance(actor, str):
-        return actor
-    if isinstance(actor, AnonymousUser):
-        return "匿名用户"
-    return str(actor.get_username())
 
 
 def record_audit(
@@ -142,5 +130,56 @@ def save_organisation(
         action="create_organisation" if created else "update_organisation",
         obj=org,
         summary=f"{'新增' if created else '更新'}部门机构 {name}",
+    )
+    return org
+
+
+@transaction.atomic
+def record_remote_organisation(
+    *,
+    uscc: str,
+    name: str,
+    division_code: str,
+    node: str,
+    actor: Actor,
+    short_name: str = "",
+    kind: str = Organisation.Kind.DEPARTMENT,
+) -> Organisation:
+    """An organisation of another node, as that node described it (with a case it sends,
+    or a catalog it shares). Known already: returned, if it is that node's — a node never
+    re-assigns another's organisation, nor one of ours. New: checked like our own
+    (统一社会信用代码, division, kind) and recorded with its node and an audit row."""
+    try:
+        code = normalize_uscc(uscc)
+    except ValidationError as exc:
+        raise RuleViolation(
+            exc.code or "uscc_invalid", f"{name}：{exc.messages[0]}（{uscc}）"
+        ) from exc
+    if not node:
+        raise RuleViolation("organisation_node_required", "须指明机构所在节点")
+    existing = Organisation.objects.filter(uscc=code).select_related("division").first()
+    if existing is not None:
+        if existing.node != node:
+            raise RuleViolation("organisation_not_of_sender", f"机构 {code} 不属于节点 {node}")
+        return existing
+    division = Division.objects.filter(code=division_code).first()
+    if division is None:
+        raise RuleViolation("division_unknown", f"未知的行政区划 {division_code}")
+    if kind not in Organisation.Kind.values:
+        raise RuleViolation("organisation_kind_unknown", f"未知的机构类型：{kind}")
+    org = Organisation.objects.create(
+        uscc=code,
+        name=name[:128],
+        short_name=short_name[:64],
+        kind=kind,
+        division=division,
+        node=node,
+    )
+    record_audit(
+        actor=actor,
+        action="record_remote_organisation",
+        obj=org,
+        summary=f"登记节点 {node} 的机构 {org.name}",
+        data={"node": node},
     )
     return org

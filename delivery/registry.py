@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from core.registry import RegistryError
+
 if TYPE_CHECKING:
     from delivery.models import Shipment, ShipmentEvent
 
@@ -30,17 +32,22 @@ _CALLBACKS: list[StatusCallback] = []
 
 
 def on_status_change(callback: StatusCallback) -> StatusCallback:
-    """Register `callback(shipment, new_events)`; registering it again changes nothing.
-    Returns the callback, so it also works as a decorator."""
-    if callback not in _CALLBACKS:
-        _CALLBACKS.append(callback)
+    """Register `callback(shipment, new_events)`; registering it twice is an error (two
+    apps, or one app's `ready()` run twice, would report every change twice). Returns the
+    callback, so it also works as a decorator."""
+    if callback in _CALLBACKS:
+        raise RegistryError(
+            f"shipment status callback {callback.__qualname__!r} is already registered"
+        )
+    _CALLBACKS.append(callback)
     return callback
 
 
 def remove_status_callback(callback: StatusCallback) -> None:
     """Unregister `callback` (for tests and for apps that are switched off)."""
-    if callback in _CALLBACKS:
-        _CALLBACKS.remove(callback)
+    if callback not in _CALLBACKS:
+        raise RegistryError(f"shipment status callback {callback.__qualname__!r} is not registered")
+    _CALLBACKS.remove(callback)
 
 
 def status_changed(shipment: Shipment, new_events: list[ShipmentEvent]) -> None:

@@ -18,10 +18,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import Actor, SystemActor
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation
 from core.personal_data import mask_name, scrub
-from core.services import Actor, record_audit
+from core.services import record_audit
 from core.validators import normalize_mobile, normalize_uscc
 from delivery import registry
 from delivery.carriers import BookingRequest, CarrierEvent, CarrierUnavailable, Party, carrier
@@ -43,7 +44,7 @@ _RANK = {
 }
 
 # The actor named in audit rows of changes reported by the carrier.
-TRACKING_ACTOR = "track_shipments"
+TRACKING_ACTOR = SystemActor("track_shipments")
 
 
 def book_shipment(

@@ -46,8 +46,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Person
-from cases import commitments, deadlines, services
+from cases import commitments, services
 from cases import materials as case_materials
+from cases.engine import PROCESS, take_action
 from cases.models import Case
 from catalog.models import ItemVersion, Material
 from catalog.selectors import current_item_versions
@@ -145,7 +146,7 @@ def _applied(
 
 def _act(case: Case, steps: list[tuple[str, User]]) -> Case:
     for action, actor in steps:
-        case = services.take_action(case, action, actor=actor)
+        case = take_action(case, action, actor=actor)
     return case
 
 
@@ -181,7 +182,7 @@ def _submitted(demo: _Demo) -> Case:
             "household_address": "大连市沙河口区西安路128号",
         },
     )
-    return services.take_action(case, "submit", actor=liu_user)
+    return take_action(case, "submit", actor=liu_user)
 
 
 def _supplement_requested(demo: _Demo) -> Case:
@@ -201,14 +202,14 @@ def _supplement_requested(demo: _Demo) -> Case:
     )
     case = _act(case, [("submit", zhao_user), ("accept", reviewer), ("start_review", reviewer)])
     notice = case.item_version.materials.get(name="录取通知书")
-    return services.take_action(
+    return take_action(
         case,
         "request_supplement",
         actor=reviewer,
         note="录取通知书扫描件不清晰，请上传清晰的彩色扫描件（含学校印章）。",
         data={
             "materials": [notice.pk],
-            "due_date": deadlines.days_after(case, demo.today, 3).date.isoformat(),
+            "due_date": PROCESS.days_after(case, demo.today, 3).date.isoformat(),
         },
     )
 
@@ -308,7 +309,7 @@ def _deficiency(demo: _Demo) -> Case:
     commitments.sign_deficiency_commitment(
         case,
         materials=list(deferred),
-        due_date=deadlines.days_after(case, demo.today, limit).date,
+        due_date=PROCESS.days_after(case, demo.today, limit).date,
         actor=zhou_user,
     )
     _upload(case, zhou_user)
@@ -370,7 +371,7 @@ def _window_proxy(demo: _Demo) -> Case:
             "purpose": "办理养老金领取资格认证",
         },
     )
-    case = services.take_action(
+    case = take_action(
         case, "check_identity", actor=clerk, note="老年申请人，窗口代办帮办，已当面核验身份证原件"
     )
     _upload(case, clerk, custody="居民身份证复印件由大连市公安局通办窗口留存")
@@ -392,7 +393,7 @@ def _jilin_submitted(demo: _Demo) -> Case:
             "employed_since": demo.days_ago(14),
         },
     )
-    return services.take_action(case, "submit", actor=liu_user)
+    return take_action(case, "submit", actor=liu_user)
 
 
 def _heilongjiang_submitted(demo: _Demo) -> Case:
@@ -406,7 +407,7 @@ def _heilongjiang_submitted(demo: _Demo) -> Case:
             "residence_period": "2013-09-01",
         },
     )
-    return services.take_action(case, "submit", actor=sun_user)
+    return take_action(case, "submit", actor=sun_user)
 
 
 def _neimenggu_under_review(demo: _Demo) -> Case:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import Actor
 from core.models import Organisation
-from core.services import Actor
 from licences.models import Seal
 from licences.services import create_seal
 

@@ -39,16 +39,16 @@ from stdnum.cn import ric, uscc
 
 from accounts.models import Company, Person, Role, StaffRole
 from accounts.services import create_login, grant_role, register_company, register_person
+from core.actors import Actor, SystemActor
 from core.exceptions import RuleViolation
 from core.models import Organisation
 from core.personal_data import mask_name
-from core.services import Actor
 
 DEMO_PASSWORD = "tongban-demo-2026"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ACCOUNTS_NAME = "accounts.json"
 CATALOG_NAME = "catalog.json"
-ACTOR = "load_demo"
+ACTOR = SystemActor("load_demo")
 _NODE_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 

@@ -16,7 +16,8 @@
   that kind this node sent (`callback(receiver, payload, code, reason)`), so the sending
   app can show it where people look (the cases app puts it on the case's timeline).
 
-The payload is checked against the pydantic `schema` before anything is stored.
+The payload is checked against the pydantic `schema` before anything is stored. Each
+registry is strict (core/registry.py): a kind registered twice fails at start-up.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+
+from core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -49,44 +52,43 @@ class Handler:
     query: bool
 
 
-_handlers: dict[str, Handler] = {}
-_key_providers: list[Callable[[], list[dict[str, str]]]] = []
+_handlers: Registry[Handler] = Registry("envelope kind")
+KeyProvider = Callable[[], list[dict[str, str]]]
+_key_providers: Registry[KeyProvider] = Registry("key provider")
 RefusalCallback = Callable[[str, dict[str, Any], str, str], None]
-_refusal_callbacks: dict[str, RefusalCallback] = {}
+_refusal_callbacks: Registry[RefusalCallback] = Registry("refusal callback")
 
 
 def register(kind: str, schema: type[BaseModel], handle: Callable[[Message, Any], None]) -> None:
-    _add(Handler(kind, schema, handle, query=False))
+    _handlers.register(kind, Handler(kind, schema, handle, query=False))
 
 
 def register_query(
     kind: str, schema: type[BaseModel], answer: Callable[[Message, Any], dict[str, Any]]
 ) -> None:
-    _add(Handler(kind, schema, answer, query=True))
+    _handlers.register(kind, Handler(kind, schema, answer, query=True))
 
 
-def _add(handler: Handler) -> None:
-    existing = _handlers.get(handler.kind)
-    if existing is not None and existing != handler:
-        raise ValueError(f"envelope kind {handler.kind!r} already has a handler")
-    _handlers[handler.kind] = handler
+def unregister(kind: str) -> None:
+    """Take a handler out again (a test's temporary kind)."""
+    _handlers.unregister(kind)
 
 
 def handler_for(kind: str) -> Handler | None:
+    """The handler of `kind`; None for a kind no app handles (the envelope is refused)."""
     return _handlers.get(kind)
 
 
-def register_key_provider(provider: Callable[[], list[dict[str, str]]]) -> None:
-    if provider not in _key_providers:
-        _key_providers.append(provider)
+def register_key_provider(provider: KeyProvider) -> None:
+    _key_providers.register(f"{provider.__module__}.{provider.__qualname__}", provider)
 
 
 def published_keys() -> list[dict[str, str]]:
-    return [key for provider in _key_providers for key in provider()]
+    return [key for name in _key_providers for key in _key_providers[name]()]
 
 
 def on_refused(kind: str, callback: RefusalCallback) -> None:
-    _refusal_callbacks[kind] = callback
+    _refusal_callbacks.register(kind, callback)
 
 
 def refusal_callback(kind: str) -> RefusalCallback | None:

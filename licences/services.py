@@ -20,10 +20,11 @@ from accounts.models import Company, Person, Role
 from accounts.selectors import staff_user
 from catalog.form_schema import parse_form_fields, validate_form_data
 from catalog.models import LicenceType
+from core.actors import Actor, NodeActor, actor_label
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation
 from core.personal_data import lookup_hash, mask_id_number
-from core.services import Actor, actor_label, record_audit
+from core.services import record_audit
 from core.signing import Algorithm, fingerprint, generate_key
 from federation import directory
 from federation.directory import DirectoryUnavailable
@@ -374,12 +375,13 @@ def answer_licence_status(message: Message, question: StatusQuestion) -> dict[st
         with suppress(DirectoryUnavailable):
             node = directory.current().node(message.sender)
             asker = node.name if node is not None else asker
+        node_actor = NodeActor(message.sender, asker)
         outcome = {"superseded": "revoked"}.get(answer["status"], answer["status"])
         with transaction.atomic():
             _log(
                 licence,
                 LicenceEvent.Kind.VERIFIED,
-                actor=asker,
+                actor=node_actor,
                 outcome=outcome,
                 detail={
                     "channel": "federation",

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.services import mark_notifications_read, register_citizen
 from cases.selectors import is_staff_member
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from portal.forms import LoginForm, RegisterForm, add_problems
 
@@ -82,7 +83,7 @@ def register(request: HttpRequest) -> HttpResponse:
                     id_number=data["id_number"],
                     mobile=data["mobile"],
                     password=data["password"],
-                    actor="portal:register",
+                    actor=SystemActor("portal:register"),
                 )
             except RuleViolation as exc:
                 add_problems(form, exc, fields=_REGISTER_FIELDS)

@@ -9,15 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from accounts.services import has_false_commitment
+from cases.commitments import commitment_notice
 from cases.models import Case, CaseEvent, Commitment, SupplementRequest
 from cases.selectors import MaterialStatus, case_view, material_checklist
-from cases.workflow import Definition, parsed
+from cases.workflow import category_of, definition_of
 from catalog.form_schema import FieldType
-from catalog.models import Material
+from catalog.models import ItemVersion, Material
 from catalog.selectors import form_fields_of
 from core.models import Division
+from core.workflow import Definition
 from delivery.selectors import shipments_for_case
 from federation.directory import node_names
+from portal.templatetags.portal_format import time_limit
 
 # Timeline entries that are not workflow actions.
 EVENT_LABELS = {
@@ -65,11 +69,11 @@ class FormRow:
     value: str
 
 
-def action_label(definition: Definition, name: str, state: str) -> str:
+def action_label(definition: Definition, name: str, state: str, category: str = "") -> str:
     spec = definition.action(name, state) if state else None
     if spec is None:
-        spec = next((a for a in definition.actions if a.name == name), None)
-    return spec.label if spec else EVENT_LABELS.get(name, name)
+        spec = definition.any_action(name)
+    return definition.action_label(spec, category) if spec else EVENT_LABELS.get(name, name)
 
 
 def _who(case: Case, event: CaseEvent, *, staff: bool, nodes: dict[str, str]) -> str:
@@ -92,18 +96,19 @@ def _who(case: Case, event: CaseEvent, *, staff: bool, nodes: dict[str, str]) ->
 
 def timeline(case: Case, definition: Definition, *, staff: bool) -> list[TimelineRow]:
     nodes = node_names() if case.counterpart_node else {}
+    category = category_of(case)
     rows = []
     for event in case.events.all():
         if event.action in EVENT_LABELS:
             label = EVENT_LABELS[event.action]
         else:
-            label = action_label(definition, event.action, event.from_state)
+            label = action_label(definition, event.action, event.from_state, category)
         rows.append(
             TimelineRow(
                 event=event,
                 label=label,
-                from_label=definition.label(event.from_state) if event.from_state else "",
-                to_label=definition.label(event.to_state) if event.to_state else "",
+                from_label=definition.label(event.from_state, category) if event.from_state else "",
+                to_label=definition.label(event.to_state, category) if event.to_state else "",
                 who=_who(case, event, staff=staff, nodes=nodes),
             )
         )
@@ -133,7 +138,7 @@ def form_rows(case: Case, form: dict[str, Any]) -> list[FormRow]:
 
 def open_supplement(case: Case) -> SupplementRequest | None:
     """The supplement request the applicant still has to answer, if any."""
-    if case.state not in {"supplement_requested", "review_supplement"}:
+    if not definition_of(case).has_tag(case.state, "awaiting_supplement"):
         return None
     requests = [r for r in case.supplement_requests.all() if r.fulfilled_at is None]
     return max(requests, key=lambda r: r.requested_at) if requests else None
@@ -163,7 +168,7 @@ def missing_deficiency_materials(case: Case, checklist: list[MaterialStatus]) ->
 
 def case_page_context(case: Case, viewer: Any, *, staff: bool) -> dict[str, Any]:
     """Everything a case page shows; `case` comes from `cases.selectors.get_case_for`."""
-    definition = parsed(case.workflow)
+    definition = definition_of(case)
     view = case_view(case, viewer)
     checklist = material_checklist(case)
     supplement = open_supplement(case)
@@ -185,4 +190,45 @@ def case_page_context(case: Case, viewer: Any, *, staff: bool) -> dict[str, Any]
         "warning_text": WARNING_TEXT.get(case.warning, ""),
         "allowed": {a["name"]: a for a in view["allowed_actions"]},
         "shipments": list(shipments_for_case(case.number)),
+    }
+
+
+# Commitments offered on an application (容缺受理, 告知承诺) -------------------------------------
+
+
+def deficiency_materials(version: ItemVersion) -> list[Material]:
+    """The materials the item allows to be supplied later under 容缺受理."""
+    return [
+        m for m in version.materials.all() if m.necessity == Material.Necessity.DEFICIENCY_ALLOWED
+    ]
+
+
+def offers_notification(version: ItemVersion) -> bool:
+    return version.allows_commitment and any(m.commitment_allowed for m in version.materials.all())
+
+
+def offers_commitments(version: ItemVersion) -> bool:
+    return bool(deficiency_materials(version)) or offers_notification(version)
+
+
+def deficiency_hint(version: ItemVersion) -> str:
+    limit = time_limit(version.promised_limit, version.promised_limit_unit)
+    return f"补齐日期须在今天之后，且不晚于承诺办结时限（{limit}）届满之日。"
+
+
+def commitment_options(case: Case) -> dict[str, Any]:
+    """Which commitments the case's item offers, which are signed, and whether the
+    applicant's credit record excludes them (the service refuses then anyway)."""
+    version = case.item_version
+    signed = {c.kind: c for c in case.commitments.all()}
+    notification = offers_notification(version)
+    return {
+        "deficiency_materials": deficiency_materials(version),
+        "offers_notification": notification,
+        "notice": commitment_notice(version) if notification else "",
+        "signed_deficiency": signed.get(Commitment.Kind.DEFICIENCY),
+        "signed_notification": signed.get(Commitment.Kind.NOTIFICATION),
+        "credit_excluded": has_false_commitment(
+            person=case.applicant_person, company=case.applicant_company
+        ),
     }

@@ -13,10 +13,18 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest
 
+from cases.materials import add_material
+from cases.materials import use_foreign_licence as use_foreign_licence_service
+from cases.models import Case
 from catalog.form_schema import FieldType, FormField
 from catalog.models import Material
+from core.actors import Actor
+from core.exceptions import RuleViolation
 from core.models import Division
+from federation.directory import is_federated
 
 UPLOAD_ACCEPT = ".pdf,.jpg,.jpeg,.png,.ofd,application/pdf,image/jpeg,image/png"
 UPLOAD_HINT = "PDF、JPEG、PNG 或 OFD 文件，单个不超过 {mb} MB。"
@@ -173,6 +181,31 @@ class MaterialUploadForm(forms.Form):
             for m in self.materials
         ]
 
+    def upload(self, case: Case, actor: Actor) -> int:
+        """Hand each chosen file to `cases.materials.add_material`; a refused file gets its
+        reason on its field. Files are independent: one refused file does not undo the
+        others. A refusal of the whole request (not allowed here: 403, not in this state:
+        409) is raised."""
+        uploaded = 0
+        for material, upload, custody in self.files_chosen():
+            content = upload.read(settings.CASE_UPLOAD_MAX_BYTES + 1)
+            try:
+                add_material(
+                    case,
+                    material,
+                    content=content,
+                    name=upload.name or "",
+                    actor=actor,
+                    paper_custody=custody,
+                )
+            except RuleViolation as exc:
+                if exc.status in {401, 403, 409}:
+                    raise
+                self.add_error(f"material_{material.pk}", exc.message)
+            else:
+                uploaded += 1
+        return uploaded
+
     def files_chosen(self) -> list[tuple[Material, Any, str]]:
         """(material, uploaded file, custody note) for each file chosen."""
         data = getattr(self, "cleaned_data", {})
@@ -205,6 +238,43 @@ class ForeignLicenceForm(forms.Form):
 
     def chosen(self) -> Material:
         return next(m for m in self.materials if m.pk == self.cleaned_data["material"])
+
+
+def foreign_licence_form(case: Case) -> ForeignLicenceForm | None:
+    """The 外省电子证照 form, on a federated node, for an item some licence can stand in for."""
+    materials = licence_replaceable(list(case.item_version.materials.all()))
+    return ForeignLicenceForm(materials=materials) if materials and is_federated() else None
+
+
+# Refusals of a licence that concern the whole request, not the licence or the material.
+WHOLE_REQUEST_CODES = {"action_forbidden", "actor_required", "materials_closed"}
+
+
+def use_foreign_licence(request: HttpRequest, case: Case) -> None:
+    """The 外省电子证照 form posted (portal or console): `cases.materials.use_foreign_licence`,
+    with a clear message either way; a refusal of the whole request is raised."""
+    form = ForeignLicenceForm(
+        request.POST, materials=licence_replaceable(list(case.item_version.materials.all()))
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"外省电子证照：{error}")
+        return
+    material = form.chosen()
+    try:
+        used = use_foreign_licence_service(
+            case, material, form.cleaned_data["token"], actor=request.user
+        )
+    except RuleViolation as exc:
+        if exc.code in WHOLE_REQUEST_CODES:
+            raise
+        messages.error(request, f"“{material.name}”未能以外省电子证照代替：{exc.message}")
+        return
+    messages.success(
+        request,
+        f"“{material.name}”已以外省电子证照 {used.foreign_licence} 代替（已向签发节点核验有效），无需上传。",
+    )
 
 
 def licence_replaceable(materials: list[Material]) -> list[Material]:

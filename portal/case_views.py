@@ -8,7 +8,7 @@ Applying is four steps, each a page that works without JavaScript:
    material a licence in the applicant's wallet can replace (使用电子证照，免提交);
 3. 容缺与承诺 — `commitment_services.sign_deficiency_commitment` / `sign_notification_commitment`,
    offered only when the item allows them;
-4. 确认提交 — `services.take_action(case, "submit")`.
+4. 确认提交 — the action of the draft that submits it (`cases.engine.take_action`).
 
 Every rule is the services'; a `RuleViolation` comes back as a Chinese message on the
 page, with the HTTP status it carries (403, 409, 422) and nothing changed.
@@ -20,7 +20,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -30,10 +29,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Company, Person
-from accounts.services import has_false_commitment
 from cases import commitments as commitment_services
 from cases import materials as material_services
 from cases import services
+from cases.engine import take_action
 from cases.models import Case, CaseMaterial
 from cases.selectors import (
     applied_cases,
@@ -42,31 +41,35 @@ from cases.selectors import (
     licences_offered,
     material_checklist,
 )
-from cases.workflow import parsed
+from cases.workflow import APPLICANT, definition_of, state_label
 from catalog.models import ItemVersion, Material
 from catalog.selectors import current_version_of, form_fields_of
 from core.exceptions import NotFound, RuleViolation
-from federation.directory import is_federated
 from licences.selectors import get_wallet_licence
-from portal.case_display import case_page_context
+from portal.case_display import (
+    case_page_context,
+    commitment_options,
+    deficiency_hint,
+    deficiency_materials,
+    offers_commitments,
+)
 from portal.case_forms import (
+    WHOLE_REQUEST_CODES,
     ApplicantForm,
     ApplicationForm,
     DeficiencyForm,
-    ForeignLicenceForm,
     MaterialUploadForm,
     NoteForm,
     NotificationCommitmentForm,
-    licence_replaceable,
+    foreign_licence_form,
     upload_hint,
+    use_foreign_licence,
 )
-from portal.forms import add_problems
-from portal.templatetags.portal_format import time_limit
-from portal.views import _catalog_404
+from portal.forms import add_problems, violation_context
 
 CASES_PER_PAGE = 20
-# Actions an applicant takes from the case page (submitting has its own step page).
-APPLICANT_ACTIONS = {"supplement", "withdraw"}
+# The effect that marks the action submitting a draft: it has its own step page.
+SUBMITS = "mark_submitted"
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,6 @@ def _not_found_for_others(request: HttpRequest, number: str) -> Case:
     if not is_applicant(case, request.user):
         raise NotFound("case_not_found", f"办件 {number} 不存在或无权查看")
     return case
-
-
-def violation_context(exc: RuleViolation) -> dict[str, Any]:
-    """A service's refusal as the page shows it."""
-    return {"message": exc.message, "problems": [p.reason for p in exc.problems]}
 
 
 # Applying -----------------------------------------------------------------------------------
@@ -133,24 +131,10 @@ def _steps(case: Case | None, version: ItemVersion) -> list[Step]:
         return reverse(name, args=[number]) if number else ""
 
     steps.append(Step("materials", "上传材料", url("portal:case_materials")))
-    if _offers_commitments(version):
+    if offers_commitments(version):
         steps.append(Step("commitments", "容缺受理与告知承诺", url("portal:case_commitments")))
     steps.append(Step("confirm", "确认提交", url("portal:case_submit")))
     return steps
-
-
-def _deficiency_materials(version: ItemVersion) -> list[Material]:
-    return [
-        m for m in version.materials.all() if m.necessity == Material.Necessity.DEFICIENCY_ALLOWED
-    ]
-
-
-def _offers_notification(version: ItemVersion) -> bool:
-    return version.allows_commitment and any(m.commitment_allowed for m in version.materials.all())
-
-
-def _offers_commitments(version: ItemVersion) -> bool:
-    return bool(_deficiency_materials(version)) or _offers_notification(version)
 
 
 def _step_context(case: Case | None, version: ItemVersion, current: str) -> dict[str, Any]:
@@ -169,7 +153,6 @@ def _step_context(case: Case | None, version: ItemVersion, current: str) -> dict
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-@_catalog_404
 def apply(request: HttpRequest, code: str) -> HttpResponse:
     """Step 1, 填写申请表: who applies and the item version's form; opens the draft."""
     version = current_version_of(code)
@@ -223,7 +206,6 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-@_catalog_404
 def case_form(request: HttpRequest, number: str) -> HttpResponse:
     """Step 1 again, for a saved draft: change the answers (`services.update_draft_form`)."""
     found = _draft(request, number)
@@ -259,41 +241,16 @@ def case_form(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "portal/apply_form.html", context, status=status)
 
 
+def _is_online_draft(case: Case) -> bool:
+    return case.state == definition_of(case).initial and case.channel == Case.Channel.ONLINE
+
+
 def _draft(request: HttpRequest, number: str) -> Case | HttpResponse:
     """The applicant's online draft, or a redirect to the case page once it is submitted."""
     case = _not_found_for_others(request, number)
-    if case.state != parsed(case.workflow).initial or case.channel != Case.Channel.ONLINE:
+    if not _is_online_draft(case):
         return HttpResponseRedirect(reverse("portal:my_case", args=[number]))
     return case
-
-
-def upload_files(request: HttpRequest, case: Case, form: MaterialUploadForm) -> int:
-    """Hand each chosen file to `material_services.add_material`; a refused file gets its reason on
-    its field. Files are independent: one refused file does not undo the others. A refusal
-    of the whole request (not allowed here: 403, not in this state: 409) is raised."""
-    uploaded = 0
-    for material, upload, custody in form.files_chosen():
-        content = upload.read(settings.CASE_UPLOAD_MAX_BYTES + 1)
-        try:
-            material_services.add_material(
-                case,
-                material,
-                content=content,
-                name=upload.name or "",
-                actor=request.user,
-                paper_custody=custody,
-            )
-        except RuleViolation as exc:
-            if exc.status in {401, 403, 409}:
-                raise
-            form.add_error(f"material_{material.pk}", exc.message)
-        else:
-            uploaded += 1
-    return uploaded
-
-
-# Refusals of a licence that concern the whole request, not the licence or the material.
-WHOLE_REQUEST_CODES = {"action_forbidden", "actor_required", "materials_closed"}
 
 
 def use_wallet_licence(
@@ -330,12 +287,11 @@ def use_wallet_licence(
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-@_catalog_404
 def case_materials(request: HttpRequest, number: str) -> HttpResponse:
     """Step 2, 上传材料 (and, from the case page, uploading a supplement or a 容缺 material:
     the form then names its materials and `next` is the case page)."""
     case = _not_found_for_others(request, number)
-    draft = case.state == parsed(case.workflow).initial and case.channel == Case.Channel.ONLINE
+    draft = _is_online_draft(case)
     version = case.item_version
     materials = list(version.materials.all())
     wanted = {int(v) for v in request.POST.getlist("materials") if v.isdigit()}
@@ -353,7 +309,7 @@ def case_materials(request: HttpRequest, number: str) -> HttpResponse:
         return _render_materials(request, case, form, status=422, from_case_page=not draft)
     try:
         used, refused_status = use_wallet_licence(request, case, form)
-        uploaded = upload_files(request, case, form)
+        uploaded = form.upload(case, request.user)
     except RuleViolation as exc:
         context = case_page_context(get_case_for(request.user, number), request.user, staff=False)
         context["error"] = violation_context(exc)
@@ -380,47 +336,15 @@ def case_materials(request: HttpRequest, number: str) -> HttpResponse:
     return HttpResponseRedirect(following.url)
 
 
-def foreign_licence_form(case: Case) -> ForeignLicenceForm | None:
-    """The 外省电子证照 form, on a federated node, for an item some licence can stand in for."""
-    materials = licence_replaceable(list(case.item_version.materials.all()))
-    return ForeignLicenceForm(materials=materials) if materials and is_federated() else None
-
-
 @login_required
 @require_POST
-@_catalog_404
 def foreign_licence(request: HttpRequest, number: str) -> HttpResponse:
     """使用外省电子证照: `cases.materials.use_foreign_licence`, then back to where it was asked."""
     case = _not_found_for_others(request, number)
-    draft = case.state == parsed(case.workflow).initial and case.channel == Case.Channel.ONLINE
-    target = reverse("portal:case_materials" if draft else "portal:my_case", args=[number])
-    return use_foreign_licence_view(request, case, target)
-
-
-def use_foreign_licence_view(request: HttpRequest, case: Case, target: str) -> HttpResponse:
-    """The form's handling, shared with the console: a clear message either way."""
-    form = ForeignLicenceForm(
-        request.POST, materials=licence_replaceable(list(case.item_version.materials.all()))
+    target = reverse(
+        "portal:case_materials" if _is_online_draft(case) else "portal:my_case", args=[number]
     )
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, f"外省电子证照：{error}")
-        return HttpResponseRedirect(target)
-    material = form.chosen()
-    try:
-        used = material_services.use_foreign_licence(
-            case, material, form.cleaned_data["token"], actor=request.user
-        )
-    except RuleViolation as exc:
-        if exc.code in WHOLE_REQUEST_CODES:
-            raise
-        messages.error(request, f"“{material.name}”未能以外省电子证照代替：{exc.message}")
-        return HttpResponseRedirect(target)
-    messages.success(
-        request,
-        f"“{material.name}”已以外省电子证照 {used.foreign_licence} 代替（已向签发节点核验有效），无需上传。",
-    )
+    use_foreign_licence(request, case)
     return HttpResponseRedirect(target)
 
 
@@ -458,7 +382,6 @@ def _render_materials(
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-@_catalog_404
 def case_commitments(request: HttpRequest, number: str) -> HttpResponse:
     """Step 3, 容缺受理与告知承诺: sign either, if the item allows it."""
     found = _draft(request, number)
@@ -466,12 +389,12 @@ def case_commitments(request: HttpRequest, number: str) -> HttpResponse:
         return found
     case = found
     version = case.item_version
-    if not _offers_commitments(version):
+    if not offers_commitments(version):
         return HttpResponseRedirect(reverse("portal:case_submit", args=[number]))
     kind = request.POST.get("kind") if request.method == "POST" else None
     deficiency_form = DeficiencyForm(
         request.POST if kind == "deficiency" else None,
-        materials=_deficiency_materials(version),
+        materials=deficiency_materials(version),
         limit_hint=deficiency_hint(version),
     )
     notification_form = NotificationCommitmentForm(request.POST if kind == "notification" else None)
@@ -509,30 +432,6 @@ def case_commitments(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
-def deficiency_hint(version: ItemVersion) -> str:
-    limit = time_limit(version.promised_limit, version.promised_limit_unit)
-    return f"补齐日期须在今天之后，且不晚于承诺办结时限（{limit}）届满之日。"
-
-
-def commitment_options(case: Case) -> dict[str, Any]:
-    """Which commitments the case's item offers, which are signed, and whether the
-    applicant's credit record excludes them (the service refuses then anyway)."""
-    version = case.item_version
-    signed = {c.kind: c for c in case.commitments.all()}
-    return {
-        "deficiency_materials": _deficiency_materials(version),
-        "offers_notification": _offers_notification(version),
-        "notice": commitment_services.commitment_notice(version)
-        if _offers_notification(version)
-        else "",
-        "signed_deficiency": signed.get("deficiency"),
-        "signed_notification": signed.get("notification"),
-        "credit_excluded": has_false_commitment(
-            person=case.applicant_person, company=case.applicant_company
-        ),
-    }
-
-
 def _render_commitments(
     request: HttpRequest,
     case: Case,
@@ -557,7 +456,6 @@ def _render_commitments(
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-@_catalog_404
 def case_submit(request: HttpRequest, number: str) -> HttpResponse:
     """Step 4, 确认提交: everything given so far, what is still missing, and submit."""
     found = _draft(request, number)
@@ -566,8 +464,11 @@ def case_submit(request: HttpRequest, number: str) -> HttpResponse:
     case = found
     status, error = 200, None
     if request.method == "POST":
+        submit = definition_of(case).action_with_effect(case.state, SUBMITS)
         try:
-            services.take_action(case, "submit", actor=request.user)
+            if submit is None:
+                raise RuleViolation("submit_not_possible", "该申请当前不能提交", status=409)
+            take_action(case, submit.name, actor=request.user)
         except RuleViolation as exc:
             status, error = exc.status, violation_context(exc)
         else:
@@ -595,7 +496,7 @@ def case_submit(request: HttpRequest, number: str) -> HttpResponse:
 def my_cases(request: HttpRequest) -> HttpResponse:
     """我的办件: the cases the user applied for, newest first."""
     page = Paginator(applied_cases(request.user), CASES_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [(case, parsed(case.workflow).label(case.state)) for case in page.object_list]
+    rows = [(case, state_label(case)) for case in page.object_list]
     return render(request, "portal/my_cases.html", {"page": page, "rows": rows})
 
 
@@ -606,17 +507,22 @@ def _detail_extras(request: HttpRequest, case: Case, context: dict[str, Any]) ->
         "upload_form",
         MaterialUploadForm(materials=list(dict.fromkeys(uploads))) if uploads else None,
     )
-    context.setdefault("note_form", NoteForm(prefix="withdraw"))
     context["upload_hint"] = upload_hint()
-    context["is_draft"] = (
-        case.state == context["definition"].initial and case.channel == Case.Channel.ONLINE
-    )
+    context["is_draft"] = _is_online_draft(case)
+    actions = [
+        (action, NoteForm(prefix=action["name"]))
+        for action in context["view"]["allowed_actions"]
+        if SUBMITS not in context["definition"].action(action["name"], case.state).effects
+    ]
+    # What the applicant is asked to do (提交补正) stands with the to-dos; what ends the
+    # application (撤回申请) has its own section below.
+    context["applicant_actions"] = [(a, f) for a, f in actions if not a["grave"]]
+    context["ending_actions"] = [(a, f) for a, f in actions if a["grave"]]
     return context
 
 
 @login_required
 @require_safe
-@_catalog_404
 def my_case(request: HttpRequest, number: str) -> HttpResponse:
     """One of my cases: status, deadline, timeline, materials, and what I must do."""
     case = _not_found_for_others(request, number)
@@ -626,18 +532,23 @@ def my_case(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-@_catalog_404
 def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
-    """提交补正 or 撤回申请 from the case page."""
+    """An action of the applicant's from the case page (提交补正, 撤回申请 …): every one the
+    definition allows them now, except submitting a draft (its own step page)."""
     case = _not_found_for_others(request, number)
-    if action not in APPLICANT_ACTIONS:
+    definition = definition_of(case)
+    theirs = [
+        a
+        for a in definition.actions
+        if a.name == action and SUBMITS not in a.effects and any(b.role == APPLICANT for b in a.by)
+    ]
+    if not theirs:
         raise NotFound("action_unknown", "没有这个操作")
+    spec = definition.action(action, case.state)
     form = NoteForm(request.POST, prefix=action)
     form.is_valid()
     try:
-        services.take_action(
-            case, action, actor=request.user, note=form.cleaned_data.get("note", "")
-        )
+        take_action(case, action, actor=request.user, note=form.cleaned_data.get("note", ""))
     except RuleViolation as exc:
         case = get_case_for(request.user, number)
         context = case_page_context(case, request.user, staff=False)
@@ -648,6 +559,6 @@ def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
             _detail_extras(request, case, context),
             status=exc.status,
         )
-    done = {"supplement": "补正材料已提交，等待审查。", "withdraw": "申请已撤回。"}[action]
-    messages.success(request, done)
+    label = spec.label if spec is not None else action
+    messages.success(request, f"已{label}。")
     return HttpResponseRedirect(reverse("portal:my_case", args=[number]))

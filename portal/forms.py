@@ -319,6 +319,11 @@ class VerifyTokenForm(forms.Form):
         return value
 
 
+def violation_context(exc: RuleViolation) -> dict[str, Any]:
+    """A service's refusal as a page shows it (portal/includes/rule_violation.html)."""
+    return {"message": exc.message, "problems": [p.reason for p in exc.problems]}
+
+
 def add_problems(
     form: forms.Form, exc: RuleViolation, *, fields: dict[str, str] | None = None
 ) -> None:

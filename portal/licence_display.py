@@ -7,18 +7,22 @@ is decided here (`licences.services` verifies, `licences.selectors` scopes).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import segno
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from licences.models import Licence, LicenceEvent, Seal
-from licences.rendering import verify_url
+from licences.rendering import FontMissing, render_licence_pdf, verify_url
 from licences.seal_image import label_for, seal_svg
-from licences.services import Verification
+from licences.services import Verification, record_download
+
+logger = logging.getLogger(__name__)
 
 # A word and a symbol for every outcome, never a colour alone (WCAG 1.4.1).
 OUTCOME_SYMBOLS = {
@@ -132,3 +136,23 @@ def event_rows(events: Iterable[LicenceEvent], *, me: Any = None) -> list[EventR
             )
         )
     return rows
+
+
+def pdf_response(request: HttpRequest, licence: Licence) -> HttpResponse | None:
+    """The licence's PDF as a download, the download logged; None if no CJK font is
+    installed (the node cannot draw it; nothing is logged then)."""
+    try:
+        content = render_licence_pdf(licence)
+    except FontMissing:
+        logger.exception("licence PDF of %s could not be drawn", licence.identifier)
+        return None
+    record_download(licence, actor=request.user)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="licence-{licence.serial}.pdf"'
+    return response
+
+
+PDF_UNAVAILABLE: dict[str, Any] = {
+    "message": "暂时无法生成版式文件：服务器未安装所需的中文字体。请稍后再试或联系 12345。",
+    "problems": [],
+}

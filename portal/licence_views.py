@@ -22,19 +22,20 @@ from django.views.decorators.http import require_safe
 
 from licences.models import Licence
 from licences.recognition import Recognition
-from licences.rendering import FontMissing, face_rows, render_licence_pdf, verify_url
+from licences.rendering import face_rows, verify_url
 from licences.selectors import effective_status, events_of, get_wallet_licence, wallet
-from licences.services import record_download, verify_token
+from licences.services import verify_token
 from portal.forms import VerifyTokenForm
 from portal.licence_display import (
     OUTCOME_ADVICE,
     OUTCOME_SYMBOLS,
+    PDF_UNAVAILABLE,
     event_rows,
     licence_qr,
+    pdf_response,
     seal_image,
     validity,
 )
-from portal.views import _catalog_404
 
 logger = logging.getLogger(__name__)
 
@@ -78,35 +79,13 @@ def _licence_page(
 
 @login_required
 @require_safe
-@_catalog_404
 def licence_detail(request: HttpRequest, identifier: str) -> HttpResponse:
     """One licence of my wallet: its face, QR code, seal, download, and its history."""
     return _licence_page(request, get_wallet_licence(request.user, identifier))
 
 
-def pdf_response(request: HttpRequest, licence: Licence) -> HttpResponse | None:
-    """The licence's PDF as a download, the download logged; None if no CJK font is
-    installed (the node cannot draw it; nothing is logged then)."""
-    try:
-        content = render_licence_pdf(licence)
-    except FontMissing:
-        logger.exception("licence PDF of %s could not be drawn", licence.identifier)
-        return None
-    record_download(licence, actor=request.user)
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="licence-{licence.serial}.pdf"'
-    return response
-
-
-PDF_UNAVAILABLE: dict[str, Any] = {
-    "message": "暂时无法生成版式文件：服务器未安装所需的中文字体。请稍后再试或联系 12345。",
-    "problems": [],
-}
-
-
 @login_required
 @require_safe
-@_catalog_404
 def licence_pdf(request: HttpRequest, identifier: str) -> HttpResponse:
     """下载 the licence as a PDF (logged as a download)."""
     licence = get_wallet_licence(request.user, identifier)

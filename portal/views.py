@@ -7,10 +7,9 @@ nothing gives the Chinese 404 page with the selector's message.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec
+from typing import ParamSpec
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -48,7 +47,6 @@ from catalog.selectors import (
     zone_source_of,
     zone_sources,
 )
-from core.exceptions import NotFound
 from portal.context_processors import ELDER_MODE_COOKIE
 from portal.forms import (
     ElderModeForm,
@@ -122,21 +120,6 @@ def _not_found(request: HttpRequest, message: str) -> HttpResponse:
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The node's 404 page (handler404): in Chinese, with the way back."""
     return _not_found(request, "您访问的页面不存在，可能已被移动或删除。")
-
-
-def _catalog_404(
-    view: Callable[Concatenate[HttpRequest, P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
-    """Turn a selector's NotFound into the 404 page carrying its Chinese message."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            return _not_found(request, exc.message)
-
-    return wrapper
 
 
 # Home and zones ------------------------------------------------------------------------
@@ -268,7 +251,6 @@ def item_search(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@_catalog_404
 def item_guide(request: HttpRequest, code: str) -> HttpResponse:
     """办事指南 of the version in force."""
     version = current_version_of(code)
@@ -276,7 +258,6 @@ def item_guide(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_safe
-@_catalog_404
 def item_version_guide(request: HttpRequest, code: str, number: int) -> HttpResponse:
     """办事指南 of one published version, current or not."""
     version = item_version(code, number)
@@ -304,7 +285,6 @@ def _render_guide(request: HttpRequest, version: ItemVersion, *, is_current: boo
 
 
 @require_safe
-@_catalog_404
 def item_history(request: HttpRequest, code: str) -> HttpResponse:
     """版本记录 of an item: every published version with its change note."""
     versions = list(item_versions(code))
@@ -335,7 +315,6 @@ def lists(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@_catalog_404
 def list_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A list's version in force and its version history with change notes."""
     item_list = get_list(code)
@@ -343,7 +322,6 @@ def list_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_safe
-@_catalog_404
 def list_version_detail(request: HttpRequest, code: str, number: int) -> HttpResponse:
     """One published version of a list."""
     item_list = get_list(code)
@@ -370,7 +348,6 @@ def _render_list(
 
 
 @require_safe
-@_catalog_404
 def list_diff(request: HttpRequest, code: str) -> HttpResponse:
     """版本比较: items added, removed and changed between two versions of a list."""
     item_list = get_list(code)

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from typing import Any
 
+from cases import engine
 from catalog.models import (
     Availability,
     ItemCategory,
@@ -20,6 +21,7 @@ from catalog.models import (
     Theme,
 )
 from catalog.services import publish_item_version, publish_list_version
+from core.actors import SystemActor
 from core.models import Division, Organisation
 from core.services import save_organisation
 
@@ -43,7 +45,7 @@ def organisation(
         uscc=valid_uscc(seed, division),
         name=name,
         division=Division.objects.get(code=division),
-        actor="test",
+        actor=SystemActor("test"),
     )
 
 
@@ -117,7 +119,7 @@ def item(
             version=version, scope=scope, mode=mode, scheme=scheme if scope == "regional" else None
         )
     if publish:
-        publish_item_version(version, actor="test")
+        publish_item_version(version, actor=SystemActor("test"))
         version.refresh_from_db()
     return version
 
@@ -155,7 +157,7 @@ def list_version(
     for position, v in enumerate(versions, start=1):
         ListEntry.objects.create(list_version=lv, item=v.item, modes=list(modes), position=position)
     if publish:
-        publish_list_version(lv, actor="test")
+        publish_list_version(lv, actor=SystemActor("test"))
         lv.refresh_from_db()
     return lv
 
@@ -185,7 +187,7 @@ def person(name: str = "张三", *, username: str | None = None, mobile: str = "
         username or f"citizen{next(_serial)}", password="pw-123456"
     )
     return register_person(
-        name=name, id_number=valid_id_number(), mobile=mobile, user=user, actor="test"
+        name=name, id_number=valid_id_number(), mobile=mobile, user=user, actor=SystemActor("test")
     )
 
 
@@ -197,7 +199,7 @@ def staff(role: str, org: Organisation, username: str | None = None):
     user = get_user_model().objects.create_user(
         username or f"{role}{next(_serial)}", password="pw-123456"
     )
-    grant_role(user, role, org, actor="test")
+    grant_role(user, role, org, actor=SystemActor("test"))
     return user
 
 
@@ -209,7 +211,7 @@ def bearer(user) -> dict[str, str]:
     """Test-client headers authenticating as `user` with a fresh API token."""
     from accounts.services import create_api_token
 
-    return {"HTTP_AUTHORIZATION": f"Bearer {create_api_token(user, actor='test')}"}
+    return {"HTTP_AUTHORIZATION": f"Bearer {create_api_token(user, actor=SystemActor('test'))}"}
 
 
 def checked_window_case(version: ItemVersion, *, custody: str = "") -> tuple[Any, Any]:
@@ -239,5 +241,10 @@ def checked_window_case(version: ItemVersion, *, custody: str = "") -> tuple[Any
             actor=clerk,
             paper_custody=custody,
         )
-    services.take_action(case, "check_identity", actor=clerk)
-    return services.take_action(case, "check_materials", actor=clerk), clerk
+    engine.take_action(case, "check_identity", actor=clerk)
+    return engine.take_action(case, "check_materials", actor=clerk), clerk
+
+
+def assign_steps(case: Any, steps: list[dict[str, Any]], *, actor: Any) -> Any:
+    """分派联办环节 through the engine (the action whose payload is the steps)."""
+    return engine.take_action(case, "assign_steps", actor=actor, data={"steps": steps})

@@ -18,11 +18,12 @@ from django.utils import timezone
 
 from accounts.models import Company, Person
 from accounts.services import register_company
+from cases import engine, services
 from cases import materials as case_materials
-from cases import services
 from cases.models import Case
 from catalog.models import ItemVersion, LicenceType, Material
 from catalog.services import publish_item_version
+from core.actors import SystemActor
 from core.models import Organisation
 from licences import canonical
 from licences import services as licence_services
@@ -76,7 +77,7 @@ def _publish_with_proof(version: ItemVersion) -> ItemVersion:
         originals=1,
         commitment_allowed=True,
     )
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     version.refresh_from_db()
     return version
 
@@ -116,7 +117,7 @@ def build_world() -> World:
         name="大连海洋科技有限公司",
         legal_representative="王大海",
         agent=agent_person.user,
-        actor="test",
+        actor=SystemActor("test"),
     )
     return World(
         police=police,
@@ -237,14 +238,14 @@ def submitted_case(world: World) -> Case:
             name="a.pdf",
             actor=applicant.user,
         )
-    return services.take_action(case, "submit", actor=applicant.user)
+    return engine.take_action(case, "submit", actor=applicant.user)
 
 
 def quick_item(world: World, name: str = "户籍证明开具") -> ItemVersion:
     """An item of the police whose materials are all optional, so cases submit at once."""
     version = builders.item(name, org=world.police, publish=False)
     version.materials.update(necessity="optional")
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     version.refresh_from_db()
     return version
 
@@ -255,7 +256,7 @@ def submitted(world: World, version: ItemVersion, *, person: Person | None = Non
     case = services.start_case(
         item_version=version, form_data={"reason": "x"}, person=person, actor=person.user
     )
-    return services.take_action(case, "submit", actor=person.user)
+    return engine.take_action(case, "submit", actor=person.user)
 
 
 # Licences ---------------------------------------------------------------------------------
@@ -279,7 +280,7 @@ def household_licence_type(*, allow_multiple: bool = True) -> LicenceType:
 
 
 def police_seal(world: World) -> Seal:
-    return licence_services.create_seal(world.police, actor="test")
+    return licence_services.create_seal(world.police, actor=SystemActor("test"))
 
 
 def issue_licence(
@@ -294,7 +295,7 @@ def issue_licence(
         issuer=world.police,
         face_data={"registered_address": REGISTERED_ADDRESS},
         case_number="LN-20260101-000001",
-        actor="test",
+        actor=SystemActor("test"),
     )
 
 
@@ -309,7 +310,7 @@ def licence_item(world: World, licence_type: LicenceType) -> ItemVersion:
         publish=False,
     )
     version.materials.update(necessity="optional")
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     version.refresh_from_db()
     return version
 
@@ -323,10 +324,10 @@ def approved_licence_case(world: World, version: ItemVersion, person: Person | N
         person=person,
         actor=person.user,
     )
-    case = services.take_action(case, "submit", actor=person.user)
+    case = engine.take_action(case, "submit", actor=person.user)
     for name in ("accept", "start_review"):
-        case = services.take_action(case, name, actor=world.reviewer)
-    return services.take_action(case, "approve", actor=world.approver)
+        case = engine.take_action(case, name, actor=world.reviewer)
+    return engine.take_action(case, "approve", actor=world.approver)
 
 
 def accept_licence_for(

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A refusal no page view handled becomes a page in Chinese with its status.
+    "portal.middleware.RuleViolationMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -88,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "console.context_processors.staff",
             ],
         },
     },
@@ -178,6 +181,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Working-day deadlines: how many working days before the deadline a case turns yellow.
 DEADLINE_WARNING_DAYS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_DAYS", "3"))
+# The same for limits counted in hours (接诉即办): how many hours before the due moment.
+DEADLINE_WARNING_HOURS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_HOURS", "4"))
 
 # Outside systems: the adapter class for each (DESIGN.md §4.4). The local ones make the
 # embedded default complete; a province points these at its real services.

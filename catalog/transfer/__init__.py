@@ -28,8 +28,8 @@ from catalog.transfer.files import (
     write_sheet,
 )
 from catalog.transfer.importing import ImportResult, Progress, import_sheet
+from core.actors import Actor
 from core.exceptions import RuleViolation
-from core.services import Actor
 
 __all__ = [
     "EXTENSIONS",

@@ -62,9 +62,10 @@ from catalog.transfer.exporting import (
     version_records,
 )
 from catalog.transfer.files import Sheet
+from core.actors import Actor
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation
-from core.services import Actor, save_organisation
+from core.services import save_organisation
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 

@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from accounts.models import ApiToken, StaffRole
 from accounts.services import create_api_token
+from cases import engine, services
 from cases import materials as case_materials
-from cases import services
 from cases.models import CaseArchive
+from core.actors import SystemActor
 from core.models import AuditEvent
 from core.personal_data import lookup_hash
 from tests import builders
@@ -92,7 +93,7 @@ def test_person_cannot_be_added_changed_or_deleted_here(admin_client):
 
 def test_api_token_shows_its_prefix_only_and_is_revoked_by_an_action(admin_client, client):
     user = builders.staff("reviewer", builders.organisation("大连市公安局", "210200"))
-    raw = create_api_token(user, actor="test")
+    raw = create_api_token(user, actor=SystemActor("test"))
     token = ApiToken.objects.get()
 
     listing = _page(admin_client, "accounts_apitoken_changelist")
@@ -182,8 +183,8 @@ def _closed_case():
         )
     reviewer = builders.staff("reviewer", org)
     approver = builders.staff("approver", org)
-    case = services.take_action(case, "submit", actor=applicant.user)
-    case = services.take_action(
+    case = engine.take_action(case, "submit", actor=applicant.user)
+    case = engine.take_action(
         case, "accept", actor=reviewer, note=f"已核对联系人 {contact}，电话 13904112368"
     )
     for action, who in [
@@ -192,7 +193,7 @@ def _closed_case():
         ("issue_result", reviewer),
         ("close", approver),
     ]:
-        case = services.take_action(case, action, actor=who)
+        case = engine.take_action(case, action, actor=who)
     return case, [applicant.id_number, contact, "13904112368", "王五"]
 
 

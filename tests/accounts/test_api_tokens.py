@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import ApiToken
 from accounts.services import TOKEN_PREFIX, revoke_api_token
 from cases import services
+from core.actors import SystemActor
 from tests import builders
 
 
@@ -36,7 +37,7 @@ def test_printed_token_authenticates_until_revoked(client):
     stored.refresh_from_db()
     assert stored.last_used_at is not None
 
-    revoke_api_token(stored, actor="test")
+    revoke_api_token(stored, actor=SystemActor("test"))
     response = client.get("/api/v1/cases", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
     assert response["Content-Type"].startswith("application/problem+json")

@@ -11,6 +11,7 @@ from django.db import connection
 
 from accounts.models import Person
 from accounts.services import find_person, register_person
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from core.models import AuditEvent
 from tests import builders
@@ -24,7 +25,9 @@ def _raw_columns(person: Person) -> tuple[str, str]:
 
 def test_new_person_is_stored_encrypted_and_masked():
     number = builders.valid_id_number("19880512")
-    person = register_person(name="王芳", id_number=number, mobile="139 0411 2368", actor="test")
+    person = register_person(
+        name="王芳", id_number=number, mobile="139 0411 2368", actor=SystemActor("test")
+    )
 
     person.refresh_from_db()
     assert person.id_number == number and person.mobile == "13904112368"
@@ -42,12 +45,16 @@ def test_new_person_is_stored_encrypted_and_masked():
 
 def test_existing_person_with_the_same_name_is_returned_and_completed():
     number = builders.valid_id_number("19880512")
-    first = register_person(name="王芳", id_number=number, actor="test")
+    first = register_person(name="王芳", id_number=number, actor=SystemActor("test"))
     audits = AuditEvent.objects.count()
     user = get_user_model().objects.create_user("wangfang")
 
     again = register_person(
-        name=" 王芳 ", id_number=number.lower(), mobile="13904112368", user=user, actor="test"
+        name=" 王芳 ",
+        id_number=number.lower(),
+        mobile="13904112368",
+        user=user,
+        actor=SystemActor("test"),
     )
 
     assert again.pk == first.pk and Person.objects.count() == 1
@@ -58,9 +65,11 @@ def test_existing_person_with_the_same_name_is_returned_and_completed():
 
 def test_existing_person_with_another_name_is_refused():
     number = builders.valid_id_number("19880512")
-    register_person(name="王芳", id_number=number, actor="test")
+    register_person(name="王芳", id_number=number, actor=SystemActor("test"))
     with pytest.raises(RuleViolation) as info:
-        register_person(name="王方", id_number=number, mobile="13904112368", actor="test")
+        register_person(
+            name="王方", id_number=number, mobile="13904112368", actor=SystemActor("test")
+        )
     assert info.value.code == "person_name_mismatch"
     assert Person.objects.get().mobile == ""
 
@@ -75,7 +84,7 @@ def test_existing_person_with_another_name_is_refused():
 )
 def test_invalid_id_number_is_refused_with_its_code(number, code):
     with pytest.raises(RuleViolation) as info:
-        register_person(name="王芳", id_number=number, actor="test")
+        register_person(name="王芳", id_number=number, actor=SystemActor("test"))
     assert info.value.code == code
     assert not Person.objects.exists() and not AuditEvent.objects.exists()
 
@@ -86,7 +95,9 @@ def test_impossible_birth_date_is_refused():
     body = "21020219880230024"  # 30 February, with a correct check character
     with pytest.raises(RuleViolation) as info:
         register_person(
-            name="王芳", id_number=body + ric.calc_check_digit(body + "0"), actor="test"
+            name="王芳",
+            id_number=body + ric.calc_check_digit(body + "0"),
+            actor=SystemActor("test"),
         )
     assert info.value.code == "id_number_component"
 
@@ -97,7 +108,7 @@ def test_invalid_mobile_is_refused():
             name="王芳",
             id_number=builders.valid_id_number(),
             mobile="12345",
-            actor="test",
+            actor=SystemActor("test"),
         )
     assert info.value.code == "mobile_format"
     assert not Person.objects.exists()
@@ -105,7 +116,9 @@ def test_invalid_mobile_is_refused():
 
 def test_real_name_refused_by_the_local_adapter_writes_nothing():
     with pytest.raises(RuleViolation) as info:
-        register_person(name="Wang Fang", id_number=builders.valid_id_number(), actor="test")
+        register_person(
+            name="Wang Fang", id_number=builders.valid_id_number(), actor=SystemActor("test")
+        )
     assert info.value.code == "real_name_mismatch"
     assert "姓名应为2至30个汉字" in info.value.message
     assert not Person.objects.exists() and not AuditEvent.objects.exists()
@@ -120,7 +133,9 @@ def test_real_name_refused_by_the_province_writes_nothing(use_adapters, settings
     )
     user = get_user_model().objects.create_user("someone")
     with pytest.raises(RuleViolation) as info:
-        register_person(name="王芳", id_number=builders.valid_id_number(), user=user, actor="test")
+        register_person(
+            name="王芳", id_number=builders.valid_id_number(), user=user, actor=SystemActor("test")
+        )
     assert info.value.code == "real_name_mismatch" and "查无此人" in info.value.message
     assert len(local_server.received) == 1
     assert not Person.objects.exists() and not AuditEvent.objects.exists()
@@ -130,7 +145,9 @@ def test_real_name_service_down_refuses_with_its_own_code(use_adapters, settings
     use_adapters(real_name="accounts.adapters.HttpRealNameService")
     settings.REAL_NAME_URL = closed_port_url
     with pytest.raises(RuleViolation) as info:
-        register_person(name="王芳", id_number=builders.valid_id_number(), actor="test")
+        register_person(
+            name="王芳", id_number=builders.valid_id_number(), actor=SystemActor("test")
+        )
     assert (info.value.code, info.value.status) == ("real_name_unavailable", 503)
     assert "暂不可用" in info.value.message
     assert not Person.objects.exists()
@@ -140,6 +157,9 @@ def test_registration_without_the_check_skips_the_service(use_adapters, settings
     use_adapters(real_name="accounts.adapters.HttpRealNameService")
     settings.REAL_NAME_URL = closed_port_url
     person = register_person(
-        name="王芳", id_number=builders.valid_id_number(), verify_real_name=False, actor="test"
+        name="王芳",
+        id_number=builders.valid_id_number(),
+        verify_real_name=False,
+        actor=SystemActor("test"),
     )
     assert person.real_name_verified_at is None

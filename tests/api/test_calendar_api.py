@@ -5,6 +5,7 @@ import datetime as dt
 import chinese_calendar
 import pytest
 
+from core.actors import SystemActor
 from core.models import Division
 from core.services import ScheduleDay, load_calendar_year
 from tests.api.helpers import assert_problem, get_json
@@ -61,7 +62,9 @@ def test_deadline_without_division_uses_national_calendar(client):
 def test_local_day_of_a_province_changes_its_deadlines_only(client):
     liaoning = Division.objects.get(code="210000")
     local = ScheduleDay(dt.date(2026, 3, 3), is_working_day=False, name="地方节日")
-    load_calendar_year(2026, [local], source="辽宁省人民政府通知", actor="test", province=liaoning)
+    load_calendar_year(
+        2026, [local], source="辽宁省人民政府通知", actor=SystemActor("test"), province=liaoning
+    )
 
     url = "/api/v1/calendar/deadline?start=2026-03-02&days=1&division="
     assert get_json(client, url + "210200")["deadline"] == "2026-03-04"

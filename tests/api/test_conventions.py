@@ -7,6 +7,7 @@ from django.contrib.staticfiles import finders
 
 from catalog.models import Availability
 from catalog.services import publish_item_version
+from core.actors import SystemActor
 from core.models import Division
 from tests import builders
 from tests.api.helpers import assert_problem, count_queries, get_json
@@ -109,7 +110,7 @@ def rich_item(n: int) -> None:
     )
     regional = Availability.objects.get(version=version, scope="regional")
     regional.divisions.set(Division.objects.filter(code__in=["220100", "230100"]))
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
 
 
 def test_item_listing_query_count_does_not_grow(client):

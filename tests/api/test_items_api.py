@@ -4,6 +4,7 @@ import datetime as dt
 
 from catalog.models import ItemVersion, Material
 from catalog.services import draft_item_version, publish_item_version
+from core.actors import SystemActor
 from core.models import Division
 from tests import builders
 from tests.api.helpers import assert_problem, get_json
@@ -40,7 +41,7 @@ def full_item() -> ItemVersion:
     version.availabilities.get(scope="regional").divisions.set(
         Division.objects.filter(code__in=["220100", "230100"])
     )
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     return version
 
 
@@ -294,15 +295,23 @@ def test_item_versions(client):
     first = builders.item("户口迁移（夫妻投靠）")
     item = first.item
     second = draft_item_version(
-        item, effective_from=dt.date(2025, 1, 1), actor="test", change_note="压缩承诺时限"
+        item,
+        effective_from=dt.date(2025, 1, 1),
+        actor=SystemActor("test"),
+        change_note="压缩承诺时限",
     )
     ItemVersion.objects.filter(pk=second.pk).update(promised_limit=5, name="户口迁移（投靠配偶）")
-    publish_item_version(second, actor="test")
+    publish_item_version(second, actor=SystemActor("test"))
     third = draft_item_version(
-        item, effective_from=dt.date(2099, 1, 1), actor="test", change_note="将来的版本"
+        item,
+        effective_from=dt.date(2099, 1, 1),
+        actor=SystemActor("test"),
+        change_note="将来的版本",
     )
-    publish_item_version(third, actor="test")
-    draft_item_version(item, effective_from=dt.date(2099, 6, 1), actor="test")  # unpublished
+    publish_item_version(third, actor=SystemActor("test"))
+    draft_item_version(
+        item, effective_from=dt.date(2099, 6, 1), actor=SystemActor("test")
+    )  # unpublished
 
     versions = get_json(client, f"/api/v1/items/{item.code}/versions")
     assert [v["version"] for v in versions] == [3, 2, 1]

@@ -7,6 +7,7 @@ from cases import services
 from cases.models import CaseStep
 from catalog.models import Material
 from catalog.services import publish_item_version
+from core.actors import SystemActor
 from tests import builders
 from tests.cases.test_joint import _accepted_joint_case, _remote_org
 from tests.licences.test_cross_node import TYPE_CODE, _identifier
@@ -89,7 +90,7 @@ def test_another_provinces_licence_replaces_a_material_through_the_api(world, is
     licence_type = builders.licence_type(code=TYPE_CODE)
     version = builders.item(publish=False)
     Material.objects.filter(version=version, position=1).update(licence_type=licence_type)
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     version.refresh_from_db()
     applicant = builders.person("李四")
     case = services.start_case(

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
+from cases import engine, services
 from cases import materials as case_materials
-from cases import services
 from cases import timeline as case_timeline
 from cases.models import Case
 from cases.tasks import run_scan, schedule_deadline_scan
@@ -28,8 +28,8 @@ def _accepted(org, applicant, reviewer, monkeypatch, on: dt.date, **item_fields)
         case_materials.add_material(
             case, m, content=builders.uploaded_pdf(m.name), name="m.pdf", actor=applicant.user
         )
-    case = services.take_action(case, "submit", actor=applicant.user)
-    return services.take_action(case, "accept", actor=reviewer)
+    case = engine.take_action(case, "submit", actor=applicant.user)
+    return engine.take_action(case, "accept", actor=reviewer)
 
 
 def test_red_when_overdue_yellow_when_close(setup, monkeypatch, settings):

@@ -9,10 +9,11 @@ import pytest
 from django.db import connection
 
 from cases import commitments as case_commitments
+from cases import engine, services
 from cases import materials as case_materials
-from cases import services
 from cases import timeline as case_timeline
 from cases.models import Case, CaseArchive, Commitment
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from tests import builders
 from tests.reference_calendar import reference_deadline
@@ -53,7 +54,7 @@ def _submitted(world, *, with_all=True) -> Case:
         case_materials.add_material(
             case, m, content=builders.uploaded_pdf(m.name), name="a.pdf", actor=applicant.user
         )
-    return services.take_action(case, "submit", actor=applicant.user)
+    return engine.take_action(case, "submit", actor=applicant.user)
 
 
 def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
@@ -74,13 +75,13 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
     case = _submitted(world)
     assert case.state == "submitted" and case.submitted_at
     today["value"] = next(days)
-    case = services.take_action(case, "accept", actor=world["reviewer"])
-    assert case.accepted_on == dt.date(2026, 9, 28)
+    case = engine.take_action(case, "accept", actor=world["reviewer"])
+    assert case.started_on == dt.date(2026, 9, 28)
     assert case.due_date == reference_deadline(dt.date(2026, 9, 28), 10)
-    case = services.take_action(case, "start_review", actor=world["reviewer"])
+    case = engine.take_action(case, "start_review", actor=world["reviewer"])
     today["value"] = dt.date(2026, 9, 29)
     material = world["version"].materials.first()
-    case = services.take_action(
+    case = engine.take_action(
         case,
         "request_supplement",
         actor=world["reviewer"],
@@ -89,7 +90,7 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
     )
     assert case.state == "review_supplement" and case.clock_state == "paused"
     with pytest.raises(RuleViolation) as info:
-        services.take_action(case, "supplement", actor=world["applicant"].user)
+        engine.take_action(case, "supplement", actor=world["applicant"].user)
     assert info.value.code == "supplement_incomplete"
     today["value"] = dt.date(2026, 10, 9)  # across National Day
     case_materials.add_material(
@@ -99,7 +100,7 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
         name="clear.pdf",
         actor=world["applicant"].user,
     )
-    case = services.take_action(case, "supplement", actor=world["applicant"].user)
+    case = engine.take_action(case, "supplement", actor=world["applicant"].user)
     paused = case.pauses.get()
     # Paused from 09-29 to 10-09: working days after 09-29 up to 10-09 = 09-30, 10-08, 10-09.
     assert (
@@ -112,9 +113,9 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
     )
     assert case.paused_days == 3
     assert case.due_date == reference_deadline(dt.date(2026, 9, 28), 10 + 3)
-    case = services.take_action(case, "approve", actor=world["approver"])
-    case = services.take_action(case, "issue_result", actor=world["reviewer"])
-    case = services.take_action(case, "close", actor=world["approver"])
+    case = engine.take_action(case, "approve", actor=world["approver"])
+    case = engine.take_action(case, "issue_result", actor=world["reviewer"])
+    case = engine.take_action(case, "close", actor=world["approver"])
     assert case.state == "closed" and case.closed_at
     archive = CaseArchive.objects.get(case=case)
     assert archive.record["number"] == case.number and len(archive.digest) == 64
@@ -127,19 +128,19 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
 def test_actions_out_of_order_and_by_the_wrong_people(world):
     case = _submitted(world)
     with pytest.raises(RuleViolation) as info:
-        services.take_action(case, "approve", actor=world["approver"])
+        engine.take_action(case, "approve", actor=world["approver"])
     assert (info.value.code, info.value.status) == ("action_not_allowed_in_state", 409)
     with pytest.raises(RuleViolation) as info:
-        services.take_action(case, "accept", actor=world["foreign_reviewer"])
+        engine.take_action(case, "accept", actor=world["foreign_reviewer"])
     assert (info.value.code, info.value.status) == ("action_forbidden", 403)
     with pytest.raises(RuleViolation) as info:
-        services.take_action(case, "accept", actor=world["applicant"].user)
+        engine.take_action(case, "accept", actor=world["applicant"].user)
     assert info.value.code == "action_forbidden"
     with pytest.raises(RuleViolation) as info:
-        services.take_action(case, "fly", actor=world["reviewer"])
+        engine.take_action(case, "fly", actor=world["reviewer"])
     assert info.value.code == "action_unknown"
     with pytest.raises(RuleViolation) as info:
-        services.take_action(case, "refuse_acceptance", actor=world["reviewer"])
+        engine.take_action(case, "refuse_acceptance", actor=world["reviewer"])
     assert info.value.code == "note_required"
     case.refresh_from_db()
     assert case.state == "submitted"
@@ -223,8 +224,8 @@ def test_invalid_form_and_idempotency(world):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_approvals_yield_exactly_one(world):
     case = _submitted(world)
-    case = services.take_action(case, "accept", actor=world["reviewer"])
-    case = services.take_action(case, "start_review", actor=world["reviewer"])
+    case = engine.take_action(case, "accept", actor=world["reviewer"])
+    case = engine.take_action(case, "start_review", actor=world["reviewer"])
     second = builders.staff("approver", world["org"])
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -232,7 +233,7 @@ def test_two_concurrent_approvals_yield_exactly_one(world):
     def approve(user):
         try:
             barrier.wait()
-            services.take_action(case, "approve", actor=user)
+            engine.take_action(case, "approve", actor=user)
             outcomes.append("ok")
         except RuleViolation as exc:
             outcomes.append(exc.code)
@@ -275,22 +276,22 @@ def test_deficiency_acceptance_withholds_result_then_expires(world, monkeypatch)
             actor=applicant.user,
         )
     assert info.value.code == "deficiency_due_beyond_limit"
-    due = services.deadlines.days_after(case, dt.date.today(), 3).date
+    due = engine.PROCESS.days_after(case, dt.date.today(), 3).date
     case_commitments.sign_deficiency_commitment(
         case, materials=[optional], due_date=due, actor=applicant.user
     )
     case_materials.add_material(
         case, required, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
     )
-    case = services.take_action(case, "submit", actor=applicant.user)
+    case = engine.take_action(case, "submit", actor=applicant.user)
     for name, who in [
         ("accept", "reviewer"),
         ("start_review", "reviewer"),
         ("approve", "approver"),
     ]:
-        case = services.take_action(case, name, actor=world[who])
+        case = engine.take_action(case, name, actor=world[who])
     with pytest.raises(RuleViolation) as info:
-        services.take_action(case, "issue_result", actor=world["reviewer"])
+        engine.take_action(case, "issue_result", actor=world["reviewer"])
     assert info.value.code == "deficiency_outstanding"
     assert case_commitments.expire_deficiency_commitments(due) == 0
     assert case_commitments.expire_deficiency_commitments(due + dt.timedelta(1)) == 1
@@ -311,24 +312,24 @@ def test_deficiency_supplied_in_time_releases_the_result(world):
     case_commitments.sign_deficiency_commitment(
         case,
         materials=[optional],
-        due_date=services.deadlines.days_after(case, dt.date.today(), 2).date,
+        due_date=engine.PROCESS.days_after(case, dt.date.today(), 2).date,
         actor=applicant.user,
     )
     case_materials.add_material(
         case, required, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
     )
-    case = services.take_action(case, "submit", actor=applicant.user)
+    case = engine.take_action(case, "submit", actor=applicant.user)
     for name, who in [
         ("accept", "reviewer"),
         ("start_review", "reviewer"),
         ("approve", "approver"),
     ]:
-        case = services.take_action(case, name, actor=world[who])
+        case = engine.take_action(case, name, actor=world[who])
     case_materials.add_material(
         case, optional, content=builders.uploaded_pdf("late"), name="b.pdf", actor=applicant.user
     )
     assert case.commitments.get().status == Commitment.Status.FULFILLED
-    case = services.take_action(case, "issue_result", actor=world["reviewer"])
+    case = engine.take_action(case, "issue_result", actor=world["reviewer"])
     assert case.state == "result_issued"
 
 
@@ -341,7 +342,7 @@ def test_notification_commitment_false_finding_revokes_and_excludes(world):
     marriage.save()
     from catalog.services import publish_item_version
 
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     version.refresh_from_db()
     applicant = world["applicant"]
     case = services.start_case(
@@ -353,7 +354,7 @@ def test_notification_commitment_false_finding_revokes_and_excludes(world):
     case_materials.add_material(
         case, required, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
     )
-    case = services.take_action(case, "submit", actor=applicant.user)  # 结婚证 covered
+    case = engine.take_action(case, "submit", actor=applicant.user)  # 结婚证 covered
     for name, who in [
         ("accept", "reviewer"),
         ("start_review", "reviewer"),
@@ -361,7 +362,7 @@ def test_notification_commitment_false_finding_revokes_and_excludes(world):
         ("issue_result", "reviewer"),
         ("close", "reviewer"),
     ]:
-        case = services.take_action(case, name, actor=world[who])
+        case = engine.take_action(case, name, actor=world[who])
     commitment.refresh_from_db()
     assert commitment.due_date is not None
     with pytest.raises(RuleViolation):
@@ -388,8 +389,8 @@ def test_supplement_due_date_beyond_the_limit_changes_nothing(world):
     from cases.models import SupplementRequest
 
     case = _submitted(world)
-    case = services.take_action(case, "accept", actor=world["reviewer"])
-    case = services.take_action(case, "start_review", actor=world["reviewer"])
+    case = engine.take_action(case, "accept", actor=world["reviewer"])
+    case = engine.take_action(case, "start_review", actor=world["reviewer"])
     material = world["version"].materials.first()
     for due, code in [
         ((dt.date.today() + dt.timedelta(days=200)).isoformat(), "supplement_due_beyond_limit"),
@@ -397,7 +398,7 @@ def test_supplement_due_date_beyond_the_limit_changes_nothing(world):
         ("next week", "supplement_due_invalid"),
     ]:
         with pytest.raises(RuleViolation) as info:
-            services.take_action(
+            engine.take_action(
                 case,
                 "request_supplement",
                 actor=world["reviewer"],
@@ -406,7 +407,7 @@ def test_supplement_due_date_beyond_the_limit_changes_nothing(world):
             )
         assert info.value.code == code
     with pytest.raises(RuleViolation) as info:
-        services.take_action(
+        engine.take_action(
             case,
             "request_supplement",
             actor=world["reviewer"],

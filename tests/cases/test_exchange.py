@@ -8,7 +8,7 @@ import json
 import pytest
 from django.db import transaction
 
-from cases import services
+from cases import engine, timeline
 from cases.models import Case, CaseMaterial
 from core.models import Division, Organisation
 from federation import services as exchange
@@ -143,7 +143,7 @@ def test_actions_here_travel_to_the_receiving_node_and_its_window_actions_come_b
     _receive(federation, "case.forwarded", _forwarded(owned))
     case = Case.objects.get()
     reviewer = builders.staff("reviewer", case.handling_org)
-    services.take_action(
+    engine.take_action(
         case,
         "request_supplement",
         actor=reviewer,
@@ -155,9 +155,7 @@ def test_actions_here_travel_to_the_receiving_node_and_its_window_actions_come_b
     )
     sent = _sent("case.action")
     assert [s["payload"]["action"] for s in sent] == ["request_supplement"]
-    assert sent[0]["receiver"] == "jilin" and sent[0]["payload"]["data"]["material_positions"] == [
-        1
-    ]
+    assert sent[0]["receiver"] == "jilin" and sent[0]["payload"]["payload"]["materials"] == [1]
     assert Outbox.objects.filter(envelope__kind="case.action").count() == 1
     # The applicant supplements at the 长春 window: the new file comes with the action.
     _receive(
@@ -201,7 +199,7 @@ def test_the_receiving_node_cannot_take_the_departments_actions(federation, owne
 def test_an_action_from_a_state_this_node_has_left_is_refused(federation, owned):
     _receive(federation, "case.forwarded", _forwarded(owned))
     case = Case.objects.get()
-    services.take_action(case, "accept", actor=builders.staff("reviewer", case.handling_org))
+    engine.take_action(case, "accept", actor=builders.staff("reviewer", case.handling_org))
     with pytest.raises(exchange.Refused) as refused:
         _receive(
             federation,
@@ -242,7 +240,7 @@ def test_a_window_forwards_a_case_for_another_nodes_item_with_its_files(federati
     window = case.receiving_org
     assert case.mode == "proxy" and case.counterpart_node == "jilin"
     assert not LogEntry.objects.exists()  # the window's own steps stay here
-    services.take_action(case, "forward", actor=clerk)
+    engine.take_action(case, "forward", actor=clerk)
     (forwarded,) = _sent("case.forwarded")
     payload = forwarded["payload"]
     assert forwarded["receiver"] == "jilin" and payload["number"] == case.number
@@ -281,7 +279,7 @@ def test_a_window_forwards_a_case_for_another_nodes_item_with_its_files(federati
 def test_the_forward_is_part_of_the_windows_transaction(federation):
     case, clerk = builders.checked_window_case(_remote_item())
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.take_action(case, "forward", actor=clerk)
+        engine.take_action(case, "forward", actor=clerk)
         raise RuntimeError("crash before commit")
     assert not Outbox.objects.exists()
     case.refresh_from_db()
@@ -289,10 +287,7 @@ def test_the_forward_is_part_of_the_windows_transaction(federation):
 
 
 def _in_days(case, n):
-    from cases import deadlines
-    from cases.timeline import today
-
-    return deadlines.days_after(case, today(), n).date.isoformat()
+    return engine.PROCESS.days_after(case, timeline.today(), n).date.isoformat()
 
 
 def test_an_online_application_on_another_members_portal_lands_with_the_owner(federation, owned):
@@ -324,7 +319,7 @@ def test_an_online_application_on_another_members_portal_lands_with_the_owner(fe
 
 def test_a_final_refusal_by_the_counterpart_shows_on_the_case(federation, monkeypatch):
     case, clerk = builders.checked_window_case(_remote_item())
-    services.take_action(case, "forward", actor=clerk)
+    engine.take_action(case, "forward", actor=clerk)
 
     def refuse(url, data):
         sent = json.loads(data["envelope"])

@@ -8,6 +8,7 @@ from cases.materials import use_foreign_licence
 from cases.models import CaseMaterial
 from catalog.models import Material
 from catalog.services import publish_item_version
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from tests import builders
 from tests.licences.test_cross_node import TYPE_CODE, _identifier
@@ -18,7 +19,7 @@ def draft(world):
     licence_type = builders.licence_type(code=TYPE_CODE)
     version = builders.item(publish=False)
     Material.objects.filter(version=version, position=1).update(licence_type=licence_type)
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     version.refresh_from_db()
     applicant = builders.person("李四")
     case = services.start_case(

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cases import joint, services
+from cases import engine, joint, services
 from cases.materials import add_material
 from cases.models import Case, CaseStep
 from core.exceptions import RuleViolation
@@ -41,9 +41,9 @@ def _accepted_joint_case():
         add_material(
             case, material, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
         )
-    services.take_action(case, "submit", actor=applicant.user)
+    engine.take_action(case, "submit", actor=applicant.user)
     reviewer = builders.staff("reviewer", case.handling_org)
-    case = services.take_action(case, "accept", actor=reviewer)
+    case = engine.take_action(case, "accept", actor=reviewer)
     return case, reviewer
 
 
@@ -57,7 +57,7 @@ def _sent(kind):
 def test_steps_run_in_order_across_nodes_and_the_case_moves_on_when_all_are_done(federation):
     case, reviewer = _accepted_joint_case()
     move_out = _remote_org("大连市公安局（迁出地）")
-    case = joint.assign(
+    case = builders.assign_steps(
         case,
         [
             {"order": 1, "name": "准予迁入", "organisation": case.handling_org.uscc},
@@ -98,7 +98,7 @@ def test_steps_run_in_order_across_nodes_and_the_case_moves_on_when_all_are_done
 def test_steps_of_the_same_order_run_in_parallel(federation):
     case, reviewer = _accepted_joint_case()
     other = builders.organisation("大连市民政局")
-    case = joint.assign(
+    case = builders.assign_steps(
         case,
         [
             {"order": 1, "name": "甲", "organisation": case.handling_org.uscc},
@@ -121,10 +121,12 @@ def test_steps_of_the_same_order_run_in_parallel(federation):
 def test_bad_steps_and_strangers_change_nothing(federation):
     case, reviewer = _accepted_joint_case()
     with pytest.raises(RuleViolation) as refused:
-        joint.assign(case, [{"order": 0, "name": "", "organisation": "nope"}], actor=reviewer)
+        builders.assign_steps(
+            case, [{"order": 0, "name": "", "organisation": "nope"}], actor=reviewer
+        )
     assert refused.value.code == "steps_invalid" and len(refused.value.problems) == 3
     assert Case.objects.get().state == "accepted" and not CaseStep.objects.exists()
-    case = joint.assign(
+    case = builders.assign_steps(
         case,
         [{"order": 1, "name": "准予迁入", "organisation": case.handling_org.uscc}],
         actor=reviewer,
@@ -137,7 +139,7 @@ def test_bad_steps_and_strangers_change_nothing(federation):
 
 def test_a_step_report_from_a_node_that_does_not_hold_it_is_refused(federation):
     case, reviewer = _accepted_joint_case()
-    case = joint.assign(
+    case = builders.assign_steps(
         case,
         [{"order": 1, "name": "准予迁入", "organisation": case.handling_org.uscc}],
         actor=reviewer,

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
+from cases import engine, selectors, services
 from cases import materials as case_materials
-from cases import selectors, services
 from cases.models import Case
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from tests import builders
 
@@ -70,7 +71,7 @@ def people():
     actors = {
         "applicant": builders.person("赵六").user,
         "other_citizen": builders.person("钱七").user,
-        "system": "system:test",
+        "system": SystemActor("test"),
     }
     for role in ROLES:
         actors[f"own:{role}"] = builders.staff(role, own)
@@ -111,7 +112,7 @@ def _case_in(state: str, actors, version) -> Case:
     for action, who in PATHS[state]:
         if action == "supplement":
             continue
-        case = services.take_action(
+        case = engine.take_action(
             case, action, actor=actors[who], note="说明", data=_data(action, version)
         )
     assert case.state == state
@@ -127,9 +128,7 @@ def test_who_may_act(people, action, state):
         if name in allowed:
             continue
         with pytest.raises(RuleViolation) as info:
-            services.take_action(
-                case, action, actor=actor, note="说明", data=_data(action, version)
-            )
+            engine.take_action(case, action, actor=actor, note="说明", data=_data(action, version))
         assert (info.value.code, info.value.status) == ("action_forbidden", 403), name
         case.refresh_from_db()
         assert case.state == state
@@ -143,7 +142,7 @@ def test_who_may_act(people, action, state):
             name="n.pdf",
             actor=actors["applicant"],
         )
-    case = services.take_action(
+    case = engine.take_action(
         case, action, actor=actors[taker], note="说明", data=_data(action, version)
     )
     assert case.state != state

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from cases import services, shipping
+from cases import engine, shipping
 from cases.models import Case, CaseEvent
 from core.exceptions import RuleViolation
 from core.models import Division, Organisation
@@ -106,7 +106,7 @@ def test_a_parcel_of_a_two_node_case_is_told_to_the_counterpart(federation):
         node="jilin",
     )
     case, clerk = _checked_proxy_case(handling_org=remote)
-    services.take_action(case, "forward", actor=clerk)
+    engine.take_action(case, "forward", actor=clerk)
     case.refresh_from_db()
     _post_materials(case, clerk)
     shared = [

@@ -14,6 +14,7 @@ from catalog.services import (
     publish_list_version,
     save_licence_type,
 )
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from core.models import AuditEvent
 from tests import builders
@@ -35,7 +36,7 @@ def test_published_version_is_frozen_everywhere():
     with pytest.raises(ValidationError):
         material.delete()
     with pytest.raises(RuleViolation) as info:
-        publish_item_version(version, actor="test")
+        publish_item_version(version, actor=SystemActor("test"))
     assert info.value.code == "version_published"
 
 
@@ -50,7 +51,7 @@ def test_incomplete_guide_is_not_published_and_nothing_changes():
         form_fields=[{"name": "Bad Name", "label": "x", "type": "text"}],
     )
     with pytest.raises(RuleViolation) as info:
-        publish_item_version(version, actor="test")
+        publish_item_version(version, actor=SystemActor("test"))
     fields = {p.field for p in info.value.problems}
     assert {"conditions", "promised_limit", "application_channels", "result_licence_type"} <= fields
     assert any(f and f.startswith("form_fields[0]") for f in fields)
@@ -61,26 +62,26 @@ def test_incomplete_guide_is_not_published_and_nothing_changes():
 
 def test_new_version_copies_and_pins_current():
     v1 = builders.item(effective_from=dt.date(2024, 1, 1))
-    v2 = draft_item_version(v1.item, effective_from=dt.date(2025, 1, 1), actor="test")
+    v2 = draft_item_version(v1.item, effective_from=dt.date(2025, 1, 1), actor=SystemActor("test"))
     assert v2.number == 2 and v2.status == PublicationStatus.DRAFT
     assert [m.name for m in v2.materials.all()] == [m.name for m in v1.materials.all()]
     assert set(v2.availabilities.values_list("scope", "mode")) == {("cross_province", "online")}
     v2.promised_limit = 5
     v2.save()
-    publish_item_version(v2, actor="test")
+    publish_item_version(v2, actor=SystemActor("test"))
     assert selectors.current_version_of(v1.item.code).number == 2
     assert selectors.current_version_of(v1.item.code, on=dt.date(2024, 6, 1)).number == 1
     with pytest.raises(RuleViolation) as info:
-        draft_item_version(v1.item, effective_from=dt.date(2026, 1, 1), actor="test")
-        draft_item_version(v1.item, effective_from=dt.date(2026, 1, 1), actor="test")
+        draft_item_version(v1.item, effective_from=dt.date(2026, 1, 1), actor=SystemActor("test"))
+        draft_item_version(v1.item, effective_from=dt.date(2026, 1, 1), actor=SystemActor("test"))
     assert info.value.code == "draft_exists"
 
 
 def test_version_effective_before_predecessor_is_refused():
     v1 = builders.item(effective_from=dt.date(2025, 1, 1))
-    v2 = draft_item_version(v1.item, effective_from=dt.date(2024, 1, 1), actor="test")
+    v2 = draft_item_version(v1.item, effective_from=dt.date(2024, 1, 1), actor=SystemActor("test"))
     with pytest.raises(RuleViolation) as info:
-        publish_item_version(v2, actor="test")
+        publish_item_version(v2, actor=SystemActor("test"))
     assert info.value.code == "version_effective_before_predecessor"
     v2.refresh_from_db()
     assert v2.status == PublicationStatus.DRAFT
@@ -94,7 +95,7 @@ def test_list_publication_rules():
         lst, [online, only_in_province], publish=False, modes=("online", "proxy"), note=""
     )
     with pytest.raises(RuleViolation) as info:
-        publish_list_version(bad, actor="test")
+        publish_list_version(bad, actor=SystemActor("test"))
     reasons = " ".join(p.reason for p in info.value.problems)
     assert "变更说明" in reasons
     assert "未开通跨省通办" in reasons
@@ -110,17 +111,17 @@ def test_list_diff_added_removed_changed():
     c = builders.item("异地就医结算备案", themes=("medical",))
     lst = builders.item_list()
     first = builders.list_version(lst, [a, b], effective_from=dt.date(2024, 6, 1))
-    a2 = draft_item_version(a.item, effective_from=dt.date(2024, 9, 1), actor="test")
-    publish_item_version(a2, actor="test")
+    a2 = draft_item_version(a.item, effective_from=dt.date(2024, 9, 1), actor=SystemActor("test"))
+    publish_item_version(a2, actor=SystemActor("test"))
     second = draft_list_version(
         lst,
         effective_from=dt.date(2024, 10, 1),
-        actor="test",
+        actor=SystemActor("test"),
         change_note="新增异地就医结算备案，移出户籍证明",
     )
     second.entries.filter(item=b.item).delete()
     ListEntry.objects.create(list_version=second, item=c.item, modes=["online"], position=3)
-    publish_list_version(second, actor="test")
+    publish_list_version(second, actor=SystemActor("test"))
     diff = selectors.diff_list_versions(first, second)
     assert [e.item_id for e in diff.added] == [c.item_id]
     assert [e.item_id for e in diff.removed] == [b.item_id]
@@ -136,10 +137,10 @@ def test_list_effective_before_predecessor_is_refused():
     lst = builders.item_list()
     builders.list_version(lst, [a], effective_from=dt.date(2025, 1, 1))
     draft = draft_list_version(
-        lst, effective_from=dt.date(2024, 12, 31), actor="test", change_note="回溯"
+        lst, effective_from=dt.date(2024, 12, 31), actor=SystemActor("test"), change_note="回溯"
     )
     with pytest.raises(RuleViolation) as info:
-        publish_list_version(draft, actor="test")
+        publish_list_version(draft, actor=SystemActor("test"))
     assert info.value.code == "version_effective_before_predecessor"
 
 
@@ -154,11 +155,11 @@ def test_regional_availability_must_stay_inside_the_scheme():
         Division.objects.filter(code__in=["220100", "110000"])
         | Division.objects.filter(code="230100")
     )
-    publish_item_version(version, actor="test")  # 220100 and 230100 are members
+    publish_item_version(version, actor=SystemActor("test"))  # 220100 and 230100 are members
     other = builders.item(scopes=(("in_province", "online"),), publish=False)
     Availability.objects.get(version=other).divisions.set(Division.objects.filter(code="220100"))
     with pytest.raises(RuleViolation, match="不在本省"):
-        publish_item_version(other, actor="test")
+        publish_item_version(other, actor=SystemActor("test"))
 
 
 def test_search_words_initials_and_fallback():
@@ -223,7 +224,7 @@ def test_licence_type_stores_its_face_normalised():
         ],
         valid_years=1,
         allow_multiple=True,
-        actor="test",
+        actor=SystemActor("test"),
     )
     licence.refresh_from_db()
     assert licence.code == LICENCE_CODE
@@ -270,10 +271,14 @@ def test_licence_type_stores_its_face_normalised():
 )
 def test_bad_licence_type_is_refused_and_nothing_written(change, code, field):
     face = [{"name": "applicant_name", "label": "姓名", "type": "text"}]
-    save_licence_type(code=LICENCE_CODE, name="户籍证明", face_fields=face, actor="test")
+    save_licence_type(
+        code=LICENCE_CODE, name="户籍证明", face_fields=face, actor=SystemActor("test")
+    )
     audit_rows = AuditEvent.objects.count()
     with pytest.raises(RuleViolation) as info:
-        save_licence_type(**{"code": LICENCE_CODE, "name": "改名", "actor": "test", **change})
+        save_licence_type(
+            **{"code": LICENCE_CODE, "name": "改名", "actor": SystemActor("test"), **change}
+        )
     assert info.value.code == code
     if field:
         assert field in {p.field for p in info.value.problems}
@@ -292,11 +297,11 @@ def test_licence_result_is_published_only_when_the_form_gives_the_face():
             {"name": "registered_address", "label": "户籍地址", "type": "address"},
             {"name": "note", "label": "备注", "type": "text", "required": False},
         ],
-        actor="test",
+        actor=SystemActor("test"),
     )
     version = builders.item(publish=False, result_type="licence", result_licence_type=licence)
     with pytest.raises(RuleViolation) as info:
-        publish_item_version(version, actor="test")
+        publish_item_version(version, actor=SystemActor("test"))
     [problem] = info.value.problems
     assert problem.field == "result_licence_type"
     assert "registered_address（户籍地址）" in problem.reason and "note" not in problem.reason
@@ -305,4 +310,4 @@ def test_licence_result_is_published_only_when_the_form_gives_the_face():
         {"name": "registered_address", "label": "户籍地址", "type": "address"},
     ]
     version.save()
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))

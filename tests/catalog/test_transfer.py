@@ -33,6 +33,7 @@ from catalog.transfer import (
     load_catalog,
 )
 from catalog.transfer.files import read_sheet, write_sheet
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from core.models import AuditEvent, Organisation
 from tests import builders
@@ -131,7 +132,7 @@ def as_file(records: list[dict[str, Any]], suffix: str) -> tuple[bytes, str]:
 
 def import_records(records: list[dict[str, Any]], suffix: str = ".json", **kwargs: Any):
     data, name = as_file(records, suffix)
-    return load_catalog(data, name, actor="test", **kwargs)
+    return load_catalog(data, name, actor=SystemActor("test"), **kwargs)
 
 
 def problems_of(records: list[dict[str, Any]], suffix: str = ".json") -> set[tuple[int, str]]:
@@ -171,7 +172,7 @@ def test_csv_with_and_without_bom_and_chinese_labels():
     records[2] |= {"audience": "自然人", "acceptance_mode": "即办件", "result_type": "证明"}
     data, name = as_file(records, ".csv")
     assert data.startswith(b"\xef\xbb\xbf")
-    load_catalog(data[3:], name, actor="test")
+    load_catalog(data[3:], name, actor=SystemActor("test"))
     version = selectors.current_version_of(ITEM)
     assert (version.audience, version.acceptance_mode) == ("person", "on_the_spot")
 
@@ -302,7 +303,7 @@ def test_dry_run_writes_nothing():
 )
 def test_file_guards(name, data, code):
     with pytest.raises(RuleViolation) as info:
-        load_catalog(data, name, actor="test")
+        load_catalog(data, name, actor=SystemActor("test"))
     assert info.value.code == code
 
 
@@ -311,7 +312,7 @@ def test_file_too_large(settings, tmp_path):
     path = tmp_path / "catalog.json"
     path.write_bytes(write_sheet(small_catalog(), "catalog.json"))
     with pytest.raises(RuleViolation) as info:
-        import_catalog(path, actor="test")
+        import_catalog(path, actor=SystemActor("test"))
     assert info.value.code == "catalog_file_too_large"
 
 
@@ -319,7 +320,7 @@ def test_unknown_header_column_is_a_problem_of_row_one():
     data, name = as_file(small_catalog(), ".csv")
     text = data.decode("utf-8-sig").replace("record,", "record,colour,", 1)
     with pytest.raises(RuleViolation) as info:
-        load_catalog(text.encode(), name, actor="test")
+        load_catalog(text.encode(), name, actor=SystemActor("test"))
     assert (1, "colour") in {(p.row, p.field) for p in info.value.problems}
 
 
@@ -369,7 +370,7 @@ def _build_catalog() -> None:
         face_fields=FACE,
         valid_years=3,
         allow_multiple=True,
-        actor="t",
+        actor=SystemActor("t"),
     )
     licence.refresh_from_db()
     org = builders.organisation("辽宁省公安厅", "210000")
@@ -384,13 +385,15 @@ def _build_catalog() -> None:
         result_type="licence",
         result_licence_type=licence,
     )
-    second = draft_item_version(first.item, effective_from=dt.date(2025, 1, 1), actor="t")
+    second = draft_item_version(
+        first.item, effective_from=dt.date(2025, 1, 1), actor=SystemActor("t")
+    )
     second.promised_limit = 5
     second.procedure_steps = [{"name": "受理", "role": "窗口"}, {"name": "决定"}]
     second.allows_commitment = True
     second.save()
     second.materials.filter(name="结婚证").update(commitment_allowed=True)
-    publish_item_version(second, actor="t")
+    publish_item_version(second, actor=SystemActor("t"))
     other = builders.item("失业登记", org=org, themes=("employment",))
     lst = builders.item_list()
     builders.list_version(lst, [first, other])
@@ -405,7 +408,7 @@ def test_round_trip_reproduces_the_catalog(suffix):
         exported = dump_catalog(name)
         raise _Rollback
     assert not ServiceItem.objects.exists()
-    load_catalog(exported, name, actor="test")
+    load_catalog(exported, name, actor=SystemActor("test"))
     assert cells(dump_catalog(name), name) == cells(exported, name)
     assert ItemVersion.objects.filter(status="published").count() == 3
     licence = LicenceType.objects.get()
@@ -488,9 +491,9 @@ def test_examples_of_the_format_document_import_as_one_catalog():
     *snippets, csv_example = [b.split("```", 1)[0] for b in text.split("```csv\n")[1:]]
     json_example = text.split("```json\n", 1)[1].split("```", 1)[0]
     for snippet in snippets:  # the examples of single record kinds
-        assert load_catalog(snippet.encode(), "snippet.csv", actor="test").changed
-    first = load_catalog(csv_example.encode(), "example.csv", actor="test")
-    second = load_catalog(json_example.encode(), "example.json", actor="test")
+        assert load_catalog(snippet.encode(), "snippet.csv", actor=SystemActor("test")).changed
+    first = load_catalog(csv_example.encode(), "example.csv", actor=SystemActor("test"))
+    second = load_catalog(json_example.encode(), "example.json", actor=SystemActor("test"))
     assert first.count("list_version", "created") == 1
     assert second.changed == 0
     assert [f["name"] for f in LicenceType.objects.get().face_fields] == [

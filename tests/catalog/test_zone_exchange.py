@@ -30,6 +30,7 @@ from catalog.models import (
 from catalog.services import draft_item_version, publish_item_version, save_licence_type
 from catalog.transfer import dump_catalog
 from catalog.transfer.exporting import version_records
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from core.models import AuditEvent, Organisation
 from federation import directory, keys, registry, services, worker
@@ -54,7 +55,9 @@ def records_of(answer: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def import_jilin(answer: dict[str, Any] | None = None) -> zone.ZoneImport:
-    return zone.import_zone(answer or jilin_answer(), node="jilin", division="220000", actor="test")
+    return zone.import_zone(
+        answer or jilin_answer(), node="jilin", division="220000", actor=SystemActor("test")
+    )
 
 
 def with_second_version(answer: dict[str, Any], code: str) -> dict[str, Any]:
@@ -90,7 +93,7 @@ def build_local_zone() -> LocalZone:
         code=builders.valid_uscc(950, "100000") + "001",
         name="居民户口簿",
         face_fields=[{"name": "holder_name", "label": "户主姓名", "type": "text"}],
-        actor="test",
+        actor=SystemActor("test"),
     )
     regional = builders.item(
         "户口迁移（夫妻投靠）",
@@ -107,11 +110,14 @@ def build_local_zone() -> LocalZone:
         source_type="government",
         licence_type=licence_type,
     )
-    publish_item_version(regional, actor="test")
+    publish_item_version(regional, actor=SystemActor("test"))
     second = draft_item_version(
-        regional.item, effective_from=dt.date(2025, 1, 1), actor="test", change_note="第二版"
+        regional.item,
+        effective_from=dt.date(2025, 1, 1),
+        actor=SystemActor("test"),
+        change_note="第二版",
     )
-    publish_item_version(second, actor="test")
+    publish_item_version(second, actor=SystemActor("test"))
     # Out of the answer: no regional availability, a draft, an item of another node. An
     # organisation without regional items is in it (a 多地联办 step may go to it).
     builders.item("社会保障卡申领", scopes=(("cross_province", "online"),))
@@ -175,7 +181,7 @@ def test_answer_imports_into_a_node_that_has_none_of_it():
         transaction.set_rollback(True)
     assert not ServiceItem.objects.filter(code=code).exists()
     assert not LicenceType.objects.filter(code=local.licence_type.code).exists()
-    imported = zone.import_zone(answer, node="jilin", actor="test")
+    imported = zone.import_zone(answer, node="jilin", actor=SystemActor("test"))
     assert imported.items == 1
     item = ServiceItem.objects.get(code=code)
     assert item.organisation.node == "jilin"
@@ -240,7 +246,7 @@ def test_a_new_version_on_the_owner_becomes_a_new_published_version_here():
 
 def test_master_data_already_here_is_kept():
     scheme = builders.northeast_scheme()
-    save_licence_type(code=ID_CARD, name="居民身份证（本节点）", actor="test")
+    save_licence_type(code=ID_CARD, name="居民身份证（本节点）", actor=SystemActor("test"))
     import_jilin()
     assert LicenceType.objects.get(code=ID_CARD).name == "居民身份证（本节点）"
     assert RegionalScheme.objects.get(pk=scheme.pk).description == ""
@@ -293,7 +299,7 @@ def test_another_nodes_organisation_is_not_taken_over():
     import_jilin()
     answer = jilin_answer()
     with pytest.raises(RuleViolation) as caught:
-        zone.import_zone(answer, node="heilongjiang", actor="test")
+        zone.import_zone(answer, node="heilongjiang", actor=SystemActor("test"))
     assert {p.field for p in caught.value.problems} == {"uscc", "implementation_code"}
     assert Organisation.objects.filter(node="jilin").count() == 2
 
@@ -407,7 +413,7 @@ def answers(monkeypatch) -> dict[str, Any]:
 def test_sync_imports_every_member_and_records_when(members, answers):
     answers["heilongjiang"] = {"format": "tongban-catalog", "format_version": 1, "records": []}
     before = timezone.now()
-    outcomes = zone.sync_zone(actor="test")
+    outcomes = zone.sync_zone(actor=SystemActor("test"))
     assert [(o.node, o.ok) for o in outcomes] == [("jilin", True), ("heilongjiang", True)]
     jilin = ZoneSource.objects.get(node="jilin")
     assert (jilin.name, jilin.item_count, jilin.last_error) == ("吉林省", 2, "")
@@ -418,18 +424,18 @@ def test_sync_imports_every_member_and_records_when(members, answers):
 
 
 def test_a_second_sync_without_change_changes_nothing(members, answers):
-    zone.sync_zone(actor="test")
+    zone.sync_zone(actor=SystemActor("test"))
     audit = AuditEvent.objects.count()
-    outcome = zone.sync_zone(actor="test")[0]
+    outcome = zone.sync_zone(actor=SystemActor("test"))[0]
     assert outcome.imported is not None and outcome.imported.result.changed == 0
     assert AuditEvent.objects.count() == audit
 
 
 def test_an_unreachable_node_keeps_its_cached_items_and_its_error_is_recorded(members, answers):
-    zone.sync_zone(actor="test")
+    zone.sync_zone(actor=SystemActor("test"))
     synced_at = ZoneSource.objects.get(node="jilin").synced_at
     del answers["jilin"]
-    outcome = zone.sync_zone(actor="test")[0]
+    outcome = zone.sync_zone(actor=SystemActor("test"))[0]
     assert not outcome.ok
     source = ZoneSource.objects.get(node="jilin")
     assert source.synced_at == synced_at
@@ -440,7 +446,7 @@ def test_an_unreachable_node_keeps_its_cached_items_and_its_error_is_recorded(me
 
 def test_an_unreachable_node_over_the_network(members):
     """The real `ask`: the member's address leads nowhere."""
-    outcomes = zone.sync_zone(actor="test")
+    outcomes = zone.sync_zone(actor=SystemActor("test"))
     assert [o.ok for o in outcomes] == [False, False]
     assert ZoneSource.objects.get(node="jilin").synced_at is None
     assert "无法连接" in ZoneSource.objects.get(node="jilin").last_error
@@ -448,7 +454,7 @@ def test_an_unreachable_node_over_the_network(members):
 
 def test_a_refused_answer_is_recorded_and_the_other_members_still_sync(members, answers):
     answers["heilongjiang"] = jilin_answer()  # claims Jilin's organisations, in Jilin
-    outcomes = zone.sync_zone(actor="test")
+    outcomes = zone.sync_zone(actor=SystemActor("test"))
     assert [(o.node, o.ok) for o in outcomes] == [("jilin", True), ("heilongjiang", False)]
     error = ZoneSource.objects.get(node="heilongjiang").last_error
     assert "不属于该节点的内容" in error
@@ -466,7 +472,7 @@ def test_the_worker_job_syncs_only_in_a_federation(settings, members, answers):
 
 def test_sync_without_a_directory_is_a_chinese_error(settings):
     with pytest.raises(RuleViolation) as caught:
-        zone.sync_zone(actor="test")
+        zone.sync_zone(actor=SystemActor("test"))
     assert caught.value.code == "directory_unavailable"
     with pytest.raises(CommandError, match="无法同步区域通办目录"):
         call_command("sync_zone")
@@ -489,7 +495,9 @@ def test_a_cached_item_of_another_node_is_its_owners_to_change(admin_client):
     remote.refresh_from_db()
     version = builders.item("外省事项", org=remote)
     with pytest.raises(RuleViolation) as refused:
-        draft_item_version(version.item, effective_from=dt.date(2030, 1, 1), actor="test")
+        draft_item_version(
+            version.item, effective_from=dt.date(2030, 1, 1), actor=SystemActor("test")
+        )
     assert refused.value.code == "item_of_other_node"
     page = admin_client.get(f"/admin/catalog/serviceitem/{version.item.pk}/change/")
     assert page.status_code == 200 and 'name="basic_code"' not in page.content.decode()

@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.models import CreditRecord
 from cases import commitments as case_commitments
-from cases import services
+from cases import engine
 from cases.models import Case, ClockPause
 from core.models import PersonalDataAccess
 from core.personal_data import mask_id_number
@@ -214,7 +214,7 @@ def test_a_second_verification_is_a_chinese_409(world):
         (world.reviewer, "start_review"),
         (world.approver, "approve"),
     ):
-        case = services.take_action(case, action, actor=user)
+        case = engine.take_action(case, action, actor=user)
     commitment = case.commitments.get()
     case_commitments.record_verification(
         commitment, truthful=True, note="属实", actor=world.reviewer

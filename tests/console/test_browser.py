@@ -18,8 +18,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from cases import engine, services
 from cases import materials as case_materials
-from cases import services
 from cases.models import Case
 from licences.models import Licence
 from tests import builders
@@ -58,7 +58,7 @@ def _submitted(world: World) -> Case:
             name=f"{material.name}.pdf",
             actor=applicant.user,
         )
-    return services.take_action(case, "submit", actor=applicant.user)
+    return engine.take_action(case, "submit", actor=applicant.user)
 
 
 def _session(user: Any) -> str:
@@ -75,11 +75,11 @@ def scene(transactional_db) -> Scene:
     submitted = _submitted(world)
     supplement = _submitted(world)
     for name in ("accept", "start_review"):
-        supplement = services.take_action(supplement, name, actor=world.reviewer)
+        supplement = engine.take_action(supplement, name, actor=world.reviewer)
     due = timezone.localdate() + dt.timedelta(days=3)
     while due.weekday() >= 5:
         due += dt.timedelta(days=1)
-    supplement = services.take_action(
+    supplement = engine.take_action(
         supplement,
         "request_supplement",
         actor=world.reviewer,

@@ -10,10 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases import services
+from cases import engine, services
 from cases import timeline as case_timeline
 from cases.models import Case
 from catalog.services import publish_item_version
+from core.actors import SystemActor
 from core.calendar import add_working_days
 from tests import builders
 from tests.case_pages import World, quick_item, submitted
@@ -22,7 +23,7 @@ from tests.portal.html import assert_accessible_structure, text
 
 def accepted_on(world: World, case: Case, day: dt.date, monkeypatch) -> Case:
     monkeypatch.setattr(case_timeline, "today", lambda: day)
-    case = services.take_action(case, "accept", actor=world.reviewer)
+    case = engine.take_action(case, "accept", actor=world.reviewer)
     monkeypatch.undo()
     return case
 
@@ -142,7 +143,7 @@ def test_inbox_queries_do_not_grow_with_cases(client, world, url):
     version = quick_item(world)
     company_item = builders.item("企业证明", org=world.police, audience="both", publish=False)
     company_item.materials.update(necessity="optional")
-    publish_item_version(company_item, actor="test")
+    publish_item_version(company_item, actor=SystemActor("test"))
     company_item.refresh_from_db()
     client.force_login(world.reviewer)
 
@@ -155,7 +156,7 @@ def test_inbox_queries_do_not_grow_with_cases(client, world, url):
                     company=world.company,
                     actor=world.agent,
                 )
-                services.take_action(case, "submit", actor=world.agent)
+                engine.take_action(case, "submit", actor=world.agent)
             else:
                 submitted(
                     world,

@@ -77,7 +77,7 @@ def test_assisted_intake_for_an_elderly_person_of_the_clerks_own_organisation(cl
     assert act(client, number, "check_identity", note="核验居民身份证原件").status_code == 302
     response = act(client, number, "check_materials")
     assert response.status_code == 422
-    assert "形式审查未通过，缺少" in text(response.content)
+    assert "申请材料不齐，缺少" in text(response.content)
     record_materials(client, number, world.version)
     custody = set(CaseMaterial.objects.filter(case=case).values_list("paper_custody", flat=True))
     assert custody == {"原件已核验退还，复印件 1 份存窗口档案柜"}

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cases import materials as case_materials
 from cases import services as case_services
+from core.actors import SystemActor
 from licences import services as licence_services
 from licences.models import Licence, LicenceEvent, Seal
 from tests import builders
@@ -35,14 +36,14 @@ def licence(world: World) -> Licence:
 
 
 def test_list_shows_what_my_organisation_issued(client, world: World, licence: Licence):
-    licence_services.create_seal(world.shenyang, actor="test")
+    licence_services.create_seal(world.shenyang, actor=SystemActor("test"))
     elsewhere = licence_services.issue_licence(
         licence_type=licence.licence_type,
         holder=licence_services.Holder.of_person(builders.person("陈九")),
         issuer=world.shenyang,
         face_data={"registered_address": "辽宁省沈阳市"},
         case_number="x",
-        actor="test",
+        actor=SystemActor("test"),
     )
     client.force_login(world.reviewer)
     response = client.get("/console/licences/")
@@ -216,7 +217,7 @@ def test_reviewer_cannot_make_or_revoke_seals(client, world: World):
 
 
 def test_seals_of_another_organisation_are_out_of_reach(client, world: World):
-    theirs = licence_services.create_seal(world.shenyang, actor="test")
+    theirs = licence_services.create_seal(world.shenyang, actor=SystemActor("test"))
     client.force_login(world.org_admin)
     assert theirs.fingerprint not in text(client.get("/console/seals/").content)
     response = client.post(

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.actors import SystemActor
 from core.calendar import add_working_days, is_working_day, working_days_between
 from core.exceptions import RuleViolation
 from core.models import CalendarDay, CalendarYear, Division
@@ -58,14 +59,14 @@ def test_loading_next_year_replaces_the_fallback():
         ScheduleDay(dt.date(2027, 1, 4), False, "元旦"),
         ScheduleDay(dt.date(2027, 1, 9), True, "元旦调休上班"),
     ]
-    load_calendar_year(2027, days, source="国务院办公厅通知", actor="test")
+    load_calendar_year(2027, days, source="国务院办公厅通知", actor=SystemActor("test"))
     result = add_working_days(dt.date(2026, 12, 31), 3)
     assert not result.provisional
     # 2027-01-01 holiday, 01-04 holiday, so: 01-05, 01-06, 01-07
     assert result.date == dt.date(2027, 1, 7)
     assert is_working_day(dt.date(2027, 1, 9))
     # Loading again replaces, it does not add.
-    load_calendar_year(2027, days[:1], source="更正", actor="test")
+    load_calendar_year(2027, days[:1], source="更正", actor=SystemActor("test"))
     assert CalendarDay.objects.filter(date__year=2027).count() == 1
     assert CalendarYear.objects.get(year=2027, province=None).source == "更正"
 
@@ -76,7 +77,7 @@ def test_province_adjustment_overrides_national_only_inside_the_province():
         2026,
         [ScheduleDay(dt.date(2026, 3, 3), False, "地方调整")],
         source="辽宁省通知",
-        actor="test",
+        actor=SystemActor("test"),
         province=liaoning,
     )
     assert not is_working_day(dt.date(2026, 3, 3), "210200")
@@ -96,7 +97,7 @@ def test_bad_schedule_changes_nothing():
                 ScheduleDay(dt.date(2027, 1, 2), False, "周六"),
             ],
             source="x",
-            actor="test",
+            actor=SystemActor("test"),
         )
     assert info.value.code == "calendar_invalid"
     assert len(info.value.problems) == 3

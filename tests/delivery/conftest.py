@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from stdnum.cn import uscc
 
+from core.actors import SystemActor
 from delivery.carriers import Party
 from delivery.models import Shipment
 from delivery.services import book_shipment
@@ -67,7 +68,7 @@ def book(sender, recipient) -> Callable[..., Shipment]:
             "sender": sender,
             "recipient": recipient,
             "contents": "申请材料原件 3 份",
-            "actor": "test",
+            "actor": SystemActor("test"),
             "now": T0,
         }
         return book_shipment(**{**arguments, **overrides})

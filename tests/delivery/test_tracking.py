@@ -10,8 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from core.models import AuditEvent
+from core.registry import RegistryError
 from delivery import registry
 from delivery.models import Shipment, ShipmentEvent
 from delivery.services import record_handover, refresh_open_shipments, refresh_tracking
@@ -118,7 +120,8 @@ def heard():
         calls.append((shipment.tracking_number, shipment.status, [e.status for e in events]))
 
     registry.on_status_change(listener)
-    registry.on_status_change(listener)  # registering twice changes nothing
+    with pytest.raises(RegistryError):
+        registry.on_status_change(listener)  # registering twice is refused
     yield calls
     registry.remove_status_callback(listener)
 
@@ -206,7 +209,7 @@ def to_window(book, sender, recipient):
 def test_window_staff_record_the_handover(to_window):
     refresh_tracking(to_window, now=after(2 * STEP))
 
-    record_handover(to_window, signed_by="李窗口", actor="clerk", now=after(3 * STEP))
+    record_handover(to_window, signed_by="李窗口", actor=SystemActor("clerk"), now=after(3 * STEP))
 
     to_window.refresh_from_db()
     assert to_window.status == Status.DELIVERED
@@ -227,7 +230,7 @@ def test_window_staff_record_the_handover(to_window):
 )
 def test_a_handover_needs_a_signer(to_window, signed_by, code):
     with pytest.raises(RuleViolation) as caught:
-        record_handover(to_window, signed_by=signed_by, actor="clerk")
+        record_handover(to_window, signed_by=signed_by, actor=SystemActor("clerk"))
 
     assert caught.value.code == code
     to_window.refresh_from_db()
@@ -238,17 +241,17 @@ def test_only_parcels_to_a_window_are_handed_over_there(book):
     to_home = book()
 
     with pytest.raises(RuleViolation) as caught:
-        record_handover(to_home, signed_by="王芳", actor="clerk")
+        record_handover(to_home, signed_by="王芳", actor=SystemActor("clerk"))
 
     assert caught.value.code == "handover_not_window"
     assert to_home.events.count() == 0
 
 
 def test_a_signed_parcel_cannot_be_handed_over_again(to_window):
-    record_handover(to_window, signed_by="李窗口", actor="clerk")
+    record_handover(to_window, signed_by="李窗口", actor=SystemActor("clerk"))
 
     with pytest.raises(RuleViolation) as caught:
-        record_handover(to_window, signed_by="张三", actor="clerk")
+        record_handover(to_window, signed_by="张三", actor=SystemActor("clerk"))
 
     assert caught.value.code == "shipment_closed"
     assert caught.value.message == "该邮件状态为“已签收”，不能再登记签收"

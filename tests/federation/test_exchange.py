@@ -124,11 +124,12 @@ def test_a_handler_refusing_the_content_rolls_everything_back(federation, monkey
         assert registry_entry.exists()  # stored before acting
         raise RuleViolation("case_unknown", "没有这个办件")
 
-    monkeypatch.setitem(
-        registry._handlers, "test.refuse", registry.Handler("test.refuse", Anything, refuse, False)
-    )
-    with pytest.raises(services.Refused) as refused:
-        services.receive(*federation.jilin.envelope("test.refuse", {"n": 1}))
+    registry.register("test.refuse", Anything, refuse)
+    try:
+        with pytest.raises(services.Refused) as refused:
+            services.receive(*federation.jilin.envelope("test.refuse", {"n": 1}))
+    finally:
+        registry.unregister("test.refuse")
     assert refused.value.code == "case_unknown"
     assert not LogEntry.objects.exists()
 

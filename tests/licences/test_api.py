@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from catalog.models import LicenceType
+from core.actors import SystemActor
 from licences import services
 from licences.models import LicenceEvent
 from tests import builders
@@ -22,7 +23,7 @@ def issued():
         allow_multiple=True,
         face_fields=[{"name": "spouse", "label": "配偶姓名", "type": "text"}],
     )
-    services.create_seal(org, actor="test")
+    services.create_seal(org, actor=SystemActor("test"))
     person = builders.person("刘一")
     licence = services.issue_licence(
         licence_type=licence_type,
@@ -30,7 +31,7 @@ def issued():
         issuer=org,
         face_data={"spouse": "陈二"},
         case_number="LN-20261128-000009",
-        actor="test",
+        actor=SystemActor("test"),
     )
     return org, person, licence
 

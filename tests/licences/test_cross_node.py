@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.models import LicenceType
+from core.actors import SystemActor
 from core.signing import Algorithm, KeyPair, canonical_json, fingerprint, generate_key, sign
 from federation import directory, keys
 from federation import services as federation
@@ -352,14 +353,14 @@ def licence(world) -> Licence:
     licence_type = LicenceType.objects.create(
         code=TYPE_CODE, name="居民户籍证明", face_fields=FACE, valid_years=1, allow_multiple=True
     )
-    services.create_seal(org, actor="test")
+    services.create_seal(org, actor=SystemActor("test"))
     return services.issue_licence(
         licence_type=licence_type,
         holder=services.Holder.of_person(builders.person("王𠮷")),
         issuer=org,
         face_data={"registered_address": "辽宁省大连市中山区人民路1号"},
         case_number="LN-20261128-000001",
-        actor="test",
+        actor=SystemActor("test"),
     )
 
 
@@ -370,8 +371,8 @@ def _ask_here(world: World, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_this_node_publishes_its_seals_in_its_directory_entry_revoked_ones_marked(world, licence):
-    revoked = services.create_seal(licence.issuer, actor="test", name="旧章")
-    services.revoke_seal(revoked, reason="更换", actor="test")
+    revoked = services.create_seal(licence.issuer, actor=SystemActor("test"), name="旧章")
+    services.revoke_seal(revoked, reason="更换", actor=SystemActor("test"))
     revoked.refresh_from_db()
     published = {s["kid"]: s for s in recognition.published_seals()}
     assert set(published) == {licence.seal.fingerprint, revoked.fingerprint}
@@ -413,7 +414,7 @@ def test_status_answers_valid_revoked_superseded_and_unknown(world, licence):
     }
     event = LicenceEvent.objects.get(licence=licence, kind="verified")
     assert event.actor_label == "jilin 节点" and event.detail["channel"] == "federation"
-    services.revoke_licence(licence, reason="决定被撤销", actor="test")
+    services.revoke_licence(licence, reason="决定被撤销", actor=SystemActor("test"))
     revoked = _ask_here(world, {"identifier": licence.identifier})
     licence.refresh_from_db()
     assert revoked["status"] == "revoked" and revoked["revoked_at"] == utc_text(licence.revoked_at)
@@ -426,7 +427,7 @@ def test_status_answers_superseded(world, licence):
         licence,
         face_data={"registered_address": "辽宁省沈阳市"},
         case_number="LN-20261128-000002",
-        actor="test",
+        actor=SystemActor("test"),
     )
     assert _ask_here(world, {"identifier": licence.identifier})["status"] == "superseded"
 

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.nodes
 # that the seal is in Jilin's directory entry. The other nodes make nothing.
 SEAL = """
 from django.conf import settings
+from core.actors import SystemActor
 from stdnum.cn import uscc
 from core.models import Division
 from core.services import save_organisation
@@ -27,12 +28,13 @@ from licences.services import create_seal
 if settings.NODE_ID == "jilin":
     body = "1122010000000001" + "0"
     org = save_organisation(uscc=body + uscc.calc_check_digit(body), name="长春市公安局",
-                            division=Division.objects.get(code="220100"), actor="test")
-    create_seal(org, actor="test", name="长春市公安局户籍专用章")
+                            division=Division.objects.get(code="220100"), actor=SystemActor("test"))
+    create_seal(org, actor=SystemActor("test"), name="长春市公安局户籍专用章")
 """
 
 ISSUE = """
 from stdnum.cn import ric
+from core.actors import SystemActor
 from catalog.models import LicenceType
 from core.models import Organisation
 from licences.services import Holder, issue_licence
@@ -46,14 +48,15 @@ holder = Holder("李四", "111", first17 + ric.calc_check_digit(first17 + "0"))
 licence = issue_licence(licence_type=licence_type, holder=holder,
                         issuer=Organisation.objects.get(name="长春市公安局"),
                         face_data={"registered_address": "吉林省长春市南关区人民大街1号"},
-                        case_number="JL-20261128-000001", actor="test")
+                        case_number="JL-20261128-000001", actor=SystemActor("test"))
 print(json.dumps({"identifier": licence.identifier, "token": licence.token}))
 """
 
 REVOKE = """
 from licences.models import Licence
 from licences.services import revoke_licence
-revoke_licence(Licence.objects.get(identifier="{identifier}"), reason="决定被撤销", actor="test")
+from core.actors import SystemActor
+revoke_licence(Licence.objects.get(identifier="{identifier}"), reason="决定被撤销", actor=SystemActor("test"))
 """
 
 

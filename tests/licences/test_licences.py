@@ -11,6 +11,7 @@ import pytest
 from cases import commitments as case_commitments
 from cases import materials as case_materials
 from catalog.models import LicenceType, Material
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from core.signing import Algorithm
 from licences import canonical, services
@@ -30,7 +31,7 @@ def world():
     licence_type = LicenceType.objects.create(
         code="11100000000013338W011", name="户籍证明", face_fields=FACE, valid_years=1
     )
-    seal = services.create_seal(org, actor="test")
+    seal = services.create_seal(org, actor=SystemActor("test"))
     person = builders.person("王𠮷")
     return org, licence_type, seal, person
 
@@ -43,7 +44,7 @@ def _issue(world, **kwargs):
         issuer=org,
         face_data={"registered_address": "辽宁省大连市中山区人民路1号"},
         case_number="LN-20261128-000001",
-        actor="test",
+        actor=SystemActor("test"),
         **kwargs,
     )
 
@@ -53,7 +54,7 @@ def test_issued_licence_has_a_valid_identifier_and_token(world):
     parsed = parse_identifier(licence.identifier)
     assert parsed.type_code == "11100000000013338W011" and parsed.version == 1
     assert licence.identifier.startswith("1.2.156.3005.2.11100000000013338W011.")
-    result = services.verify_token(licence.token, actor="test", channel="api")
+    result = services.verify_token(licence.token, actor=SystemActor("test"), channel="api")
     assert result.outcome == "valid", result.reason
     assert result.face["hn"] == "王*" and "**********" in result.face["hc"]
     assert LicenceEvent.objects.filter(licence=licence, kind="verified", outcome="valid").exists()
@@ -96,13 +97,13 @@ def test_revoked_expired_and_superseded(world):
         licence,
         face_data={"registered_address": "辽宁省沈阳市"},
         case_number="LN-20261128-000002",
-        actor="test",
+        actor=SystemActor("test"),
     )
     assert newer.version == 2 and newer.serial == licence.serial
     assert parse_identifier(newer.identifier).version == 2
     assert services.check_token(licence.token).outcome == "revoked"
     assert services.check_token(newer.token).outcome == "valid"
-    services.revoke_licence(newer, reason="决定被撤销", actor="test")
+    services.revoke_licence(newer, reason="决定被撤销", actor=SystemActor("test"))
     result = services.check_token(newer.token)
     assert result.outcome == "revoked" and "决定被撤销" in result.reason
     assert Licence.objects.count() == 2  # nothing deleted
@@ -113,12 +114,12 @@ def test_revoked_seal_signs_nothing_new_and_old_licences_report_it(world):
     licence_type.allow_multiple = True
     licence_type.save()
     licence = _issue(world)
-    services.revoke_seal(seal, reason="密钥泄露", actor="test")
+    services.revoke_seal(seal, reason="密钥泄露", actor=SystemActor("test"))
     assert services.check_token(licence.token).outcome == "revoked"
     with pytest.raises(RuleViolation) as info:
         _issue(world)
     assert info.value.code == "no_active_seal"
-    services.create_seal(org, actor="test", algorithm=Algorithm.ED25519)
+    services.create_seal(org, actor=SystemActor("test"), algorithm=Algorithm.ED25519)
     fresh = _issue(world)
     assert fresh.seal.algorithm == "Ed25519"
     assert services.check_token(fresh.token).outcome == "valid"
@@ -140,7 +141,7 @@ def test_face_data_is_validated(world):
             issuer=org,
             face_data={},
             case_number="x",
-            actor="test",
+            actor=SystemActor("test"),
         )
     assert info.value.code == "form_invalid"
     assert not Licence.objects.exists()
@@ -226,13 +227,13 @@ def test_approving_a_licence_item_issues_the_licence_in_the_same_transaction(wor
     for name, who in [("accept", reviewer), ("start_review", reviewer)]:
         case = cases.take_action(case, name, actor=who)
     # Without an active seal, neither the licence nor the decision happens.
-    services.revoke_seal(world[2], reason="轮换", actor="test")
+    services.revoke_seal(world[2], reason="轮换", actor=SystemActor("test"))
     with pytest.raises(RuleViolation) as info:
         cases.take_action(case, "approve", actor=approver)
     assert info.value.code == "no_active_seal"
     case.refresh_from_db()
     assert case.state == "under_review" and not Licence.objects.exists()
-    services.create_seal(org, actor="test")
+    services.create_seal(org, actor=SystemActor("test"))
     case = cases.take_action(case, "approve", actor=approver)
     licence = Licence.objects.get(case_number=case.number)
     assert licence.holder_person == person and licence.issuer == org
@@ -263,7 +264,7 @@ def test_a_licence_replaces_the_paper_material_in_a_later_application(world):
         issuer=org,
         face_data={"registered_address": "辽宁省大连市"},
         case_number="x",
-        actor="test",
+        actor=SystemActor("test"),
     )
     with pytest.raises(RuleViolation) as info:
         case_materials.use_licence(case, material, other, actor=person.user)
@@ -285,7 +286,7 @@ def test_a_licence_replaces_the_paper_material_in_a_later_application(world):
     )
     case = cases.take_action(case, "submit", actor=person.user)
     assert case.state == "submitted"
-    services.revoke_licence(other, reason="测试", actor="test")
+    services.revoke_licence(other, reason="测试", actor=SystemActor("test"))
     later = cases.start_case(
         item_version=version, person=stranger, actor=stranger.user, form_data={"reason": "y"}
     )
@@ -312,7 +313,7 @@ def test_false_commitment_revokes_the_licence_of_the_case(world):
     proof = version.materials.get(name="结婚证")
     proof.commitment_allowed, proof.necessity = True, "required"
     proof.save()
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     version.refresh_from_db()
     case = cases.start_case(
         item_version=version,

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 
 from catalog.models import LicenceType
+from core.actors import SystemActor
 from licences import rendering, services
 from licences.seal_image import (
     IDEOGRAPH_CENTRE,
@@ -54,7 +55,7 @@ def licence():
     licence_type = LicenceType.objects.create(
         code="11100000000013338W011", name="户籍证明", face_fields=FACE, valid_years=1
     )
-    services.create_seal(org, actor="test")
+    services.create_seal(org, actor=SystemActor("test"))
     person = builders.person("王𠮷")
     return services.issue_licence(
         licence_type=licence_type,
@@ -66,7 +67,7 @@ def licence():
             "issued_for": "异地就医备案",
         },
         case_number="LN-20261128-000001",
-        actor="test",
+        actor=SystemActor("test"),
     )
 
 
@@ -139,7 +140,7 @@ def test_the_qr_code_is_vector_drawn_not_an_image(pdf_file):
 
 
 def test_a_revoked_licence_says_so_on_its_face(licence, tmp_path):
-    services.revoke_licence(licence, reason="决定被撤销", actor="test")
+    services.revoke_licence(licence, reason="决定被撤销", actor=SystemActor("test"))
     licence.refresh_from_db()
     path = tmp_path / "revoked.pdf"
     path.write_bytes(rendering.render_licence_pdf(licence))

@@ -9,6 +9,7 @@ import pytest
 
 from catalog.models import ItemList, ItemVersion, ListEntry, ListVersion
 from catalog.services import draft_list_version, publish_list_version
+from core.actors import SystemActor
 from tests import builders
 
 
@@ -40,7 +41,7 @@ def publish_list(
         ListEntry.objects.create(
             list_version=version, item=item_version.item, modes=modes, position=position
         )
-    return publish_list_version(version, actor="test")
+    return publish_list_version(version, actor=SystemActor("test"))
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def two_list_versions(catalog: Catalog) -> tuple[ListVersion, ListVersion]:
     draft = draft_list_version(
         catalog.cross,
         effective_from=dt.date(2025, 1, 1),
-        actor="test",
+        actor=SystemActor("test"),
         change_note="新增居民身份证换领；移除户口迁移",
     )
     draft.entries.filter(item=catalog.household.item).delete()
@@ -99,7 +100,7 @@ def two_list_versions(catalog: Catalog) -> tuple[ListVersion, ListVersion]:
     entry.note = "可通过辽事通办理"
     entry.save()
     ListEntry.objects.create(list_version=draft, item=id_card.item, modes=["proxy"], position=9)
-    new = publish_list_version(draft, actor="test")
+    new = publish_list_version(draft, actor=SystemActor("test"))
     return old, new
 
 

@@ -11,6 +11,7 @@ from django.test import Client
 
 from accounts.models import Notification, Person
 from accounts.services import notify
+from core.actors import SystemActor
 from tests import builders
 from tests.portal.html import assert_accessible_structure, text
 
@@ -103,7 +104,7 @@ def test_force_login_and_bearer_tokens_are_not_throttled(client):
     assert client.get("/my/cases/").status_code == 200
     from accounts.services import create_api_token
 
-    token = create_api_token(person.user, actor="test")
+    token = create_api_token(person.user, actor=SystemActor("test"))
     api = Client()
     response = api.get("/api/v1/cases", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200

@@ -8,6 +8,7 @@ import re
 from accounts.models import Notification
 from accounts.services import record_false_commitment
 from cases.models import Case, CaseMaterial, Commitment
+from core.actors import SystemActor
 from tests import builders
 from tests.case_pages import (
     apply_online,
@@ -182,7 +183,7 @@ def test_submitting_without_the_required_materials_says_which(client, world):
     response = client.post(f"/my/cases/{number}/submit/")
     assert response.status_code == 422
     page = text(response.content)
-    assert "申请材料不齐，不能提交" in page and "缺少必要材料“居民户口簿”" in page
+    assert "申请材料不齐，缺少" in page and "缺少必要材料“居民户口簿”" in page
     assert Case.objects.get(number=number).state == "draft"
 
 
@@ -276,7 +277,7 @@ def test_notification_commitment_through_the_pages(client, world):
 
 def test_an_applicant_with_a_false_commitment_is_not_offered_either(client, world):
     record_false_commitment(
-        person=world.applicant, case_number="LN-1", note="核查不实", actor="test"
+        person=world.applicant, case_number="LN-1", note="核查不实", actor=SystemActor("test")
     )
     client.force_login(world.applicant.user)
     number = apply_online(client, world.version, ANSWERS, submit=False)

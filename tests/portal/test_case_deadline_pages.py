@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.test import Client
 
-from cases import services
+from cases import engine
 from cases import timeline as case_timeline
 from tests.case_pages import submitted_case
 from tests.portal.html import text
@@ -19,7 +19,7 @@ def test_a_provisional_due_date_is_marked_and_explained(world, monkeypatch):
     # Accepted just before New Year: ten working days later lies in a year whose holiday
     # schedule the State Council has not published (the seeded calendar ends earlier).
     monkeypatch.setattr(case_timeline, "today", lambda: dt.date(2026, 12, 28))
-    case = services.take_action(case, "accept", actor=world.reviewer)
+    case = engine.take_action(case, "accept", actor=world.reviewer)
     monkeypatch.undo()
     assert case.due_provisional and case.due_date.year == 2027
     for user, url in (

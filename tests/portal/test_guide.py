@@ -6,6 +6,7 @@ import pytest
 
 from catalog.models import Availability, Material
 from catalog.services import publish_item_version
+from core.actors import SystemActor
 from core.models import Division
 from tests import builders
 from tests.portal.html import assert_accessible_structure, text
@@ -99,7 +100,7 @@ def full_item():
     item = version.item
     item.handling_code = f"{item.implementation_code}-01"
     item.save()
-    publish_item_version(version, actor="test")
+    publish_item_version(version, actor=SystemActor("test"))
     version.refresh_from_db()
     return version
 

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import CaseMaterial
+from core.actors import SystemActor
 from licences import canonical, rendering
 from licences import services as licence_services
 from licences.models import Licence, LicenceEvent
@@ -66,7 +67,7 @@ def test_wallet_lists_my_licences_only(client, world: World, licence: Licence):
 
 
 def test_wallet_shows_revoked_and_expired_in_words(client, world: World, licence: Licence):
-    licence_services.revoke_licence(licence, reason="决定被撤销", actor="test")
+    licence_services.revoke_licence(licence, reason="决定被撤销", actor=SystemActor("test"))
     expired = issue_licence(world)
     Licence.objects.filter(pk=expired.pk).update(valid_until="2020-01-01")  # setup only
     client.force_login(world.applicant.user)
@@ -126,12 +127,12 @@ def test_pdf_download_is_logged_and_shown(client, world: World, licence: Licence
 def test_pdf_without_a_font_says_so_and_logs_nothing(
     client, world: World, licence: Licence, monkeypatch
 ):
-    from portal import licence_views
+    from portal import licence_display
 
     def missing(_licence):
         raise rendering.FontMissing("no font")
 
-    monkeypatch.setattr(licence_views, "render_licence_pdf", missing)
+    monkeypatch.setattr(licence_display, "render_licence_pdf", missing)
     client.force_login(world.applicant.user)
     response = client.get(f"/my/licences/{licence.identifier}/pdf/")
     assert response.status_code == 503
@@ -227,7 +228,7 @@ def test_one_changed_character_is_tampered(client, world: World, licence: Licenc
 
 
 def test_revoked_licence_says_so_with_the_reason(client, world: World, licence: Licence):
-    licence_services.revoke_licence(licence, reason="申请人告知承诺不实", actor="test")
+    licence_services.revoke_licence(licence, reason="申请人告知承诺不实", actor=SystemActor("test"))
     page = text(_verify(client, licence.token).content)
     assert "核验结果：已撤销" in page and "申请人告知承诺不实" in page
     assert _events(licence).get().outcome == "revoked"
@@ -317,7 +318,7 @@ def test_revoked_licence_is_not_offered_and_refused_in_chinese(client, world: Wo
     material, licence = reusable
     client.force_login(world.applicant.user)
     number = _draft(client, world)
-    licence_services.revoke_licence(licence, reason="测试撤销", actor="test")
+    licence_services.revoke_licence(licence, reason="测试撤销", actor=SystemActor("test"))
     assert 'name="use_licence"' not in client.get(f"/my/cases/{number}/materials/").content.decode()
     response = client.post(
         f"/my/cases/{number}/materials/", {"use_licence": f"{material.pk}:{licence.identifier}"}

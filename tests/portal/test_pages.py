@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from catalog.services import draft_item_version, publish_item_version
+from core.actors import SystemActor
 from tests import builders
 from tests.portal.html import assert_accessible_structure, text
 
@@ -214,12 +215,12 @@ def test_item_version_history_and_old_versions(client, catalog):
     draft = draft_item_version(
         catalog.household.item,
         effective_from=dt.date(2025, 3, 1),
-        actor="test",
+        actor=SystemActor("test"),
         change_note="承诺时限缩短为 7 个工作日",
     )
     draft.promised_limit = 7
     draft.save()
-    publish_item_version(draft, actor="test")
+    publish_item_version(draft, actor=SystemActor("test"))
 
     page = get_text(client, f"/items/{code}/versions/")
     assert "户口迁移（夫妻投靠） 版本记录" in page
@@ -313,20 +314,20 @@ def test_list_diff_shows_a_pinned_item_version_change(client, catalog):
     draft = draft_item_version(
         catalog.social.item,
         effective_from=dt.date(2024, 9, 1),
-        actor="test",
+        actor=SystemActor("test"),
         change_note="减少材料",
     )
-    publish_item_version(draft, actor="test")
+    publish_item_version(draft, actor=SystemActor("test"))
     from catalog.services import draft_list_version, publish_list_version
 
     publish_list_version(
         draft_list_version(
             catalog.cross,
             effective_from=dt.date(2024, 10, 1),
-            actor="test",
+            actor=SystemActor("test"),
             change_note="更新事项版本",
         ),
-        actor="test",
+        actor=SystemActor("test"),
     )
     page = get_text(client, "/lists/cross-province/diff/")
     assert "社会保障卡申领 事项版本 事项第 1 版 事项第 2 版：减少材料" in page

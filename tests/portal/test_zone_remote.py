@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from catalog import zone
 from catalog.models import ZoneSource
+from core.actors import SystemActor
 from core.models import Organisation
 from tests import builders
 from tests.portal.html import assert_accessible_structure, text
@@ -36,7 +37,7 @@ def get_text(client: Client, url: str, status: int = 200) -> str:
 def cache_jilin(*, error: str = "") -> ZoneSource:
     """Jilin's items as a sync leaves them: imported, with the source's record."""
     answer = json.loads(ANSWER.read_text(encoding="utf-8"))
-    imported = zone.import_zone(answer, node="jilin", division="220000", actor="test")
+    imported = zone.import_zone(answer, node="jilin", division="220000", actor=SystemActor("test"))
     return ZoneSource.objects.create(
         node="jilin",
         name="吉林省",

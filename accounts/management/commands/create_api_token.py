@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.services import create_api_token
+from core.actors import SystemActor
 
 
 class Command(BaseCommand):
@@ -19,4 +20,6 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"账号 {options['username']} 不存在")
-        self.stdout.write(create_api_token(user, name=options["name"], actor="create_api_token"))
+        self.stdout.write(
+            create_api_token(user, name=options["name"], actor=SystemActor("create_api_token"))
+        )

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from catalog.transfer import import_catalog
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 
 
@@ -75,7 +76,7 @@ class Command(BaseCommand):
             with bar:
                 result = import_catalog(
                     options["file"],
-                    actor=options["actor"],
+                    actor=SystemActor(options["actor"]),
                     dry_run=options["dry_run"],
                     progress=RichProgress(bar),
                 )

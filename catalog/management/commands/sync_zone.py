@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.zone import SYNC_ACTOR, sync_zone
+from core.actors import SystemActor
 from core.exceptions import RuleViolation
 
 
@@ -19,11 +20,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--actor", default=SYNC_ACTOR, help="审计日志中的操作方")
+        parser.add_argument("--actor", default=SYNC_ACTOR.name, help="审计日志中的操作方")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            outcomes = sync_zone(actor=options["actor"])
+            outcomes = sync_zone(actor=SystemActor(options["actor"]))
         except RuleViolation as exc:
             raise CommandError(exc.message) from exc
         if not outcomes:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.actors import SystemActor
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Division
 from core.services import ScheduleDay, load_calendar_year
@@ -82,7 +83,7 @@ class Command(BaseCommand):
                 days,
                 province=province,
                 source=options["source"] or str(options["file"].name),
-                actor="load_calendar",
+                actor=SystemActor("load_calendar"),
             )
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc

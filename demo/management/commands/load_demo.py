@@ -49,7 +49,7 @@ class Command(BaseCommand):
         call_command(
             "import_catalog",
             str(catalog),
-            actor="load_demo",
+            actor=ACTOR.name,
             stdout=self.stdout,
             stderr=self.stderr,
         )
