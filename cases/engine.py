@@ -10,6 +10,7 @@ counterpart node of a two-node case took and reported (cases/inbound.py).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -30,7 +31,19 @@ from core.clock import Limit
 from core.exceptions import RuleViolation
 from core.models import Organisation
 from core.process import Process, Transition
+from core.registry import Registry
 from core.workflow import ActionSpec, Definition
+
+# Higher apps that act on case transitions (ratings invites the applicant after a rated
+# service event), registered from their ready(): name -> listener(transition). A listener
+# runs inside the transaction of the change; raising refuses the change.
+TRANSITION_LISTENERS: Registry[Callable[[Transition[Case]], None]] = Registry(
+    "case transition listener"
+)
+
+
+def on_transition(name: str, listener: Callable[[Transition[Case]], None]) -> None:
+    TRANSITION_LISTENERS.register(name, listener)
 
 
 class CaseProcess(Process[Case]):
@@ -94,6 +107,8 @@ class CaseProcess(Process[Case]):
         definition = transition.definition
         if definition.is_finished(transition.action.to):
             timeline.archive(case)
+        for name in TRANSITION_LISTENERS:
+            TRANSITION_LISTENERS[name](transition)
         category = category_of(case)
         timeline.announce(
             case,

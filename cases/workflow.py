@@ -15,6 +15,10 @@ State tags of cases:
 | `post:<purpose>` | a parcel of that purpose (`materials`, `supplement`, `result`) may be posted |
 | `outcome:<outcome>` | entering the state records how the case ended (`approved`, `denied` …) |
 
+Action tags: `rate:<event>` — the action completes a service event the applicant is asked
+to rate (好差评: `consultation`, `application`, `supplement`, `payment`, `result`,
+`delivery`); listeners registered with `cases.engine.on_transition` act on it.
+
 Effects are registered by the modules that own them in `CasesConfig.ready()`; see
 docs/checklists.md for adding a state, an action or an effect.
 """
@@ -35,6 +39,8 @@ from delivery.models import Shipment
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "workflows"
 APPLICANT, SYSTEM = "applicant", "system"
 HANDLING, RECEIVING = "handling", "receiving"
+# The service events of a case that are rated (好差评, GB/T 39734: 咨询、申报、补正、缴费、办结、签收).
+RATED_EVENTS = ("consultation", "application", "supplement", "payment", "result", "delivery")
 
 CASE_EFFECTS = effects_registry("case")
 CASE_PAYLOADS = payloads_registry("case")
@@ -80,6 +86,7 @@ VOCABULARY = Vocabulary(
         "post": frozenset(Shipment.Purpose.values),
         "outcome": frozenset(Case.Outcome.values),
     },
+    action_tag_params={"rate": frozenset(RATED_EVENTS)},
     pause_reasons=frozenset(ClockPause.Reason.values),
     payloads=CASE_PAYLOADS,
     effects=CASE_EFFECTS,

@@ -74,6 +74,9 @@ class ActionSpec(BaseModel):
     note_required: bool = False
     payload: str | None = None
     effects: list[str] = Field(default_factory=list)
+    # What the action means to other parts (`rate:application`: it completes a service
+    # event the applicant is asked to rate).
+    tags: list[str] = Field(default_factory=list)
     # "grave" actions end or refuse something; pages make that visible.
     tone: Literal["normal", "grave"] = "normal"
 
@@ -115,6 +118,9 @@ class Definition(BaseModel):
         """The action leaving `state` for a state tagged `tag` (e.g. the one that ends a
         case as `outcome:terminated`)."""
         return next((a for a in self.actions_from(state) if self.has_tag(a.to, tag)), None)
+
+    def action_tag_values(self, action: ActionSpec, prefix: str) -> list[str]:
+        return [t.split(":", 1)[1] for t in action.tags if t.startswith(prefix + ":")]
 
     def action_with_payload(self, state: str, payload: str) -> ActionSpec | None:
         return next((a for a in self.actions_from(state) if a.payload == payload), None)
@@ -164,6 +170,8 @@ class Vocabulary:
     effects: Registry[Any]
     # Tags with a parameter (`post:result`): the prefix and its allowed values.
     tag_params: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Tags of actions, all with a parameter (`rate:application`).
+    action_tag_params: dict[str, frozenset[str]] = field(default_factory=dict)
     pause_reasons: frozenset[str] = frozenset()
     codes: frozenset[str] | None = None
     # Checks of this kind's own (e.g. every state with an effect's tag exists).
@@ -174,6 +182,10 @@ class Vocabulary:
         if not sep:
             return tag in self.tags
         return value in self.tag_params.get(prefix, frozenset())
+
+    def knows_action_tag(self, tag: str) -> bool:
+        prefix, _, value = tag.partition(":")
+        return value in self.action_tag_params.get(prefix, frozenset())
 
 
 def validate_definition(raw: object, vocabulary: Vocabulary) -> Definition:
@@ -260,6 +272,9 @@ def _check_action(
     for effect in action.effects:
         if effect not in vocabulary.effects:
             problems.add(f"未知的操作效果：{effect}", field=where)
+    for tag in action.tags:
+        if not vocabulary.knows_action_tag(tag):
+            problems.add(f"未知的操作标签：{tag}", field=where)
     if len(set(action.effects)) != len(action.effects):
         problems.add("操作效果重复", field=where)
 

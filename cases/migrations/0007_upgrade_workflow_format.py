@@ -11,7 +11,9 @@ from pathlib import Path
 
 from django.db import migrations
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+# The version-1 definitions in the second format, as they were shipped with this change
+# (later releases ship later versions in cases/workflows/).
+WORKFLOWS = Path(__file__).resolve().parent / "workflows_v1"
 
 
 def _graph(raw):

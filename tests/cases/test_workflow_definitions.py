@@ -87,11 +87,13 @@ def test_unknown_tag_effect_and_payload_are_errors():
     raw["states"]["submitted"]["tags"].append("post:pigeon")
     raw["actions"][0]["effects"].append("send_flowers")
     raw["actions"][0]["payload"] = "poem"
+    raw["actions"][0]["tags"] = ["rate:weather"]
     text = _problems(raw)
     assert "未知的状态标签：testing_lab" in text
     assert "未知的状态标签：post:pigeon" in text
     assert "未知的操作效果：send_flowers" in text
     assert "未知的操作数据格式：poem" in text
+    assert "未知的操作标签：rate:weather" in text
 
 
 def test_a_definition_of_another_kind_or_mode_is_an_error():
