@@ -71,14 +71,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
 def list_cases(
     request: HttpRequest, state: str | None = None, warning: str | None = None
 ) -> QuerySet[Case]:
-    qs = selectors.cases_for(request.user)
-    if state:
-        qs = qs.filter(state=state)
-    if warning:
-        if warning not in Case.Warning.values:
-            raise RuleViolation("unknown_warning", f"未知的预警级别：{warning}")
-        qs = qs.filter(warning=warning)
-    return qs
+    return selectors.filter_cases(request.user, state=state or "", warning=warning or "")
 
 
 @router.get(

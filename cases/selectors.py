@@ -16,7 +16,7 @@ from cases.workflow import APPLICANT, HANDLING, SYSTEM, category_of, definition_
 from catalog.form_schema import FieldType, parse_form_fields
 from catalog.models import Material
 from core.actors import Actor, SystemActor
-from core.exceptions import NotFound, ProblemList
+from core.exceptions import NotFound, ProblemList, RuleViolation
 from core.models import Organisation, division_code_prefix
 from core.personal_data import mask_address, mask_id_number, mask_mobile, mask_name
 from core.workflow import ActionSpec
@@ -75,11 +75,35 @@ def case_queryset() -> QuerySet[Case]:
 
 
 def cases_for(user: Actor) -> QuerySet[Case]:
-    """The cases `user` may see, most urgent first (due date, then newest)."""
-    return (
-        case_queryset()
-        .filter(pk__in=Case.objects.for_user(user).values("pk"))
-        .order_by(F("due_date").asc(nulls_last=True), "-created_at")
+    """The cases `user` may see, most urgent first (`filter_cases` without narrowing)."""
+    return filter_cases(user)
+
+
+def filter_cases(
+    user: Actor,
+    *,
+    finished: bool | None = None,
+    state: str = "",
+    warning: str = "",
+) -> QuerySet[Case]:
+    """The cases `user` may see, narrowed (open or finished, a state, a warning), most
+    urgent first: the overall deadline, then the deadline of the current step (a case
+    waiting for acceptance has only the latter), then the oldest. The console's inbox and
+    the API's case list alike."""
+    if warning and warning not in Case.Warning.values:
+        raise RuleViolation("unknown_warning", f"未知的预警级别：{warning}")
+    qs = case_queryset().filter(pk__in=Case.objects.for_user(user).values("pk"))
+    if finished is not None:
+        qs = qs.filter(closed_at__isnull=not finished)
+    if state:
+        qs = qs.filter(state=state)
+    if warning:
+        qs = qs.filter(warning=warning)
+    return qs.order_by(
+        F("due_date").asc(nulls_last=True),
+        F("state_due_date").asc(nulls_last=True),
+        "created_at",
+        "id",
     )
 
 

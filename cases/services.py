@@ -35,7 +35,7 @@ from cases.selectors import REVEAL_ROLES
 from cases.timeline import applicant_label
 from cases.workflow import definition_of
 from catalog.form_schema import parse_form_fields, validate_form_data
-from catalog.models import ItemVersion
+from catalog.models import Audience, ItemVersion
 from core.actors import Actor, user_of
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation, PersonalDataAccess
@@ -140,10 +140,8 @@ def start_case(
         raise RuleViolation("applicant_required", "须指明一个申请人（自然人或法人）")
     if not item_version.is_published:
         raise RuleViolation("item_version_not_published", "该事项版本未发布，不能申请")
-    audience = item_version.audience
-    if (person is not None and audience == "company") or (
-        company is not None and audience == "person"
-    ):
+    kind = Audience.PERSON if person is not None else Audience.COMPANY
+    if not Audience.serves(item_version.audience, kind):
         raise RuleViolation(
             "audience_mismatch", f"该事项的服务对象为{item_version.get_audience_display()}"
         )

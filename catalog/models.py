@@ -37,6 +37,11 @@ class Audience(models.TextChoices):
     COMPANY = "company", "法人"
     BOTH = "both", "自然人、法人"
 
+    @classmethod
+    def serves(cls, audience: str, kind: str) -> bool:
+        """Whether an item for `audience` serves an applicant of `kind` (person, company)."""
+        return audience in (cls.BOTH, kind)
+
 
 class PublicationStatus(models.TextChoices):
     DRAFT = "draft", "草稿"

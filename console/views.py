@@ -18,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -29,7 +29,13 @@ from cases import commitments as case_commitments
 from cases import joint, services, shipping
 from cases.engine import take_action
 from cases.models import Case
-from cases.selectors import cases_for, get_case_for, may_reveal_personal_data, row_applicant
+from cases.selectors import (
+    cases_for,
+    filter_cases,
+    get_case_for,
+    may_reveal_personal_data,
+    row_applicant,
+)
 from cases.workflow import category_of, definition_of, has_tag, state_label
 from catalog.selectors import ItemFilter, current_version_of, filter_item_versions, form_fields_of
 from console.forms import (
@@ -112,23 +118,12 @@ def _clerk_role(request: HttpRequest) -> StaffRole | None:
 
 
 def _inbox_queryset(user: Any, values: dict[str, Any]) -> QuerySet[Case]:
-    qs = cases_for(user)
     status = values.get("status", OPEN)
-    if status == OPEN:
-        qs = qs.filter(closed_at__isnull=True)
-    elif status == FINISHED:
-        qs = qs.filter(closed_at__isnull=False)
-    if values.get("state"):
-        qs = qs.filter(state=values["state"])
-    if values.get("warning"):
-        qs = qs.filter(warning=values["warning"])
-    # Most urgent first: the overall deadline, then the deadline of the current step (a
-    # case waiting for acceptance has only the latter), then the oldest.
-    return qs.order_by(
-        F("due_date").asc(nulls_last=True),
-        F("state_due_date").asc(nulls_last=True),
-        "created_at",
-        "id",
+    return filter_cases(
+        user,
+        finished={OPEN: False, FINISHED: True}.get(status),
+        state=values.get("state") or "",
+        warning=values.get("warning") or "",
     )
 
 

@@ -42,7 +42,7 @@ from cases.selectors import (
     material_checklist,
 )
 from cases.workflow import APPLICANT, definition_of, state_label
-from catalog.models import ItemVersion, Material
+from catalog.models import Audience, ItemVersion, Material
 from catalog.selectors import current_version_of, form_fields_of
 from core.exceptions import NotFound, RuleViolation
 from licences.selectors import get_wallet_licence
@@ -95,9 +95,9 @@ def _applicant_choices(user: Any, version: ItemVersion) -> tuple[list[tuple[str,
     """Whom the user may apply for on this item, and why nobody if the list is empty."""
     choices: list[tuple[str, str]] = []
     person = Person.objects.filter(user=user).first()
-    if version.audience != "company" and person is not None:
+    if Audience.serves(version.audience, Audience.PERSON) and person is not None:
         choices.append(("person", f"本人（{person.name}，自然人）"))
-    if version.audience != "person":
+    if Audience.serves(version.audience, Audience.COMPANY):
         for company in Company.objects.filter(agents=user).order_by("name"):
             choices.append(
                 (
@@ -107,7 +107,7 @@ def _applicant_choices(user: Any, version: ItemVersion) -> tuple[list[tuple[str,
             )
     if choices:
         return choices, ""
-    if version.audience == "company":
+    if not Audience.serves(version.audience, Audience.PERSON):
         return (
             [],
             "本事项的服务对象为法人。您的账号尚未登记为任何法人的经办人，请联系单位管理员或到政务服务窗口办理。",
