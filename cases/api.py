@@ -36,6 +36,7 @@ from catalog.selectors import current_version_of
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
 from core.schemas import ProblemOut
+from core.selectors import known_division
 from delivery.carriers import Party
 from licences.schemas import UseLicenceIn
 from licences.selectors import wallet
@@ -60,6 +61,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         assisted=payload.assisted,
         idempotency_key=payload.idempotency_key or request.headers.get("Idempotency-Key", ""),
         submit=payload.submit,
+        place=known_division(payload.place) if payload.place else None,
     )
     return Status(201, _detail(request, case.number))
 

@@ -36,10 +36,12 @@ from cases.outbound import (
     StepsAssigned,
 )
 from cases.selectors import RECEIVED_FROM_NODE
+from cases.workflow import definition_code
 from catalog.models import ItemVersion, Mode
+from catalog.offers import MODE_CHOICES, offer_for
 from core.actors import NodeActor
 from core.exceptions import RuleViolation
-from core.models import Organisation
+from core.models import Division, Organisation
 from core.services import record_remote_organisation
 from federation import registry
 from federation.directory import node_names
@@ -115,6 +117,15 @@ def _register_applicant(applicant: ApplicantData, message: Message) -> tuple[Any
     return None, company
 
 
+def _known_division(code: str) -> Division | None:
+    """The division named by another node, or the nearest one this node knows (its city,
+    then its province): nodes hold their neighbours' divisions only down to the city."""
+    for candidate in (code, code[:4] + "00", code[:2] + "0000"):
+        if len(code) >= 6 and (division := Division.objects.filter(code=candidate).first()):
+            return division
+    return None
+
+
 def _version(item: str, number: int) -> ItemVersion:
     version = (
         ItemVersion.objects.filter(item__code=item, number=number)
@@ -139,16 +150,15 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
         )
     if not version.is_published:
         raise RuleViolation("item_version_not_published", "该事项版本未发布")
-    if payload.mode not in PROCESS.codes():
+    if payload.mode not in {code for code, _ in MODE_CHOICES}:
         raise RuleViolation("workflow_unknown", f"未知的业务模式：{payload.mode}")
-    definition = current_definition(payload.mode)
+    definition = current_definition(definition_code(payload.mode))
     if definition.code != payload.workflow:
         raise RuleViolation(
             "workflow_mismatch", f"本节点没有流程 {payload.workflow} 的状态 {payload.state}"
         )
     if payload.channel not in Case.Channel.values:
         raise RuleViolation("channel_unknown", f"未知的申请渠道：{payload.channel}")
-    person, company = _register_applicant(payload.applicant, message)
     owner = version.item.organisation
     # Applied for online on the sender's portal: received by the owner itself.
     receiving = (
@@ -156,10 +166,25 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
         if payload.receiving_org.uscc == owner.uscc
         else _organisation(payload.receiving_org, message)
     )
+    # The same 通办 rules here, on this node's own lists: an item it does not offer where
+    # the applicant was served is refused, whatever the sender decided.
+    place = _known_division(payload.place) or (
+        receiving.division if payload.channel == Case.Channel.WINDOW else version.item.division
+    )
+    offer = offer_for(version, place=place, channel=payload.channel, mode=payload.mode)
+    if payload.scope and offer.scope != payload.scope:
+        raise RuleViolation(
+            "scope_mismatch", f"发送节点认定为{payload.scope}，本节点认定为{offer.scope}"
+        )
+    person, company = _register_applicant(payload.applicant, message)
     case = services.open_case(
         number=payload.number,
         item_version=version,
         workflow=definition,
+        mode=offer.mode,
+        scope=offer.scope,
+        place=place,
+        list_version=offer.list_version,
         state=payload.state,
         form_data=payload.form,
         person=person,
@@ -304,6 +329,9 @@ def _open_joint_case(message: Message, payload: StepsAssigned) -> Case:
         number=payload.number,
         item_version=version,
         workflow=workflow,
+        mode=Mode.JOINT,
+        scope=payload.scope,
+        place=None,
         state=running[0],
         form_data=payload.form,
         person=person,

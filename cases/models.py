@@ -14,10 +14,12 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Company, Person
-from catalog.models import ItemVersion, Material, Mode
+from catalog.models import ItemVersion, ListVersion, Material, Mode
+from catalog.offers import MODE_CHOICES, SCOPE_CHOICES
 from core.models import (
     ClockState,
     DeadlineWarning,
+    Division,
     Organisation,
     ProcessEvent,
     ProcessFields,
@@ -47,29 +49,34 @@ class CaseQuerySet(models.QuerySet["Case"]):
         An applicant sees their own cases (as a person, or as an agent of a company); window
         clerks, reviewers, approvers and organisation admins see the cases their
         organisations received or handle; a supervisor sees every case handled inside their
-        division; a catalog maintainer sees none."""
+        division; a catalog maintainer sees none. Staff never see an applicant's draft:
+        only what was submitted, or a window draft they took in themselves."""
         from accounts.models import Role, StaffRole
 
         if not getattr(user, "is_authenticated", False):
             return self.none()
-        visible = models.Q(applicant_person__user=user) | models.Q(applicant_company__agents=user)
+        own = models.Q(applicant_person__user=user) | models.Q(applicant_company__agents=user)
         roles = list(StaffRole.objects.filter(user=user).select_related("division"))
         case_roles = {Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.ORG_ADMIN}
         orgs = [r.organisation_id for r in roles if r.role in case_roles]
+        staff = models.Q(pk__in=[])
         if orgs:
-            visible |= (
+            staff |= (
                 models.Q(handling_org_id__in=orgs)
                 | models.Q(receiving_org_id__in=orgs)
                 | models.Q(steps__organisation_id__in=orgs)
             )
         for role in roles:
             if role.role == Role.SUPERVISOR:
-                visible |= models.Q(
+                staff |= models.Q(
                     handling_org__division__code__startswith=division_code_prefix(
                         role.division.code
                     )
                 )
-        return self.filter(visible).distinct()
+        # A draft is the applicant's until submitted (提交前不会送交审批部门); a draft taken
+        # in at a window is its clerk's.
+        staff &= models.Q(submitted_at__isnull=False) | models.Q(submitted_by=user)
+        return self.filter(own | staff).distinct()
 
 
 class Case(ProcessFields):
@@ -99,8 +106,29 @@ class Case(ProcessFields):
     workflow = models.ForeignKey(
         WorkflowDefinition, verbose_name="流程定义", on_delete=models.PROTECT, related_name="cases"
     )
-    mode = models.CharField("业务模式", max_length=16, choices=Mode.choices)
+    mode = models.CharField("业务模式", max_length=16, choices=MODE_CHOICES)
     channel = models.CharField("申请渠道", max_length=16, choices=Channel.choices)
+    # 通办范围 as decided when the case was opened (catalog/offers.py): where the applicant
+    # was served, against the item's division, and the list that promised it.
+    scope = models.CharField(
+        "通办范围", max_length=16, choices=SCOPE_CHOICES, blank=True, db_index=True
+    )
+    place = models.ForeignKey(
+        Division,
+        verbose_name="办理地",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    list_version = models.ForeignKey(
+        ListVersion,
+        verbose_name="依据清单版本",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     applicant_person = models.ForeignKey(
         Person,

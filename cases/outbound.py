@@ -96,6 +96,10 @@ class Forwarded(_Strict):
     workflow: str = Field(max_length=32)
     mode: str = Field(max_length=16)
     channel: str = Field(max_length=16)
+    # Where the applicant was served (a division code) and the scope the sender decided;
+    # the handling node decides again from its own lists and refuses a disagreement.
+    scope: str = Field(default="", max_length=16)
+    place: str = Field(default="", max_length=12)
     state: str = Field(max_length=32)
     assisted: bool = False
     applicant: ApplicantData
@@ -144,6 +148,7 @@ class StepsAssigned(_Strict):
     item: str = Field(min_length=1, max_length=64)
     item_version: int
     home_org: OrganisationData
+    scope: str = Field(default="", max_length=16)
     applicant: ApplicantData
     form: dict[str, Any]
     materials: list[MaterialData]
@@ -331,6 +336,7 @@ def send_steps(case: Case, node: str, assigned: list[CaseStep], steps: list[Case
             "item": case.item_version.item.code,
             "item_version": case.item_version.number,
             "home_org": _organisation_data(case.handling_org),
+            "scope": case.scope,
             "applicant": _applicant_data(case),
             "form": case.form_data or {},
             "materials": _material_rows(materials),
@@ -377,6 +383,8 @@ def forward(case: Case) -> None:
             "workflow": case.workflow.code,
             "mode": case.mode,
             "channel": case.channel,
+            "scope": case.scope,
+            "place": case.place.code if case.place else "",
             "state": case.state,
             "assisted": case.assisted,
             "applicant": _applicant_data(case),

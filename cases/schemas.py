@@ -37,6 +37,11 @@ class CaseIn(Schema):
     assisted: bool = Field(default=False, description="代办帮办（老年人、残疾人等）")
     submit: bool = Field(default=False, description="创建后立即提交（材料须已齐全或已承诺）")
     idempotency_key: str = Field(default="", max_length=64)
+    place: str | None = Field(
+        default=None,
+        max_length=12,
+        description="网上申请：申请人常住地行政区划代码（据此确定通办范围）；省略时取身份证号码的发证地",
+    )
 
 
 def _action_in() -> type[Schema]:

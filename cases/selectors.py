@@ -394,7 +394,7 @@ class Segment:
 def custody_segments(case: Case) -> list[Segment]:
     """Who held a 异地代收代办 or two-node case, from when to when, against which deadline
     — each side its own segment. Reads the prefetched timeline; no query."""
-    if case.mode != "proxy" and not case.counterpart_node:
+    if case.receiving_org_id == case.handling_org_id and not case.counterpart_node:
         return []
     names = node_names() if case.counterpart_node else {}
     definition = definition_of(case)

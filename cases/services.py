@@ -33,12 +33,13 @@ from cases.payloads import SpecialProcedure
 from cases.payloads import SupplementRequest as SupplementPayload
 from cases.selectors import REVEAL_ROLES
 from cases.timeline import applicant_label
-from cases.workflow import definition_of
+from cases.workflow import definition_code, definition_of
 from catalog.form_schema import parse_form_fields, validate_form_data
-from catalog.models import Audience, ItemVersion
+from catalog.models import Audience, ItemVersion, ListVersion
+from catalog.offers import offer_for
 from core.actors import Actor, user_of
 from core.exceptions import ProblemList, RuleViolation
-from core.models import Organisation, PersonalDataAccess
+from core.models import Division, Organisation, PersonalDataAccess
 from core.process import Transition
 
 # Numbers ---------------------------------------------------------------------------------
@@ -73,6 +74,7 @@ def open_case(
     number: str,
     item_version: ItemVersion,
     workflow: WorkflowDefinition,
+    mode: str,
     state: str,
     form_data: dict[str, Any],
     person: Person | None,
@@ -81,6 +83,9 @@ def open_case(
     receiving_org: Organisation,
     handling_org: Organisation,
     channel: str,
+    scope: str,
+    place: Division | None,
+    list_version: ListVersion | None = None,
     assisted: bool = False,
     idempotency_key: str = "",
     counterpart_node: str = "",
@@ -97,8 +102,11 @@ def open_case(
         number=number,
         item_version=item_version,
         workflow=workflow,
-        mode=workflow.mode,
+        mode=mode,
         channel=channel,
+        scope=scope,
+        place=place,
+        list_version=list_version,
         state=state,
         applicant_person=person,
         applicant_company=company,
@@ -114,6 +122,26 @@ def open_case(
     )
 
 
+def place_of(
+    *,
+    place: Division | None,
+    channel: str,
+    receiving_org: Organisation | None,
+    person: Person | None,
+    company: Company | None,
+    item_version: ItemVersion,
+) -> Division:
+    """Where the applicant is served: the receiving window's division; online, the
+    division the applicant gave, else the one their ID number or 统一社会信用代码 was issued
+    in (if this node knows it), else the item's own."""
+    if channel == Case.Channel.WINDOW and receiving_org is not None:
+        return receiving_org.division
+    if place is not None:
+        return place
+    code = person.id_number[:6] if person is not None else company.uscc[2:8]  # type: ignore[union-attr]
+    return Division.objects.filter(code=code).first() or item_version.item.division
+
+
 @transaction.atomic
 def start_case(
     *,
@@ -124,15 +152,18 @@ def start_case(
     company: Company | None = None,
     channel: str = Case.Channel.ONLINE,
     receiving_org: Organisation | None = None,
+    place: Division | None = None,
     mode: str | None = None,
     assisted: bool = False,
     idempotency_key: str = "",
 ) -> Case:
     """Open a draft case for an applicant under the item version in force.
 
-    The form is validated against the version's form schema now; the mode must be one the
-    item offers (全程网办 on its own node by default). A repeated idempotency key returns the
-    case it made, if the request is the same, and is refused otherwise."""
+    The scope and mode are decided by the catalog's 通办 rules for where the applicant is
+    served (`catalog.offers.offer_for`): refused if the item is not offered there, in that
+    mode, or through that channel. The form is validated against the version's form
+    schema. A repeated idempotency key returns the case it made, if the request is the
+    same, and is refused otherwise."""
     user = user_of(actor)
     if user is None:
         raise RuleViolation("actor_required", "须以登录账号办理")
@@ -145,15 +176,15 @@ def start_case(
         raise RuleViolation(
             "audience_mismatch", f"该事项的服务对象为{item_version.get_audience_display()}"
         )
-    offered = {a.mode for a in item_version.availabilities.all()} | {"online"}
-    if mode is None:
-        # Received away from the owner: 异地代收代办 where offered; an item that needs several
-        # organisations is 多地联办 wherever it is received.
-        elsewhere = receiving_org is not None and receiving_org != item_version.item.organisation
-        preference = ("proxy", "joint", "online") if elsewhere else ("joint", "online")
-        mode = next(m for m in preference if m in offered)
-    if mode not in offered:
-        raise RuleViolation("mode_not_offered", "该事项未开通此业务模式")
+    where = place_of(
+        place=place,
+        channel=channel,
+        receiving_org=receiving_org,
+        person=person,
+        company=company,
+        item_version=item_version,
+    )
+    offer = offer_for(item_version, place=where, channel=channel, mode=mode)
     cleaned = clean_form(item_version, form_data)
     if idempotency_key:
         existing = Case.objects.filter(submitted_by=user, idempotency_key=idempotency_key).first()
@@ -164,11 +195,12 @@ def start_case(
                 )
             return existing
     handling_org = item_version.item.organisation
-    workflow = current_definition(mode)
+    workflow = current_definition(definition_code(offer.mode))
     case = open_case(
         number=next_case_number(timeline.today()),
         item_version=item_version,
         workflow=workflow,
+        mode=offer.mode,
         state=PROCESS.parsed(workflow).initial,
         form_data=cleaned,
         person=person,
@@ -180,6 +212,9 @@ def start_case(
         assisted=assisted,
         idempotency_key=idempotency_key,
         counterpart_node=handling_org.node,
+        scope=offer.scope,
+        place=where,
+        list_version=offer.list_version,
     )
     timeline.record_event(
         case,
@@ -187,7 +222,13 @@ def start_case(
         action="start",
         to_state=case.state,
         note="代办帮办" if assisted else "",
-        data={"item": item_version.item.code, "version": item_version.number},
+        data={
+            "item": item_version.item.code,
+            "version": item_version.number,
+            "scope": offer.scope,
+            "mode": offer.mode,
+            "place": where.code,
+        },
     )
     return case
 
@@ -318,9 +359,10 @@ def apply(
     assisted: bool = False,
     idempotency_key: str = "",
     submit: bool = False,
+    place: Division | None = None,
 ) -> Case:
     """Open (and optionally submit) a case, working out who the applicant is and where the
-    case is received:
+    case is received (`place`: where an applicant applying online lives; see `place_of`):
 
     - a citizen applies for themself; a company agent names the company (`company_uscc`);
     - a window clerk applies on behalf of a person or company (`on_behalf_of`), received at
@@ -376,6 +418,7 @@ def apply(
         company=company,
         channel=channel,
         receiving_org=receiving_org,
+        place=place,
         assisted=assisted,
         idempotency_key=idempotency_key,
     )

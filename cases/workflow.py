@@ -31,6 +31,7 @@ from accounts.models import Role
 from cases.models import Case, ClockPause, WorkflowDefinition
 from cases.payloads import PAYLOADS
 from catalog.models import Mode
+from catalog.offers import WINDOW
 from core.exceptions import ProblemList
 from core.process import Effect, effects_registry, payloads_registry
 from core.workflow import Definition, Vocabulary, parse_stored
@@ -93,6 +94,12 @@ VOCABULARY = Vocabulary(
     codes=frozenset(Mode.values),
     check=_check,
 )
+
+
+def definition_code(mode: str) -> str:
+    """The workflow a case of `mode` runs: its own, except a case received at the owner's
+    counter (窗口受理), which runs the 全程网办 workflow — its window steps are the counter's."""
+    return Mode.ONLINE if mode == WINDOW else mode
 
 
 def register_effect(name: str, run: Effect) -> None:

@@ -204,11 +204,11 @@ def lists_with_current_version(
 ) -> list[tuple[ItemList, ListVersion | None]]:
     """Every list with its version in force, in two queries."""
     lists = list(ItemList.objects.select_related("scheme").order_by("scope", "code"))
-    current = {v.item_list_id: v for v in _current_list_versions(on)}
+    current = {v.item_list_id: v for v in current_list_versions(on)}
     return [(lst, current.get(lst.pk)) for lst in lists]
 
 
-def _current_list_versions(on: dt.date | None) -> QuerySet[ListVersion]:
+def current_list_versions(on: dt.date | None) -> QuerySet[ListVersion]:
     """The version in force on `on` of every list, one row per list that has one."""
     on = on or today()
     latest = (
@@ -538,7 +538,7 @@ def lists_in_force(*, on: dt.date | None = None) -> QuerySet[ItemList]:
     return (
         ItemList.objects.select_related("scheme")
         .prefetch_related(
-            Prefetch("versions", queryset=_current_list_versions(on), to_attr="versions_in_force")
+            Prefetch("versions", queryset=current_list_versions(on), to_attr="versions_in_force")
         )
         .order_by("scope", "code")
     )
@@ -558,7 +558,7 @@ def get_list_in_force(code_or_id: str | int, *, on: dt.date | None = None) -> It
         [item_list],
         Prefetch(
             "versions",
-            queryset=_current_list_versions(on).prefetch_related(_entries_prefetch()),
+            queryset=current_list_versions(on).prefetch_related(_entries_prefetch()),
             to_attr="versions_in_force",
         ),
     )

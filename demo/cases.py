@@ -10,7 +10,7 @@ Liaoning node has these:
 | citizen-wangfang | 社会保障卡申领 (省人社厅) | draft, one material uploaded |
 | citizen-liuyang | 新生儿入户 (大连市公安局) | submitted, waiting for acceptance |
 | citizen-zhaozihan | 户口迁移（大中专院校录取学生） (大连市公安局) | under review, supplement requested (clock paused) |
-| citizen-sunhaoran | 首次申领居民身份证 (大连市公安局) | approved (his 居民身份证 licence issued), result not yet issued |
+| citizen-sunhaoran | 首次申领居民身份证 (大连市公安局, taken in at its window) | approved (his 居民身份证 licence issued), result not yet issued |
 | citizen-sunhaoran | 社会保障卡申领 (省人社厅) | draft, 居民身份证 given as that licence (免提交) |
 | citizen-chenjing | 学历公证 (沈阳公证处) | closed, archived |
 | citizen-zhoumin | 户口迁移（夫妻投靠） (大连市公安局) | 容缺受理: under review, result withheld until the missing material comes |
@@ -215,11 +215,14 @@ def _supplement_requested(demo: _Demo) -> Case:
 
 
 def _approved(demo: _Demo) -> Case:
-    """Approving issues the 居民身份证 electronic licence, its face taken from the form."""
-    sun, sun_user = demo.applicant("citizen-sunhaoran")
+    """Approving issues the 居民身份证 electronic licence, its face taken from the form. A
+    first ID card is applied for in person (its 申报方式 is the window only): the police
+    window takes it in for 孙浩然 and his guardian."""
+    sun, _ = demo.applicant("citizen-sunhaoran")
+    clerk = demo.staff("dl-gaj", "window-clerk")
     reviewer, approver = demo.staff("dl-gaj", "reviewer"), demo.staff("dl-gaj", "approver")
     case = services.apply(
-        actor=sun_user,
+        actor=clerk,
         item_version=demo.version("dl-gaj", "首次申领居民身份证"),
         form_data={
             **demo.personal_fields(sun),
@@ -230,12 +233,20 @@ def _approved(demo: _Demo) -> Case:
             "guardian_name": "孙立军",
             "mailing_address": "大连市西岗区五四路66号",
         },
+        on_behalf_of={
+            "kind": "person",
+            "name": sun.name,
+            "id_number": sun.id_number,
+            "mobile": sun.mobile,
+        },
     )
-    _upload(case, sun_user)
+    _upload(case, clerk, custody="户口簿原件已当场核验并退还")
     return _act(
         case,
         [
-            ("submit", sun_user),
+            ("check_identity", clerk),
+            ("check_materials", clerk),
+            ("submit", clerk),
             ("accept", reviewer),
             ("start_review", reviewer),
             ("approve", approver),

@@ -133,11 +133,22 @@ class ApplicationForm(forms.Form):
 
 
 class ApplicantForm(forms.Form):
-    """Whom a portal user applies for: themself, or a company they are an agent of."""
+    """Whom a portal user applies for (themself, or a company they are an agent of), and
+    where they live: the place decides whether the case is 跨省、区域、省内通办 or local."""
 
     applicant = forms.ChoiceField(label="申请人", widget=forms.RadioSelect)
+    place = forms.ChoiceField(
+        label="常住地",
+        help_text="您目前居住（企业为经营所在地）的县（市、区）。据此确定适用跨省通办、区域通办、省内通办或本地办理。",
+        error_messages={
+            "required": "请选择常住地",
+            "invalid_choice": "请选择列出的行政区划",
+        },
+    )
 
-    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, choices: list[tuple[str, str]], place: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["applicant"]
         field.choices = choices
@@ -145,6 +156,12 @@ class ApplicantForm(forms.Form):
         field.error_messages["invalid_choice"] = "请选择列出的申请人"
         if len(choices) == 1:
             self.initial.setdefault("applicant", choices[0][0])
+        where: Any = self.fields["place"]
+        where.choices = _division_choices()
+        self.initial.setdefault("place", place)
+
+    def chosen_place(self) -> Division:
+        return Division.objects.get(code=self.cleaned_data["place"])
 
 
 class MaterialUploadForm(forms.Form):

@@ -91,6 +91,12 @@ def _not_found_for_others(request: HttpRequest, number: str) -> Case:
 # Applying -----------------------------------------------------------------------------------
 
 
+def _usual_place(user: Any) -> str:
+    """The place the form suggests: the division the person's ID number was issued in."""
+    person = Person.objects.filter(user=user).first()
+    return person.id_number[:6] if person is not None else ""
+
+
 def _applicant_choices(user: Any, version: ItemVersion) -> tuple[list[tuple[str, str]], str]:
     """Whom the user may apply for on this item, and why nobody if the list is empty."""
     choices: list[tuple[str, str]] = []
@@ -165,7 +171,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
             status=403,
         )
     data = request.POST if request.method == "POST" else None
-    applicant_form = ApplicantForm(data, choices=choices)
+    applicant_form = ApplicantForm(data, choices=choices, place=_usual_place(request.user))
     form = ApplicationForm(data, fields=form_fields_of(version))
     key = (request.POST.get("idempotency_key") or uuid.uuid4().hex)[:64]
     error = None
@@ -181,6 +187,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                     form_data=form.answers(),
                     company_uscc=chosen.split(":", 1)[1] if chosen.startswith("company:") else None,
                     idempotency_key=key,
+                    place=applicant_form.chosen_place(),
                 )
             except RuleViolation as exc:
                 status = exc.status

@@ -162,6 +162,20 @@ def list_version(
     return lv
 
 
+def offered(version: ItemVersion) -> ItemVersion:
+    """Publish `version`'s item on a 通办 list in force per scope it is available in, with
+    the modes of those availabilities: the promise that catalog/offers.py asks for."""
+    by_list: dict[tuple[str, Any], list[str]] = {}
+    for availability in version.availabilities.all():
+        key = (availability.scope, availability.scheme)
+        by_list.setdefault(key, []).append(availability.mode)
+    for (scope, scheme), modes in by_list.items():
+        n = next(_serial)
+        lst = item_list(f"offer-{n}", scope, scheme=scheme, name=f"通办清单 {n}")
+        list_version(lst, [version], modes=tuple(modes), effective_from=dt.date(2024, 1, 1))
+    return version
+
+
 def licence_type(code: str = "11100000000013338W011", name: str = "居民户籍证明") -> LicenceType:
     return LicenceType.objects.get_or_create(code=code, defaults={"name": name})[0]
 

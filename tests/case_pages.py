@@ -103,7 +103,7 @@ def build_world() -> World:
         ],
         publish=False,
     )
-    version = _publish_with_proof(version)
+    version = builders.offered(_publish_with_proof(version))
     every_field = builders.item(
         "居住证申领",
         org=police,
@@ -175,8 +175,10 @@ def apply_online(
     deficiency: tuple[list[Material], dt.date] | None = None,
     notification: bool = False,
     submit: bool = True,
+    place: str = "",
 ) -> str:
-    """Apply through the four pages; return the case number."""
+    """Apply through the four pages; return the case number. `place`: the applicant's
+    常住地 (the item's own division by default: a local application)."""
     code = version.item.code
     page = client.get(f"/items/{code}/apply/")
     assert page.status_code == 200, page.content.decode()[:2000]
@@ -184,7 +186,12 @@ def apply_online(
     assert key
     response = client.post(
         f"/items/{code}/apply/",
-        {"applicant": applicant, "idempotency_key": key.group(1), **field_names(version, answers)},
+        {
+            "applicant": applicant,
+            "place": place or version.item.division.code,
+            "idempotency_key": key.group(1),
+            **field_names(version, answers),
+        },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     number = case_number(response)

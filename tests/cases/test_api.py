@@ -132,10 +132,13 @@ def test_errors_have_stable_codes(client, world):
     number = r.json()["number"]
     r = post(client, f"/api/v1/cases/{number}/actions/approve", {}, me)
     assert (r.status_code, r.json()["code"]) == (409, "action_not_allowed_in_state")
+    # A draft is the applicant's: staff neither see it nor act on it until it is submitted.
     r = post(
         client, f"/api/v1/cases/{number}/actions/submit", {}, builders.bearer(world["reviewer"])
     )
-    assert (r.status_code, r.json()["code"]) == (403, "action_forbidden")
+    assert (r.status_code, r.json()["code"]) == (404, "case_not_found")
+    r = post(client, f"/api/v1/cases/{number}/actions/accept", {}, me)
+    assert (r.status_code, r.json()["code"]) == (409, "action_not_allowed_in_state")
     foreign = builders.bearer(world["foreign_clerk"])
     r = client.get(f"/api/v1/cases/{number}", **foreign)
     assert (r.status_code, r.json()["code"]) == (404, "case_not_found")

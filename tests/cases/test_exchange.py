@@ -94,8 +94,11 @@ def _forwarded(version, **overrides):
 @pytest.fixture
 def owned(federation):
     """An item owned on this node, offered regionally for 异地代收代办."""
-    return builders.item(
-        scopes=(("regional", "proxy"), ("regional", "online")), scheme=builders.northeast_scheme()
+    return builders.offered(
+        builders.item(
+            scopes=(("regional", "proxy"), ("regional", "online")),
+            scheme=builders.northeast_scheme(),
+        )
     )
 
 
@@ -341,3 +344,15 @@ def test_a_final_refusal_by_the_counterpart_shows_on_the_case(federation, monkey
     assert Outbox.objects.get().status == "refused"
     event = case.events.get(action="refused_by_node")
     assert "item_unknown" in event.note and "本节点没有该事项" in event.note
+
+
+def test_a_forwarded_case_of_an_item_this_node_does_not_offer_there_is_refused(federation):
+    """The handling node decides the scope again on its own lists: a window of another
+    node cannot make it handle an item it never promised there."""
+    unlisted = builders.item(
+        scopes=(("regional", "proxy"),), scheme=builders.northeast_scheme(), name="未列入清单事项"
+    )
+    with pytest.raises(exchange.Refused) as refused:
+        _receive(federation, "case.forwarded", _forwarded(unlisted))
+    assert refused.value.code == "not_available_here"
+    assert not Case.objects.exists()

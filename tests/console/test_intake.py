@@ -63,7 +63,9 @@ def test_assisted_intake_for_an_elderly_person_of_the_clerks_own_organisation(cl
     assert response.status_code == 302, text(response.content)
     number = case_number(response)
     case = Case.objects.get(number=number)
-    assert case.assisted and case.channel == "window" and case.mode == "online"
+    # At the owner's own counter: a local case (窗口受理), not one of the 通办 modes.
+    assert case.assisted and case.channel == "window" and case.mode == "window"
+    assert case.scope == "local" and case.place == world.police.division
     assert case.receiving_org == world.police == case.handling_org
     assert Person.objects.get(id_number_hash=case.applicant_person.id_number_hash).name == "刘奶奶"
 
@@ -110,6 +112,8 @@ def test_a_clerk_receives_another_organisations_item_and_forwards_it(client, wor
     number = case_number(response)
     case = Case.objects.get(number=number)
     assert case.mode == "proxy" and case.receiving_org == world.shenyang
+    assert case.scope == "in_province" and case.place == world.shenyang.division
+    assert case.list_version is not None and case.list_version.item_list.scope == "in_province"
     assert case.handling_org == world.police
     assert act(client, number, "check_identity").status_code == 302
     record_materials(client, number, world.version)

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cases import engine
 from cases import materials as case_materials
 from cases import services as case_services
 from core.actors import SystemActor
@@ -138,6 +139,11 @@ def test_case_page_shows_a_licence_given_as_material(client, world: World, licen
         actor=applicant.user,
     )
     case_materials.use_licence(case, material, licence, actor=applicant.user)
+    for other in world.version.materials.exclude(pk=material.pk):
+        case_materials.add_material(
+            case, other, content=builders.uploaded_pdf(), name="m.pdf", actor=applicant.user
+        )
+    engine.take_action(case, "submit", actor=applicant.user)  # staff see submitted cases
     client.force_login(world.reviewer)
     response = client.get(f"/console/cases/{case.number}/")
     assert response.status_code == 200

@@ -142,7 +142,13 @@ def test_form_errors_are_shown_per_field_and_nothing_is_written(client, world):
     code = world.version.item.code
     response = client.post(
         f"/items/{code}/apply/",
-        {"applicant": "person", "form-reason": "", "form-contact_id": "210202", "form-phone": "1"},
+        {
+            "applicant": "person",
+            "place": "210200",
+            "form-reason": "",
+            "form-contact_id": "210202",
+            "form-phone": "1",
+        },
     )
     assert response.status_code == 422
     page = text(response.content)
@@ -156,7 +162,12 @@ def test_form_errors_are_shown_per_field_and_nothing_is_written(client, world):
 def test_a_double_submission_makes_one_case(client, world):
     client.force_login(world.applicant.user)
     code = world.version.item.code
-    data = {"applicant": "person", "idempotency_key": "k" * 32, "form-reason": "投靠"}
+    data = {
+        "applicant": "person",
+        "place": "210200",
+        "idempotency_key": "k" * 32,
+        "form-reason": "投靠",
+    }
     first = client.post(f"/items/{code}/apply/", data)
     second = client.post(f"/items/{code}/apply/", data)
     assert case_number(first) == case_number(second)
@@ -314,7 +325,7 @@ def test_a_company_agent_applies_for_the_company(client, world):
     client.force_login(world.applicant.user)
     response = client.post(
         f"/items/{company_item.item.code}/apply/",
-        {"applicant": f"company:{world.company.uscc}", "form-reason": "x"},
+        {"applicant": f"company:{world.company.uscc}", "place": "210200", "form-reason": "x"},
     )
     assert response.status_code == 422 and "请选择列出的申请人" in text(response.content)
 

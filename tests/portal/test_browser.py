@@ -256,7 +256,12 @@ def licence_scene(transactional_db) -> LicenceScene:
     client.force_login(world.applicant.user)
     response = client.post(
         f"/items/{world.version.item.code}/apply/",
-        {"applicant": "person", "idempotency_key": "browser", "form-reason": "夫妻投靠"},
+        {
+            "applicant": "person",
+            "place": "210200",
+            "idempotency_key": "browser",
+            "form-reason": "夫妻投靠",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     draft = response["Location"].split("/")[3]
