@@ -185,7 +185,7 @@ def get_ticket_for(user: Actor, number: str) -> Ticket:
         .first()
     )
     if ticket is None:
-        raise NotFound("ticket_not_found", f"工单 {number} 不存在或无权查看")
+        raise not_found(number)
     return ticket
 
 
@@ -315,3 +315,20 @@ class RatedTicket:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def organisations_for_place(ticket: Ticket) -> list[Organisation]:
+    """The organisations the catalog in force names for the ticket's place, any category
+    (the dispatch form's choices; the service checks the category)."""
+    version = catalog_in_force()
+    if version is None:
+        return []
+    entries = version.entries.filter(division__code__in=places_of(ticket.division.code))
+    ids = set(entries.values_list("lead_id", flat=True)) | set(
+        entries.values_list("co_organisers", flat=True)
+    )
+    return list(Organisation.objects.filter(pk__in=[i for i in ids if i]).order_by("name"))
+
+
+def not_found(number: str) -> NotFound:
+    return NotFound("ticket_not_found", f"工单 {number} 不存在或无权查看")
