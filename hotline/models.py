@@ -112,9 +112,12 @@ class DeadlineRule(models.Model):
         ordering = ["province__code", "ticket_type", "urgent"]
         constraints = [
             models.UniqueConstraint(
-                fields=["province", "ticket_type", "urgent"],
-                name="deadline_rule_once",
-                nulls_distinct=False,
+                fields=["province", "ticket_type", "urgent"], name="deadline_rule_once"
+            ),
+            models.UniqueConstraint(
+                fields=["ticket_type", "urgent"],
+                condition=Q(province__isnull=True),
+                name="deadline_rule_default_once",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="deadline_rule_positive"),
         ]

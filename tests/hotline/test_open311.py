@@ -120,7 +120,7 @@ def test_a_standard_client_lists_posts_and_reads_back(live_server):
 
 
 def test_bad_posts_are_refused_in_the_standard_format(client):
-    world, key = _world_and_key()
+    _, key = _world_and_key()
     good = {
         "service_code": "heating",
         "address_string": "中山区人民路 1 号",
