@@ -329,3 +329,25 @@ def test_the_warning_refresh_is_a_periodic_job():
     from federation import worker
 
     assert worker._periodic["hotline.refresh_warnings"][1] == PROCESS.refresh_warnings
+
+
+def test_a_closed_ticket_is_rateable_and_an_open_one_is_not(world):
+    from hotline.rating import resolve_ticket
+
+    ticket = _dispatched(world, world.ticket())
+    _refused_rating = pytest.raises(RuleViolation)
+    with _refused_rating as info:
+        resolve_ticket(ticket.number, "handling")
+    assert info.value.code == "ticket_not_rateable"
+    take_action(ticket, "sign", actor=world.housing_reviewer)
+    take_action(ticket, "reply", actor=world.housing_reviewer, data={"reply": "已处理"})
+    take_action(ticket, "call_back", actor=world.agent, data={"outcome": "satisfied"})
+    take_action(ticket, "close", actor=world.agent)
+    rated = resolve_ticket(ticket.number, "handling")
+    assert rated.organisation_id == world.housing.pk and rated.reference == ticket.number
+    with pytest.raises(RuleViolation) as info:
+        resolve_ticket(ticket.number, "consultation")
+    assert info.value.code == "ticket_not_rateable"
+    with pytest.raises(RuleViolation) as info:
+        resolve_ticket(ticket.number, "delivery")
+    assert info.value.code == "rating_event_unknown"
