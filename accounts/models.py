@@ -72,6 +72,9 @@ class Role(models.TextChoices):
     ORG_ADMIN = "org_admin", "机构管理员"
     SUPERVISOR = "supervisor", "监督人员"
     CATALOG_MAINTAINER = "catalog_maintainer", "目录维护人员"
+    # 12345 话务员: acts for a hotline centre (hotline.models.Centre); reads its centre's
+    # tickets and, through a ticket, only what the ticket needs (hotline.selectors).
+    HOTLINE_AGENT = "hotline_agent", "12345 话务员"
 
 
 class StaffRole(models.Model):

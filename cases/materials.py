@@ -66,6 +66,19 @@ def _sniff(content: bytes, name: str) -> str:
     return mime
 
 
+def check_upload(content: bytes, name: str) -> str:
+    """The content type of an upload that may be kept: not empty, within
+    `CASE_UPLOAD_MAX_BYTES`, an allowed type by its bytes matching its name. Every upload
+    of the platform (case materials, hotline attachments) passes here."""
+    if not content:
+        raise RuleViolation("file_empty", "文件为空")
+    if len(content) > settings.CASE_UPLOAD_MAX_BYTES:
+        raise RuleViolation(
+            "file_too_large", f"文件超过 {settings.CASE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限"
+        )
+    return _sniff(content, name)
+
+
 def store_file(content: bytes) -> tuple[str, str]:
     """Keep a material's bytes under their SHA-256 (content-addressed: a rolled-back upload
     leaves only an unreferenced blob, a file given twice is stored once); return the digest
@@ -130,13 +143,7 @@ def add_material(
     paper_custody: str = "",
 ) -> CaseMaterial:
     """Attach a file for one material requirement (replacing an earlier one)."""
-    if not content:
-        raise RuleViolation("file_empty", "文件为空")
-    if len(content) > settings.CASE_UPLOAD_MAX_BYTES:
-        raise RuleViolation(
-            "file_too_large", f"文件超过 {settings.CASE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限"
-        )
-    mime = _sniff(content, name)
+    mime = check_upload(content, name)
     slot = _open_slot(case, requirement, actor)
     digest, path = store_file(content)
     material = CaseMaterial.objects.create(

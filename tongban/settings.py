@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "delivery",
     "licences",
     "cases",
+    "hotline",
     "portal",
     "console",
     "demo",
@@ -180,6 +181,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 # Working-day deadlines: how many working days before the deadline a case turns yellow.
+# 12345 tickets (hotline): how long after dispatch an organisation may return a ticket
+# (退单时限), in working days, or hours for a ticket counted in hours (接诉即办).
+HOTLINE_RETURN_WORKING_DAYS = int(os.environ.get("TONGBAN_HOTLINE_RETURN_WORKING_DAYS", "2"))
+HOTLINE_RETURN_HOURS = int(os.environ.get("TONGBAN_HOTLINE_RETURN_HOURS", "2"))
 DEADLINE_WARNING_DAYS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_DAYS", "3"))
 # The same for limits counted in hours (接诉即办): how many hours before the due moment.
 DEADLINE_WARNING_HOURS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_HOURS", "4"))

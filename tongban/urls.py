@@ -1,5 +1,6 @@
 """URL map of a node: admin, the JSON API under /api/v1/, the node-to-node exchange under
-/federation/v1/, the staff console under /console/, and the portal."""
+/federation/v1/, the staff console under /console/, the 12345 hotline under /hotline/ and its Open311
+GeoReport v2 API under /open311/v2/, and the portal."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -23,6 +24,8 @@ urlpatterns = [
     re_path(rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.*)$", serve_static, {"insecure": True}),
     path("federation/v1/", include("federation.urls")),
     path("console/", include("console.urls")),
+    path("hotline/", include("hotline.urls")),
+    path("open311/v2/", include("hotline.open311")),
     path("", include("portal.urls")),
 ]
 

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from stdnum.cn import ric, uscc
 
-from accounts.models import Company, Person, Role, StaffRole
+from accounts.models import Company, Person, StaffRole
 from cases.models import Case
 from catalog.models import (
     Availability,
@@ -29,6 +29,7 @@ from catalog.selectors import published_list_versions
 from catalog.transfer import dump_catalog
 from core.models import AuditEvent, Organisation
 from demo.users import (
+    ROLES,
     catalog_file,
     catalog_organisations,
     demo_accounts,
@@ -115,7 +116,7 @@ def test_load_demo_on_each_node(settings, node_id):
     data = demo_accounts()
     assert set(data.slugs) == set(usccs)
     for org in Organisation.objects.all():
-        for role in Role:
+        for role in ROLES:
             staff_role = StaffRole.objects.get(
                 user__username=staff_username(data.slugs[org.uscc], role)
             )
@@ -126,7 +127,7 @@ def test_load_demo_on_each_node(settings, node_id):
     listed = StringIO()
     call_command("demo_users", "--json", stdout=listed)
     rows = json.loads(listed.getvalue())
-    assert len(rows) == len(usccs) * len(Role) + len(data.applicant_usernames())
+    assert len(rows) == len(usccs) * len(ROLES) + len(data.applicant_usernames())
     assert Seal.objects.values("organisation").distinct().count() == len(usccs)
     cases = list(Case.objects.all())
     assert cases and all(c.number.startswith(f"{node.code}-") for c in cases)

@@ -18,6 +18,8 @@ with a CommandError.
    approving the licence-producing ones issues their licences, so 孙浩然's 证照夹 holds a
    居民身份证, which his draft 社会保障卡申领 uses in place of the paper material; the
    other nodes get one small case each.
+5. On the Liaoning node, the 12345 demo (`demo/hotline.py`): the 大连 centre and its agent,
+   the dispatch catalog, knowledge articles and tickets of every type in different states.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import RuleViolation
 from demo.cases import load_demo_cases
+from demo.hotline import load_demo_hotline
 from demo.seals import load_demo_seals
 from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
 
@@ -62,6 +65,7 @@ class Command(BaseCommand):
             users = load_demo_users()
             seals = load_demo_seals(catalog_organisations(), actor=ACTOR)
             cases = load_demo_cases()
+            tickets = load_demo_hotline()
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc
         finally:
@@ -69,6 +73,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"节点 {settings.NODE_ID}（{settings.NODE_NAME}）的演示数据："
             f"新建工作人员账号 {users.staff} 个、自然人 {users.citizens} 个、"
-            f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；演示办件：新建 {cases} 件。"
+            f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；演示办件：新建 {cases} 件；"
+            f"12345 演示工单：新建 {tickets} 件。"
             "账号清单见 `manage.py demo_users`。"
         )
