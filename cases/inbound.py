@@ -41,7 +41,8 @@ from catalog.models import ItemVersion, Mode
 from catalog.offers import MODE_CHOICES, offer_for
 from core.actors import NodeActor
 from core.exceptions import RuleViolation
-from core.models import Division, Organisation
+from core.models import Organisation
+from core.selectors import nearest_division
 from core.services import record_remote_organisation
 from federation import registry
 from federation.directory import node_names
@@ -117,15 +118,6 @@ def _register_applicant(applicant: ApplicantData, message: Message) -> tuple[Any
     return None, company
 
 
-def _known_division(code: str) -> Division | None:
-    """The division named by another node, or the nearest one this node knows (its city,
-    then its province): nodes hold their neighbours' divisions only down to the city."""
-    for candidate in (code, code[:4] + "00", code[:2] + "0000"):
-        if len(code) >= 6 and (division := Division.objects.filter(code=candidate).first()):
-            return division
-    return None
-
-
 def _version(item: str, number: int) -> ItemVersion:
     version = (
         ItemVersion.objects.filter(item__code=item, number=number)
@@ -168,7 +160,7 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
     )
     # The same 通办 rules here, on this node's own lists: an item it does not offer where
     # the applicant was served is refused, whatever the sender decided.
-    place = _known_division(payload.place) or (
+    place = nearest_division(payload.place) or (
         receiving.division if payload.channel == Case.Channel.WINDOW else version.item.division
     )
     offer = offer_for(version, place=place, channel=payload.channel, mode=payload.mode)

@@ -9,6 +9,7 @@ cases/results.py.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -34,13 +35,14 @@ from cases.payloads import SupplementRequest as SupplementPayload
 from cases.selectors import REVEAL_ROLES
 from cases.timeline import applicant_label
 from cases.workflow import definition_code, definition_of
-from catalog.form_schema import parse_form_fields, validate_form_data
+from catalog.form_schema import APPLICANT_FIELDS, parse_form_fields, validate_form_data
 from catalog.models import Audience, ItemVersion, ListVersion
 from catalog.offers import offer_for
 from core.actors import Actor, user_of
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation, PersonalDataAccess
 from core.process import Transition
+from core.selectors import nearest_division
 
 # Numbers ---------------------------------------------------------------------------------
 
@@ -63,10 +65,46 @@ def next_case_number(day: dt.date) -> str:
 # Starting a case ---------------------------------------------------------------------------
 
 
-def clean_form(item_version: ItemVersion, form_data: dict[str, Any]) -> dict[str, Any]:
-    """The answers checked against the item version's form schema, normalised."""
+def applicant_values(*, person: Person | None, company: Company | None) -> dict[str, str]:
+    """The answers of the form fields that name the applicant (catalog.form_schema
+    APPLICANT_FIELDS), from the applicant's own record."""
+    if person is not None:
+        own = {"name": person.name, "id_number": person.id_number}
+        return {field: own[attr] for field, attr in APPLICANT_FIELDS["person"].items()}
+    assert company is not None
+    own = {"name": company.name, "uscc": company.uscc}
+    return {field: own[attr] for field, attr in APPLICANT_FIELDS["company"].items()}
+
+
+def clean_form(
+    item_version: ItemVersion,
+    form_data: dict[str, Any],
+    *,
+    person: Person | None,
+    company: Company | None,
+) -> dict[str, Any]:
+    """The answers checked against the item version's form schema, normalised. The fields
+    that name the applicant are theirs: filled from the applicant's record, and another
+    value is refused (`applicant_mismatch`) — 本人 is whoever applies, never someone typed."""
     fields = parse_form_fields(item_version.form_fields, ProblemList())
-    return validate_form_data(fields, form_data)
+    names = {f.name for f in fields}
+    answers = dict(form_data)
+    problems = ProblemList()
+    for name, value in applicant_values(person=person, company=company).items():
+        if name not in names:
+            continue
+        given = str(answers.get(name) or "").strip()
+        if given and _normalised(given) != _normalised(value):
+            problems.add("须与申请人本人的实名信息一致", field=name)
+        answers[name] = value
+    problems.raise_if_any(
+        "applicant_mismatch", "申请表中的申请人信息与申请人本人不一致（本人申请时取实名信息）"
+    )
+    return validate_form_data(fields, answers)
+
+
+def _normalised(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().upper()
 
 
 def open_case(
@@ -116,7 +154,7 @@ def open_case(
         idempotency_key=idempotency_key,
         receiving_org=receiving_org,
         handling_org=handling_org,
-        form_data=clean_form(item_version, form_data),
+        form_data=clean_form(item_version, form_data, person=person, company=company),
         counterpart_node=counterpart_node,
         submitted_at=submitted_at,
     )
@@ -139,7 +177,7 @@ def place_of(
     if place is not None:
         return place
     code = person.id_number[:6] if person is not None else company.uscc[2:8]  # type: ignore[union-attr]
-    return Division.objects.filter(code=code).first() or item_version.item.division
+    return nearest_division(code) or item_version.item.division
 
 
 @transaction.atomic
@@ -185,7 +223,7 @@ def start_case(
         item_version=item_version,
     )
     offer = offer_for(item_version, place=where, channel=channel, mode=mode)
-    cleaned = clean_form(item_version, form_data)
+    cleaned = clean_form(item_version, form_data, person=person, company=company)
     if idempotency_key:
         existing = Case.objects.filter(submitted_by=user, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -244,7 +282,12 @@ def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) ->
     if case.state != definition_of(case).initial:
         raise RuleViolation("form_locked", "申请已提交，申请表不能再修改", status=409)
     org = applicant_side(case, actor)
-    cleaned = clean_form(case.item_version, form_data)
+    cleaned = clean_form(
+        case.item_version,
+        form_data,
+        person=case.applicant_person,
+        company=case.applicant_company,
+    )
     if cleaned != case.form_data:
         changed = sorted(
             name

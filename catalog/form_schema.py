@@ -14,11 +14,12 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticError
 
 from core.exceptions import ProblemList
-from core.models import Division
+from core.models import Division, division_code_prefix
 from core.validators import normalize_id_number, normalize_mobile, normalize_uscc
 
 
@@ -49,6 +50,15 @@ FIELD_TYPE_LABELS = {
 }
 
 
+DATE_BOUND = r"^(today([+-]\d{1,5})?|field:[a-z][a-z0-9_]{0,47})$"
+# The fields that name the applicant: filled from the applicant's own record, never typed
+# (cases.services fills them and refuses another value).
+APPLICANT_FIELDS = {
+    "person": {"applicant_name": "name", "id_number": "id_number"},
+    "company": {"company_name": "name", "uscc": "uscc"},
+}
+
+
 class FormField(BaseModel):
     """One field of an application form."""
 
@@ -64,6 +74,12 @@ class FormField(BaseModel):
     max_length: int | None = Field(default=None, ge=1, le=5000)
     min: Decimal | None = None
     max: Decimal | None = None
+    # A division field's answer must lie inside this division (经营场所须在长春市内).
+    within: str = ""
+    # A date field's bounds: `today`, `today+N` / `today-N` (days), or `field:<name>` — another
+    # date of the same form (an end not before its start).
+    not_before: str = ""
+    not_after: str = ""
 
     # Rules across attributes are checked on the attribute they concern, so that an error
     # names it (`choices`, `max`) and an import can point at the right cell.
@@ -84,6 +100,28 @@ class FormField(BaseModel):
         low = info.data.get("min")
         if value is not None and low is not None and low > value:
             raise ValueError("最小值不能大于最大值")
+        return value
+
+    @field_validator("within")
+    @classmethod
+    def _within_for_divisions(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            return value
+        if info.data.get("type") != FieldType.DIVISION:
+            raise ValueError("只有行政区划字段可以限定区域")
+        if not re.fullmatch(r"\d{6}(\d{3}){0,2}", value):
+            raise ValueError("限定区域应为行政区划代码（6、9 或 12 位数字）")
+        return value
+
+    @field_validator("not_before", "not_after")
+    @classmethod
+    def _bounds_for_dates(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            return value
+        if info.data.get("type") != FieldType.DATE:
+            raise ValueError("只有日期字段可以限定日期范围")
+        if not re.fullmatch(DATE_BOUND, value):
+            raise ValueError("日期范围应为 today、today+天数、today-天数 或 field:字段名")
         return value
 
 
@@ -120,6 +158,16 @@ def parse_form_fields(
             problems.add(f"{noun}名 {spec.name} 重复", field=f"{prefix}[{index}].name", row=row)
         names.add(spec.name)
         fields.append(spec)
+    types = {f.name: f.type for f in fields}
+    for index, spec in enumerate(fields):
+        for attribute in ("not_before", "not_after"):
+            bound = getattr(spec, attribute)
+            if bound and bound.startswith("field:") and types.get(bound[6:]) != FieldType.DATE:
+                problems.add(
+                    f"{noun} {spec.name} 的日期范围须引用本表的日期字段（{bound[6:]}）",
+                    field=f"{prefix}[{index}].{attribute}",
+                    row=row,
+                )
     return fields
 
 
@@ -135,24 +183,69 @@ def validate_form_data(fields: list[FormField], data: dict[str, Any]) -> dict[st
             problems.add("申请表中没有该字段", field=name)
     division_codes = {
         str(data[f.name]) for f in fields if f.type == FieldType.DIVISION and data.get(f.name)
-    }
-    existing = (
-        set(Division.objects.filter(code__in=division_codes).values_list("code", flat=True))
+    } | {f.within for f in fields if f.within}
+    names = (
+        dict(Division.objects.filter(code__in=division_codes).values_list("code", "name"))
         if division_codes
-        else set()
+        else {}
     )
     for spec in fields:
         value = data.get(spec.name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if spec.required:
-                problems.add(f"请填写“{spec.label}”", field=spec.name)
+                problems.add("此项必填", field=spec.name)
             continue
         try:
-            cleaned[spec.name] = _clean_value(spec, value, existing)
+            cleaned[spec.name] = _clean_value(spec, value, set(names))
         except ValidationError as exc:
-            problems.add(f"“{spec.label}”：{exc.messages[0]}", field=spec.name)
+            problems.add(exc.messages[0], field=spec.name)
+    by_name = {f.name: f for f in fields}
+    for spec in fields:
+        if spec.name not in cleaned:
+            continue
+        reason = _out_of_bounds(spec, cleaned, by_name, names)
+        if reason:
+            problems.add(reason, field=spec.name)
     problems.raise_if_any("form_invalid", "申请表填写有误")
     return cleaned
+
+
+def _out_of_bounds(
+    spec: FormField,
+    cleaned: dict[str, Any],
+    fields: dict[str, FormField],
+    divisions: dict[str, str],
+) -> str:
+    """Why an answer breaks its field's area or date bounds ("" if it does not)."""
+    value = cleaned[spec.name]
+    if spec.within and not str(value).startswith(division_code_prefix(spec.within)):
+        return f"须在{divisions.get(spec.within, spec.within)}行政区域内"
+    for bound, later in ((spec.not_before, True), (spec.not_after, False)):
+        if not bound:
+            continue
+        limit, label = _date_bound(bound, cleaned, fields)
+        if limit is None:
+            continue
+        day = dt.date.fromisoformat(value)
+        if later and day < limit:
+            return f"不能早于{label}"
+        if not later and day > limit:
+            return f"不能晚于{label}"
+    return ""
+
+
+def _date_bound(
+    bound: str, cleaned: dict[str, Any], fields: dict[str, FormField]
+) -> tuple[dt.date | None, str]:
+    if bound.startswith("field:"):
+        other = bound.split(":", 1)[1]
+        if other not in cleaned:
+            return None, ""
+        return dt.date.fromisoformat(cleaned[other]), f"“{fields[other].label}”"
+    today = timezone.localdate()
+    offset = int(bound[5:] or 0)
+    day = today + dt.timedelta(days=offset)
+    return day, "今天" if offset == 0 else f"{day.year}年{day.month}月{day.day}日"
 
 
 def _clean_value(spec: FormField, value: Any, divisions: set[str]) -> Any:
@@ -182,7 +275,7 @@ def _clean_value(spec: FormField, value: Any, divisions: set[str]) -> Any:
                 raise ValidationError(f"应为以下之一：{'、'.join(spec.choices)}")
             return text
         case FieldType.DIVISION:
-            if not re.fullmatch(r"\d{6}", text) or text not in divisions:
+            if not re.fullmatch(r"\d{6}(\d{3}){0,2}", text) or text not in divisions:
                 raise ValidationError("行政区划代码不存在")
             return text
         case FieldType.ID_NUMBER:

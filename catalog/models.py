@@ -520,6 +520,9 @@ class ZoneSource(models.Model):
     attempted_at = models.DateTimeField("最近同步时间", null=True, blank=True)
     item_count = models.PositiveIntegerField("事项数", default=0)
     last_error = models.TextField("最近一次同步的错误", blank=True)
+    # The entries of that node's 区域通办 lists in force when last synced: item codes and
+    # their modes. The zone shows exactly these; an item the node took off its list is gone.
+    offered = models.JSONField("清单条目", default=list, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "区域通办数据来源"

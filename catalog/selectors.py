@@ -340,7 +340,7 @@ def zone_item_counts(*, on: dt.date | None = None) -> dict[str, int]:
     )
     for row in rows:
         counts[row["list_version__item_list__scope"]] = row["n"]
-    counts[Scope.REGIONAL] = regional_zone_versions(on=on).count()
+    counts[Scope.REGIONAL] = _regional_zone(theme=None, audience=None, node=None, on=on).count()
     return counts
 
 
@@ -351,20 +351,55 @@ def regional_zone_versions(
     node: str | None = None,
     on: dt.date | None = None,
 ) -> QuerySet[ItemVersion]:
-    """The regional zone (区域通办专区) across the member nodes: the version in force of
-    every item that offers the regional scope, this node's own and those cached from the
-    other members (`catalog.zone`), which name their node (`item.organisation.node`).
+    """The regional zone (区域通办专区) across the member nodes: exactly the entries of the
+    区域通办 lists in force of every member — this node's own lists, and for each other
+    member the entries it last said it offers (`ZoneSource.offered`, kept by `catalog.zone`),
+    whose items name their node (`item.organisation.node`). An item a member took off its
+    list is gone from the zone, whatever its availabilities say.
 
-    Unlike the other zones it is read from the items' availabilities, not from lists: the
-    availabilities are what the members exchange, so every member lists the same items.
     `node` narrows to one node's items ("" for this node's own). This node's items come
     first, then each other node's by division and code; a fixed number of queries."""
-    versions = filter_item_versions(
-        ItemFilter(scope=Scope.REGIONAL, theme=theme, audience=audience, on=on)
+    return _regional_zone(theme=theme, audience=audience, node=node, on=on).order_by(
+        "item__organisation__node", "item__division__code", "item__code"
+    )
+
+
+def _regional_zone(
+    *, theme: str | None, audience: str | None, node: str | None, on: dt.date | None
+) -> QuerySet[ItemVersion]:
+    own = ListEntry.objects.filter(
+        list_version__in=current_list_versions(on or today()),
+        list_version__item_list__scope=Scope.REGIONAL,
+    ).values("item_id")
+    listed = Q(item__organisation__node="", item_id__in=own)
+    for source in ZoneSource.objects.all():
+        codes = [entry.get("item") for entry in source.offered or []]
+        listed |= Q(item__organisation__node=source.node, item__code__in=codes)
+    versions = filter_item_versions(ItemFilter(theme=theme, audience=audience, on=on)).filter(
+        listed
     )
     if node is not None:
         versions = versions.filter(item__organisation__node=node)
-    return versions.order_by("item__organisation__node", "item__division__code", "item__code")
+    return versions
+
+
+def regional_zone_modes(on: dt.date | None = None) -> dict[str, list[str]]:
+    """The modes each item of the regional zone is listed with, by item code: from this
+    node's lists in force and the members' synced entries. Two queries."""
+    modes: dict[str, list[str]] = {}
+    own = ListEntry.objects.filter(
+        list_version__in=current_list_versions(on or today()),
+        list_version__item_list__scope=Scope.REGIONAL,
+    ).values_list("item__code", "modes")
+    offered = [
+        (entry.get("item", ""), entry.get("modes") or [])
+        for source in ZoneSource.objects.all()
+        for entry in source.offered or []
+    ]
+    for code, entry_modes in [*own, *offered]:
+        known = modes.setdefault(code, [])
+        known += [m for m in entry_modes if m not in known]
+    return {code: sorted(m, key=Mode.values.index) for code, m in modes.items()}
 
 
 def regional_scheme_names() -> list[str]:
@@ -374,14 +409,6 @@ def regional_scheme_names() -> list[str]:
         availabilities__scope=Scope.REGIONAL, availabilities__version__status=PUBLISHED
     )
     return list(schemes.distinct().order_by("code").values_list("name", flat=True))
-
-
-def regional_modes(version: ItemVersion) -> list[str]:
-    """The modes a version offers in the regional scope, from its prefetched availabilities."""
-    return sorted(
-        {a.mode for a in version.availabilities.all() if a.scope == Scope.REGIONAL},
-        key=Mode.values.index,
-    )
 
 
 def node_display_name(division: str, fallback: str) -> str:

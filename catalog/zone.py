@@ -37,15 +37,15 @@ from django.utils import timezone
 from pydantic import BaseModel, ConfigDict
 
 from catalog.models import (
-    ItemVersion,
     LicenceType,
-    PublicationStatus,
+    ListEntry,
+    Mode,
     RegionalScheme,
     Scope,
     ServiceItem,
     ZoneSource,
 )
-from catalog.selectors import node_display_name
+from catalog.selectors import current_list_versions, node_display_name
 from catalog.transfer import FORMAT_NAME, FORMAT_VERSION, ImportResult, Record
 from catalog.transfer.columns import item_code
 from catalog.transfer.exporting import (
@@ -100,12 +100,8 @@ def zone_records() -> list[Record]:
     organisations (the others name them: a 多地联办 step may go to any of them), the licence
     types and schemes its items name, then every published version of each own item that
     offers the regional scope in some published version. A fixed number of queries."""
-    regional = ItemVersion.objects.filter(
-        status=PublicationStatus.PUBLISHED,
-        item__organisation__node="",
-        availabilities__scope=Scope.REGIONAL,
-    ).values("item_id")
-    versions = list(published_versions().filter(item_id__in=regional))
+    regional = [entry["item"] for entry in zone_entries_offered()]
+    versions = list(published_versions().filter(item__code__in=regional))
     licence_types: set[int] = set()
     schemes: set[int] = set()
     for version in versions:
@@ -128,13 +124,31 @@ def zone_records() -> list[Record]:
     return records
 
 
+def zone_entries_offered() -> list[dict[str, Any]]:
+    """The entries of this node's own 区域通办 lists in force: what it offers the region
+    today, item by item with its modes. Two queries."""
+    # Lists are never exchanged: every list here is this node's own publication.
+    current = current_list_versions(None).filter(item_list__scope=Scope.REGIONAL)
+    modes: dict[str, list[str]] = {}
+    for code, entry_modes in (
+        ListEntry.objects.filter(list_version__in=current, item__organisation__node="")
+        .order_by("list_version__item_list__code", "position", "id")
+        .values_list("item__code", "modes")
+    ):
+        modes.setdefault(code, [])
+        modes[code] += [m for m in entry_modes if m not in modes[code]]
+    return [{"item": code, "modes": item_modes} for code, item_modes in modes.items()]
+
+
 def answer_zone(message: registry.Message, payload: ZoneQuestion) -> dict[str, Any]:
     """The answer to `catalog.zone`: a catalog document (the JSON encoding of the exchange
-    format) of `zone_records()`."""
+    format) of `zone_records()`, with the entries of this node's regional lists in force
+    (`entries`: what the zone shows of this node)."""
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "records": [record.cells() for record in zone_records()],
+        "entries": zone_entries_offered(),
     }
 
 
@@ -143,11 +157,15 @@ def answer_zone(message: registry.Message, payload: ZoneQuestion) -> dict[str, A
 
 @dataclass(frozen=True)
 class ZoneImport:
-    """What importing one node's answer did: the import's counts, and how many items the
-    node offers in the zone."""
+    """What importing one node's answer did: the import's counts, and the entries of the
+    node's regional lists in force (what the zone shows of it)."""
 
     result: ImportResult
-    items: int
+    entries: list[dict[str, Any]]
+
+    @property
+    def items(self) -> int:
+        return len(self.entries)
 
 
 def import_zone(
@@ -170,10 +188,36 @@ def import_zone(
     except (TypeError, ValueError) as exc:
         raise RuleViolation("zone_answer_invalid", f"{node} 的区域通办目录无法读取：{exc}") from exc
     screened, usccs, items = _screen(sheet, node=node, division=division)
+    entries = _entries(answer.get("entries"), items, node)
     with transaction.atomic():
         result = import_sheet(screened, actor=actor)
         Organisation.objects.filter(uscc__in=usccs).exclude(node=node).update(node=node)
-    return ZoneImport(result=result, items=len(items))
+    return ZoneImport(result=result, entries=entries)
+
+
+def _entries(raw: Any, items: set[str], node: str) -> list[dict[str, Any]]:
+    """The list entries a node's answer says it offers: each an item of the answer, with
+    known modes; refused whole otherwise (`zone_answer_refused`)."""
+    problems: list[Problem] = []
+    if not isinstance(raw, list):
+        raise RuleViolation("zone_answer_refused", f"节点 {node} 的答复缺少区域通办清单条目")
+    entries = []
+    for n, entry in enumerate(raw, start=1):
+        code = entry.get("item") if isinstance(entry, dict) else None
+        modes = entry.get("modes") if isinstance(entry, dict) else None
+        if code not in items:
+            problems.append(Problem(f"清单条目的事项 {code} 不在答复的事项中", row=n))
+        elif not isinstance(modes, list) or not modes or set(modes) - set(Mode.values):
+            problems.append(Problem(f"清单条目 {code} 的业务模式无效：{modes}", row=n))
+        else:
+            entries.append({"item": code, "modes": list(modes)})
+    if problems:
+        raise RuleViolation(
+            "zone_answer_refused",
+            f"节点 {node} 的区域通办清单条目有 {len(problems)} 处错误，整份未导入",
+            problems=problems,
+        )
+    return entries
 
 
 def _screen(sheet: Sheet, *, node: str, division: str) -> tuple[Sheet, set[str], set[str]]:
@@ -307,6 +351,7 @@ def _sync_node(node: Node, *, actor: Actor) -> ZoneSync:
                 synced_at=attempted_at,
                 attempted_at=attempted_at,
                 item_count=imported.items,
+                offered=imported.entries,
                 last_error="",
             )
             if imported.result.changed:

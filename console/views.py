@@ -563,7 +563,8 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
     status, error = 200, None
     if request.method == "POST":
         status = 422
-        if applicant_form.is_valid() and form.is_valid():
+        # Both forms checked, so every error shows at once.
+        if all([applicant_form.is_valid(), form.is_valid()]):
             try:
                 case = services.apply(
                     actor=request.user,

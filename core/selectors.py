@@ -23,6 +23,16 @@ def known_division(code: str, *, field: str = "division") -> Division:
     return division
 
 
+def nearest_division(code: str) -> Division | None:
+    """The division of `code`, or the nearest one this node knows above it (its city, then
+    its province): an ID number's or another node's county is often not in our table."""
+    if len(code) < 6 or not code[:6].isdigit():
+        return None
+    candidates = [code, code[:6], code[:4] + "00", code[:2] + "0000"]
+    found = {d.code: d for d in Division.objects.filter(code__in=candidates)}
+    return next((found[c] for c in candidates if c in found), None)
+
+
 def unknown(code: str, message: str, *, field: str) -> RuleViolation:
     """The error for a parameter that names nothing: 422 with a stable `unknown_*` code."""
     return RuleViolation(code, message, problems=[Problem(reason=message, field=field, code=code)])

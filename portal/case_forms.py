@@ -112,18 +112,26 @@ class ApplicationForm(forms.Form):
     a screen reader say which must be filled in."""
 
     def __init__(
-        self, *args: Any, fields: list[FormField], own_data: bool = True, **kwargs: Any
+        self,
+        *args: Any,
+        fields: list[FormField],
+        own_data: bool = True,
+        fixed: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("prefix", "form")
         super().__init__(*args, **kwargs)
         self.specs = fields
+        fixed = fixed or {}
         divisions = _division_choices() if any(f.type == FieldType.DIVISION for f in fields) else []
         for spec in fields:
             self.fields[spec.name] = forms.CharField(
                 label=spec.label,
                 required=False,
-                help_text=spec.help,
+                help_text="取自申请人的实名信息，不可修改。" if spec.name in fixed else spec.help,
                 widget=_widget(spec, own_data=own_data, divisions=divisions),
+                disabled=spec.name in fixed,
+                initial=fixed.get(spec.name),
             )
 
     def answers(self) -> dict[str, str]:

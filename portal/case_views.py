@@ -41,10 +41,12 @@ from cases.selectors import (
     licences_offered,
     material_checklist,
 )
+from cases.services import applicant_values
 from cases.workflow import APPLICANT, definition_of, state_label
 from catalog.models import Audience, ItemVersion, Material
 from catalog.selectors import current_version_of, form_fields_of
 from core.exceptions import NotFound, RuleViolation
+from core.selectors import nearest_division
 from licences.selectors import get_wallet_licence
 from portal.case_display import (
     case_page_context,
@@ -91,10 +93,20 @@ def _not_found_for_others(request: HttpRequest, number: str) -> Case:
 # Applying -----------------------------------------------------------------------------------
 
 
+def _applicant_fields(user: Any, choices: list[tuple[str, str]]) -> dict[str, str]:
+    """The form fields that name the applicant, shown filled and locked when there is only
+    one applicant to choose (the service fills and checks them in any case)."""
+    if [value for value, _ in choices] != ["person"]:
+        return {}
+    person = Person.objects.get(user=user)
+    return applicant_values(person=person, company=None)
+
+
 def _usual_place(user: Any) -> str:
     """The place the form suggests: the division the person's ID number was issued in."""
     person = Person.objects.filter(user=user).first()
-    return person.id_number[:6] if person is not None else ""
+    division = nearest_division(person.id_number[:6]) if person is not None else None
+    return division.code if division is not None else ""
 
 
 def _applicant_choices(user: Any, version: ItemVersion) -> tuple[list[tuple[str, str]], str]:
@@ -172,13 +184,16 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         )
     data = request.POST if request.method == "POST" else None
     applicant_form = ApplicantForm(data, choices=choices, place=_usual_place(request.user))
-    form = ApplicationForm(data, fields=form_fields_of(version))
+    form = ApplicationForm(
+        data, fields=form_fields_of(version), fixed=_applicant_fields(request.user, choices)
+    )
     key = (request.POST.get("idempotency_key") or uuid.uuid4().hex)[:64]
     error = None
     status = 200
     if request.method == "POST":
         status = 422
-        if applicant_form.is_valid() and form.is_valid():
+        # Both forms checked, so every error shows at once.
+        if all([applicant_form.is_valid(), form.is_valid()]):
             chosen = applicant_form.cleaned_data["applicant"]
             try:
                 case = services.apply(

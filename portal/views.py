@@ -39,8 +39,8 @@ from catalog.selectors import (
     member_name,
     node_display_name,
     published_list_versions,
-    regional_modes,
     regional_scheme_names,
+    regional_zone_modes,
     regional_zone_versions,
     zone_item_counts,
     zone_lists,
@@ -207,8 +207,9 @@ def regional_zone(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(versions, ZONE_ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     names = {node: source.name for node, source in sources.items()}
+    modes = regional_zone_modes()
     rows = [
-        ZoneRow(version, regional_modes(version), _node_name(version.item, names))
+        ZoneRow(version, modes.get(version.item.code, []), _node_name(version.item, names))
         for version in page.object_list
     ]
     lists = zone_lists(Scope.REGIONAL)

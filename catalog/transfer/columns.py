@@ -368,6 +368,9 @@ def _field_spec() -> tuple[Column, ...]:
         Column("max_length", "最大长度", integer(5000)),
         Column("min", "最小值", DECIMAL),
         Column("max", "最大值", DECIMAL),
+        Column("within", "限定区域", text(12)),
+        Column("not_before", "不早于", text(60)),
+        Column("not_after", "不晚于", text(60)),
     )
 
 

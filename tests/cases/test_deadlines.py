@@ -22,7 +22,11 @@ def _accepted(org, applicant, reviewer, monkeypatch, on: dt.date, **item_fields)
     version = builders.item("失业登记", org=org, **item_fields)
     monkeypatch.setattr(case_timeline, "today", lambda: on)
     case = services.start_case(
-        item_version=version, form_data={"reason": "x"}, person=applicant, actor=applicant.user
+        item_version=version,
+        form_data={"reason": "x"},
+        person=applicant,
+        actor=applicant.user,
+        place=org.division,  # a local application: the deadline rules are tested here
     )
     for m in version.materials.all():
         case_materials.add_material(

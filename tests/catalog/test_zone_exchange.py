@@ -118,10 +118,13 @@ def build_local_zone() -> LocalZone:
         change_note="第二版",
     )
     publish_item_version(second, actor=SystemActor("test"))
-    # Out of the answer: no regional availability, a draft, an item of another node. An
+    builders.offered(ItemVersion.objects.get(pk=regional.pk))
+    # Out of the answer: no regional availability, a draft, an item available regionally
+    # but on no regional list in force (or taken off it), an item of another node. An
     # organisation without regional items is in it (a 多地联办 step may go to it).
     builders.item("社会保障卡申领", scopes=(("cross_province", "online"),))
     builders.item("未发布事项", scopes=(("regional", "online"),), scheme=scheme, publish=False)
+    builders.item("职业资格证书核验", scopes=(("regional", "online"),), scheme=scheme)
     remote = builders.organisation("长春市市场监督管理局", "220100")
     Organisation.objects.filter(pk=remote.pk).update(node="jilin")
     remote.refresh_from_db()
@@ -411,7 +414,12 @@ def answers(monkeypatch) -> dict[str, Any]:
 
 
 def test_sync_imports_every_member_and_records_when(members, answers):
-    answers["heilongjiang"] = {"format": "tongban-catalog", "format_version": 1, "records": []}
+    answers["heilongjiang"] = {
+        "format": "tongban-catalog",
+        "format_version": 1,
+        "records": [],
+        "entries": [],
+    }
     before = timezone.now()
     outcomes = zone.sync_zone(actor=SystemActor("test"))
     assert [(o.node, o.ok) for o in outcomes] == [("jilin", True), ("heilongjiang", True)]
@@ -484,7 +492,12 @@ def test_the_command_reports_each_member(members, answers, capsys):
     out, err = capsys.readouterr()
     assert "吉林省（jilin）：2 项事项；导入完成" in out
     assert "黑龙江省（heilongjiang）：同步失败，保留已缓存的事项。" in err
-    answers["heilongjiang"] = {"format": "tongban-catalog", "format_version": 1, "records": []}
+    answers["heilongjiang"] = {
+        "format": "tongban-catalog",
+        "format_version": 1,
+        "records": [],
+        "entries": [],
+    }
     call_command("sync_zone")
     assert "未变" in capsys.readouterr().out
 
@@ -501,3 +514,15 @@ def test_a_cached_item_of_another_node_is_its_owners_to_change(admin_client):
     assert refused.value.code == "item_of_other_node"
     page = admin_client.get(f"/admin/catalog/serviceitem/{version.item.pk}/change/")
     assert page.status_code == 200 and 'name="basic_code"' not in page.content.decode()
+
+
+def test_entries_must_name_the_answers_items_with_known_modes():
+    answer = jilin_answer()
+    answer["entries"] = [
+        {"item": "no-such-item", "modes": ["online"]},
+        {"item": answer["entries"][0]["item"], "modes": ["teleport"]},
+    ]
+    with pytest.raises(RuleViolation) as refused:
+        zone.import_zone(answer, node="jilin", division="220000", actor=SystemActor("test"))
+    assert refused.value.code == "zone_answer_refused" and len(refused.value.problems) == 2
+    assert not ItemVersion.objects.filter(item__organisation__node="jilin").exists()

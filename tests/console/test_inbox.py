@@ -61,6 +61,7 @@ def urgent(world, monkeypatch):
         form_data={"reason": "x"},
         person=world.applicant,
         actor=world.applicant.user,
+        place=world.shenyang.division,
     )
     services.refresh_warnings()
     return {

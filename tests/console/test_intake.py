@@ -207,5 +207,5 @@ def test_bad_applicant_data_is_refused_on_its_field_and_nothing_written(client, 
         {"kind": "person", "name": "刘奶奶", "id_number": good},
         {"reason": ""},
     )
-    assert response.status_code == 422 and "请填写“迁移原因”" in text(response.content)
+    assert response.status_code == 422 and "迁移原因：此项必填" in text(response.content)
     assert not Case.objects.exists() and not Person.objects.filter(name="刘奶奶").exists()

@@ -219,7 +219,10 @@ def test_the_jilin_walkthrough_items(settings):
     call_command("import_catalog", str(catalog_file()), stdout=StringIO())
     current = ItemVersion.objects.filter(status=PublicationStatus.PUBLISHED)
 
-    food = current.get(name="食品经营许可证核发")
+    food = current.filter(name="食品经营许可证核发").order_by("-number").first()
+    # Its second version checks what the first only said: 经营场所须在长春市内.
+    premises = next(f for f in food.form_fields if f["name"] == "business_premises_division")
+    assert (food.number, premises["type"], premises["within"]) == (2, "division", "220100")
     assert food.item.organisation.name == "长春市市场监督管理局"
     assert food.result_type == "licence"
     assert food.result_licence_type.name == "食品经营许可证"

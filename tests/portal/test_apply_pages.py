@@ -152,7 +152,9 @@ def test_form_errors_are_shown_per_field_and_nothing_is_written(client, world):
     )
     assert response.status_code == 422
     page = text(response.content)
-    assert "请填写“迁移原因”" in page and "公民身份号码应为18位" in page
+    # The summary names each field once, then why; under the field, only why.
+    assert "迁移原因：此项必填" in page and "公民身份号码应为18位" in page
+    assert "“迁移原因”" not in page
     assert_accessible_structure(response.content)
     html = response.content.decode()
     assert 'aria-invalid="true"' in html and 'aria-describedby="id_form-reason_error"' in html

@@ -44,6 +44,7 @@ def cache_jilin(*, error: str = "") -> ZoneSource:
         synced_at=SYNCED,
         attempted_at=SYNCED + dt.timedelta(minutes=10) if error else SYNCED,
         item_count=imported.items,
+        offered=imported.entries,
         last_error=error,
     )
 
@@ -140,20 +141,22 @@ def test_a_remote_item_can_be_applied_for_here(client, world):
 
 def remote_items(node: str, division: str, count: int, start: int) -> None:
     scheme = builders.northeast_scheme()
+    source, _ = ZoneSource.objects.get_or_create(
+        node=node, defaults={"name": node, "synced_at": timezone.now()}
+    )
     for n in range(start, start + count):
         org = builders.organisation(f"{node}测试部门{n}", division)
         Organisation.objects.filter(pk=org.pk).update(node=node)
         org.refresh_from_db()
-        builders.item(
+        version = builders.item(
             f"{node}区域事项{n:02d}",
             org=org,
             themes=("household", "medical"),
             scopes=(("regional", "proxy"), ("regional", "online")),
             scheme=scheme,
         )
-    ZoneSource.objects.update_or_create(
-        node=node, defaults={"name": node, "synced_at": timezone.now()}
-    )
+        source.offered.append({"item": version.item.code, "modes": ["proxy", "online"]})
+    source.save(update_fields=["offered"])
 
 
 @pytest.mark.parametrize(
@@ -173,3 +176,15 @@ def test_zone_query_count_does_not_grow_with_items_or_nodes(
     assert "jilin区域事项07" in page
     if "node=jilin" not in url:
         assert "heilongjiang · heilongjiang测试部门13" in page
+
+
+def test_the_zone_is_exactly_the_members_lists_in_force(client, jilin, catalog):
+    """An item taken off a member's regional list is gone from the zone and its count,
+    whatever its availabilities still say; the count equals the rows."""
+    page = get_text(client, "/zones/regional/")
+    assert "开具户籍类证明" in page and "区域通办专区事项（共 4 项）" in page
+    jilin.offered = [e for e in jilin.offered if e["item"] != CERTIFICATE]
+    jilin.save(update_fields=["offered"])
+    page = get_text(client, "/zones/regional/")
+    assert "开具户籍类证明" not in page and "区域通办专区事项（共 3 项）" in page
+    assert "区域通办专区（东北三省一区） 3 项可办事项" in get_text(client, "/")
