@@ -7,9 +7,13 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+# Real node processes and a headless browser: slow, and independent of the database the
+# suite runs on, so they run once, in the SQLite pass.
+NOT_SLOW := -m "not nodes and not browser"
+PYTEST := $(VENV)/bin/pytest -n 2 -q
 
 .DEFAULT_GOAL := help
-.PHONY: help run run-node stop-node start-node test test-sqlite test-postgres lint fmt typecheck setup clean
+.PHONY: help run run-node stop-node start-node test test-fast test-sqlite test-postgres lint fmt typecheck setup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -50,14 +54,19 @@ fmt: setup ## Format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test-sqlite: setup ## The suite on SQLite
-	env -u DATABASE_URL $(VENV)/bin/pytest -n 2 -q
+test-sqlite: setup ## The whole suite on SQLite, real-node and browser tests included
+	env -u DATABASE_URL $(PYTEST)
 
-test-postgres: setup ## The suite on PostgreSQL ($(PG_URL))
+test-postgres: setup ## The suite on PostgreSQL ($(PG_URL)) but the real-node and browser tests
 	bash scripts/ensure-postgres "$(PG_URL)"
-	DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 -q
+	DATABASE_URL=$(PG_URL) $(PYTEST) $(NOT_SLOW)
 
-test: lint typecheck test-sqlite test-postgres ## Set up, lint, and run the whole suite on SQLite and PostgreSQL
+test: lint typecheck test-sqlite test-postgres ## Set up, lint, and run the whole suite on SQLite and PostgreSQL (the full gate, CI's)
+
+test-fast: lint typecheck ## Lint, and every test but the real-node and browser ones on SQLite and PostgreSQL
+	env -u DATABASE_URL $(PYTEST) $(NOT_SLOW)
+	bash scripts/ensure-postgres "$(PG_URL)"
+	DATABASE_URL=$(PG_URL) $(PYTEST) $(NOT_SLOW)
 
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var/

@@ -9,6 +9,8 @@ class CasesConfig(AppConfig):
     verbose_name = "办件"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from cases import (
             commitments,
             inbound,
@@ -19,11 +21,11 @@ class CasesConfig(AppConfig):
             services,
             shipping,
         )
+        from cases.tasks import scan_deadlines
         from cases.workflow import register_effect
+        from core import scheduler
         from core.process import Effect
         from delivery import registry as delivery_registry
-        from delivery.services import refresh_open_shipments
-        from federation import worker
 
         # The effects the workflow definitions name (cases/workflows/*.json).
         for name, effect in {
@@ -47,4 +49,6 @@ class CasesConfig(AppConfig):
             register_effect(name, effect)
         inbound.register()
         delivery_registry.on_status_change(shipping.on_shipment_status)
-        worker.register_periodic("delivery.refresh_open_shipments", 30, refresh_open_shipments)
+        scheduler.register_periodic(
+            "cases.scan_deadlines", settings.DEADLINE_SCAN_SECONDS, scan_deadlines
+        )

@@ -10,5 +10,7 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         # The regional zone across nodes: answer `catalog.zone`, sync the members' items.
         from catalog import zone
+        from core import scheduler
 
         zone.register()
+        scheduler.register_periodic("catalog.sync_zone", zone.SYNC_EVERY_SECONDS, zone.sync_job)

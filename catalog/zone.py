@@ -15,8 +15,8 @@ cached copy that names its owning node.
   this node's own organisations or items, or another node's, is refused whole. Each
   node's last sync (time, item count, error) is kept in `ZoneSource`; a node that cannot
   be reached keeps its cached items.
-- The federation worker runs the sync every `SYNC_EVERY_SECONDS` and once when it starts;
-  `manage.py sync_zone` runs it at once.
+- The node's worker (`manage.py worker`) runs `sync_job` every `SYNC_EVERY_SECONDS` and
+  once when it starts; `manage.py sync_zone` runs the sync at once.
 
 An application for a cached item is made on this node like any other; the cases app routes
 it to the owning node (`item.organisation.node`).
@@ -61,7 +61,7 @@ from core.exceptions import Problem, RuleViolation
 from core.models import Organisation, division_code_prefix
 from core.services import record_audit
 from core.validators import normalize_uscc
-from federation import directory, registry, services, worker
+from federation import directory, registry, services
 from federation.directory import DirectoryUnavailable, Node
 
 ZONE_QUERY = "catalog.zone"
@@ -371,17 +371,22 @@ def _sync_node(node: Node, *, actor: Actor) -> ZoneSync:
     return ZoneSync(node.id, name, imported=imported)
 
 
-def _periodic_sync() -> None:
-    """The worker's job: sync when this node is part of a federation."""
+def sync_job() -> str | None:
+    """The worker's job (`CatalogConfig.ready()` registers it): sync when this node is part
+    of a federation; one line for the worker's log."""
     if not directory.is_federated():
-        return
+        return None
     try:
-        sync_zone()
+        outcomes = sync_zone()
     except RuleViolation as exc:
         log.warning("regional zone: %s", exc.message)
+        return None
+    failed = [o.name for o in outcomes if not o.ok]
+    return f"区域通办同步：{len(outcomes) - len(failed)} 个节点成功" + (
+        f"，{'、'.join(failed)}失败" if failed else ""
+    )
 
 
 def register() -> None:
-    """Answer `catalog.zone`, and let the node's worker keep the cached copy fresh."""
+    """Answer `catalog.zone` for the other members."""
     registry.register_query(ZONE_QUERY, ZoneQuestion, answer_zone)
-    worker.register_periodic(ZONE_QUERY, SYNC_EVERY_SECONDS, _periodic_sync)

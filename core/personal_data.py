@@ -85,9 +85,87 @@ def mask_name(value: str) -> str:
     return value[:1] + "*" * (len(value) - 1) if value else value
 
 
+# The provincial-level divisions of GB/T 2260 as an address starts with them: the full
+# name, or the short one people also write (内蒙古呼和浩特市, 北京朝阳区).
+_PROVINCES = [
+    "河北省",
+    "山西省",
+    "辽宁省",
+    "吉林省",
+    "黑龙江省",
+    "江苏省",
+    "浙江省",
+    "安徽省",
+    "福建省",
+    "江西省",
+    "山东省",
+    "河南省",
+    "湖北省",
+    "湖南省",
+    "广东省",
+    "海南省",
+    "四川省",
+    "贵州省",
+    "云南省",
+    "陕西省",
+    "甘肃省",
+    "青海省",
+    "台湾省",
+]
+_OTHER_PROVINCIAL = {
+    "内蒙古自治区": "内蒙古",
+    "广西壮族自治区": "广西",
+    "西藏自治区": "西藏",
+    "宁夏回族自治区": "宁夏",
+    "新疆维吾尔自治区": "新疆",
+    "香港特别行政区": "香港",
+    "澳门特别行政区": "澳门",
+}
+_MUNICIPALITIES = {"北京市": "北京", "天津市": "天津", "上海市": "上海", "重庆市": "重庆"}
+_SHORT_PROVINCIAL = [name.removesuffix("省") for name in _PROVINCES] + list(
+    _OTHER_PROVINCIAL.values()
+)
+
+
+def _either(names: list[str]) -> str:
+    # Longest first, so that 黑龙江省 is never read as 黑龙江 and a rest starting with 省.
+    return "|".join(sorted(names, key=len, reverse=True))
+
+
+_HAN = "[\u4e00-\u9fff]"
+_ADDRESS_REGION = re.compile(
+    f"(?P<municipality>{_either([*_MUNICIPALITIES, *_MUNICIPALITIES.values()])})"
+    f"(?P<district>{_HAN}{{1,7}}?(?:区|县))?"
+    "|"
+    f"(?P<province>{_either([*_PROVINCES, *_OTHER_PROVINCIAL, *_SHORT_PROVINCIAL])})?"
+    # A prefecture-level unit, or a county-level city right under the province.
+    f"(?P<prefecture>{_HAN}{{1,9}}?(?:自治州|地区|盟|市))?"
+    f"(?P<county>{_HAN}{{1,7}}?(?:区|县|旗|市))?"
+)
+
+
+def address_region(value: str) -> str:
+    """The province and city an address starts with (for a municipality, the city and its
+    district): `黑龙江省哈尔滨市南岗区学府路 52 号` → `黑龙江省哈尔滨市`. That much may be shown
+    where the rest of the address is personal data (a parcel's tracking, a masked address).
+    Empty when the address does not start with a division it can recognise: a city alone
+    counts only when a district or county follows it, so that `新华市场` is not a city."""
+    match = _ADDRESS_REGION.match(value.strip())
+    if match is None:
+        return ""
+    if match["municipality"]:
+        return match["municipality"] + (match["district"] or "")
+    if match["province"]:
+        return match["province"] + (match["prefecture"] or "")
+    if match["prefecture"] and match["county"]:
+        return match["prefecture"]
+    return ""
+
+
 def mask_address(value: str) -> str:
-    """Keep the first six characters (province and city), hide the rest."""
-    return value[:6] + "****" if len(value) > 6 else value
+    """Keep the province and city (`address_region`), hide the rest."""
+    region = address_region(value)
+    return value if region == value.strip() else region + "****"
 
 
 class EncryptedTextField(models.TextField):

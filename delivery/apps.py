@@ -7,3 +7,11 @@ class DeliveryConfig(AppConfig):
 
     name = "delivery"
     verbose_name = "寄递"
+
+    def ready(self) -> None:
+        from core import scheduler
+        from delivery import tasks
+
+        scheduler.register_periodic(
+            "delivery.refresh_shipments", tasks.REFRESH_EVERY_SECONDS, tasks.refresh_shipments
+        )

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from core.personal_data import address_region
 from delivery.models import Shipment, ShipmentStatus
 
 logger = logging.getLogger(__name__)
@@ -158,8 +159,8 @@ class LocalCarrier:
         step = dt.timedelta(seconds=settings.DELIVERY_LOCAL_STEP_SECONDS)
         # Province and city only: the rest of an address is personal data.
         cities = {
-            "sender": shipment.sender_address[:6],
-            "recipient": shipment.recipient_address[:6],
+            "sender": address_region(shipment.sender_address),
+            "recipient": address_region(shipment.recipient_address),
             "": "转运中心",
         }
         events = []

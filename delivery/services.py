@@ -264,6 +264,14 @@ class RefreshSummary:
     delivered: int = 0
     unavailable: int = 0
 
+    def line(self) -> str:
+        """The pass in one line, for the command's output and the worker's log."""
+        return (
+            f"已查询 {self.checked} 件在途邮件：新增轨迹 {self.new_events} 条，"
+            f"状态更新 {self.advanced} 件，其中已签收 {self.delivered} 件"
+            + (f"；{self.unavailable} 件因承运方暂不可用未能查询" if self.unavailable else "")
+        )
+
 
 def refresh_open_shipments(*, now: dt.datetime | None = None) -> RefreshSummary:
     """Poll the carrier for every shipment still on its way (for a worker or cron job).

@@ -3,13 +3,23 @@ from django.apps import AppConfig
 
 class FederationConfig(AppConfig):
     """Floor 2: the exchange between nodes — the signed directory, envelopes with their
-    outbox, inbox and receipts, and the delivery worker. It knows envelope kinds only as
-    strings; higher apps register their handlers in `federation.registry`."""
+    outbox, inbox and receipts, and the delivery jobs the node's worker runs. It knows
+    envelope kinds only as strings; higher apps register their handlers in
+    `federation.registry`."""
 
     name = "federation"
     verbose_name = "节点联邦"
 
     def ready(self) -> None:
-        from federation import ping
+        from django.conf import settings
+
+        from core import scheduler
+        from federation import ping, tasks
 
         ping.register()
+        scheduler.register_periodic(
+            "federation.refresh_directory",
+            settings.FEDERATION_DIRECTORY_REFRESH_SECONDS,
+            tasks.refresh_directory,
+        )
+        scheduler.register_periodic("federation.deliver_outbox", 0, tasks.deliver_outbox)

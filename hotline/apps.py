@@ -9,10 +9,9 @@ class HotlineConfig(AppConfig):
     verbose_name = "12345 热线"
 
     def ready(self) -> None:
+        from core import scheduler
         from core.process import Effect
-        from federation import worker
-        from hotline import services
-        from hotline.engine import PROCESS
+        from hotline import services, tasks
         from hotline.workflow import TICKET_EFFECTS
 
         # The effects the workflow definitions name (hotline/workflows/*.json).
@@ -32,4 +31,6 @@ class HotlineConfig(AppConfig):
         }.items():
             TICKET_EFFECTS.register(name, effect)
         # Yellow/red warnings of tickets, set-based (core.process.Process.refresh_warnings).
-        worker.register_periodic("hotline.refresh_warnings", 60, PROCESS.refresh_warnings)
+        scheduler.register_periodic(
+            "hotline.refresh_warnings", tasks.REFRESH_WARNINGS_EVERY_SECONDS, tasks.refresh_warnings
+        )

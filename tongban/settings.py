@@ -46,8 +46,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
-    "django_tasks",
-    "django_tasks_db",
     "axes",
     "core",
     "accounts",
@@ -106,7 +104,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
-        # WAL lets the web process and the task worker read while one writes.
+        # WAL lets the web process and the worker read while one writes.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -122,8 +120,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (divisions, themes, calendar). Content types and permissions are left out: post_migrate
 # rebuilds them after another test's flush, and reloading them then would clash.
 TEST_NON_SERIALIZED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
-
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Sign-in: citizens with their 公民身份号码, staff with their username. django-axes comes
 # first and refuses every attempt while the account is locked out on that address.
@@ -188,6 +184,9 @@ HOTLINE_RETURN_HOURS = int(os.environ.get("TONGBAN_HOTLINE_RETURN_HOURS", "2"))
 DEADLINE_WARNING_DAYS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_DAYS", "3"))
 # The same for limits counted in hours (接诉即办): how many hours before the due moment.
 DEADLINE_WARNING_HOURS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_HOURS", "4"))
+# How often the worker scans the deadlines (容缺 expiry, yellow/red warnings), in seconds;
+# the demo (`make run`) scans every minute.
+DEADLINE_SCAN_SECONDS = int(os.environ.get("TONGBAN_DEADLINE_SCAN_SECONDS", "3600"))
 
 # Outside systems: the adapter class for each (DESIGN.md §4.4). The local ones make the
 # embedded default complete; a province points these at its real services.

@@ -1,14 +1,18 @@
-"""Warnings and the periodic scan, 即办件, calendar-day limits, provisional deadlines."""
+"""Warnings and the periodic scan (run by the node's worker), 即办件, calendar-day limits,
+provisional deadlines."""
 
 import datetime as dt
 
 import pytest
+from django.core.management import call_command
 
+from cases import commitments as case_commitments
 from cases import engine, services
 from cases import materials as case_materials
 from cases import timeline as case_timeline
-from cases.models import Case
-from cases.tasks import run_scan, schedule_deadline_scan
+from cases.models import Case, Commitment
+from cases.tasks import run_scan
+from core import scheduler
 from tests import builders
 
 
@@ -90,13 +94,45 @@ def test_deadline_into_an_unpublished_year_is_provisional(setup, monkeypatch):
     assert case.due_date.year == 2027 and case.due_provisional
 
 
-def test_scan_task_runs_and_schedules_once(setup, monkeypatch):
-    from django_tasks_db.models import DBTaskResult
-
+def test_scan_command_runs_once(capsys):
     assert run_scan() == {"terminated": 0, "yellow": 0, "red": 0}
-    assert schedule_deadline_scan() is True
-    assert schedule_deadline_scan() is False
-    assert DBTaskResult.objects.count() == 1
-    from django.core.management import call_command
-
     call_command("scan_deadlines")
+    assert capsys.readouterr().out.strip() == "终止 0 件；黄色预警 0 件；红色预警 0 件"
+
+
+def test_the_node_worker_terminates_a_case_whose_deficiency_commitment_expired(
+    setup, monkeypatch, settings
+):
+    """No command: the worker's round runs the registered scan, which ends the case."""
+    org, applicant, reviewer = setup
+    version = builders.item("失业登记", org=org)
+    optional = version.materials.get(necessity="deficiency_allowed")
+    required = version.materials.get(necessity="required")
+    case = services.start_case(
+        item_version=version, form_data={"reason": "x"}, person=applicant, actor=applicant.user
+    )
+    due = engine.PROCESS.days_after(case, dt.date.today(), 2).date
+    case_commitments.sign_deficiency_commitment(
+        case, materials=[optional], due_date=due, actor=applicant.user
+    )
+    case_materials.add_material(
+        case, required, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
+    )
+    case = engine.take_action(case, "submit", actor=applicant.user)
+    case = engine.take_action(case, "accept", actor=reviewer)
+    worker = scheduler.Worker()
+    scan = scheduler.schedule.get("cases.scan_deadlines")
+    assert scan.every_seconds == settings.DEADLINE_SCAN_SECONDS
+
+    worker.run_round()  # the day it is due: nothing to end yet
+    case.refresh_from_db()
+    assert case.state == "accepted"
+
+    monkeypatch.setattr(case_timeline, "today", lambda: due + dt.timedelta(days=1))
+    worker.last_started[scan.name] -= scan.every_seconds  # the next scan is due
+    outcomes = {o.name: o for o in worker.run_round()}
+    assert outcomes[scan.name].message == "期限扫描：终止 1 件；黄色预警 0 件；红色预警 0 件"
+    case.refresh_from_db()
+    assert case.state == "terminated"
+    assert case.commitments.get().status == Commitment.Status.EXPIRED
+    assert case.events.filter(action="terminate").count() == 1

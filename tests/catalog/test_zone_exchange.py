@@ -30,10 +30,11 @@ from catalog.models import (
 from catalog.services import draft_item_version, publish_item_version, save_licence_type
 from catalog.transfer import dump_catalog
 from catalog.transfer.exporting import version_records
+from core import scheduler
 from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from core.models import AuditEvent, Organisation
-from federation import directory, keys, registry, services, worker
+from federation import directory, keys, registry, services
 from federation.services import FederationUnavailable
 from tests import builders
 from tests.federation.support import Authority, ForeignNode, node_entry
@@ -209,7 +210,8 @@ def test_the_question_is_answered_through_the_federation(members):
 def test_registered_with_the_federation():
     handler = registry.handler_for(zone.ZONE_QUERY)
     assert handler is not None and handler.query
-    assert zone.ZONE_QUERY in worker._periodic
+    job = scheduler.schedule.get("catalog.sync_zone")
+    assert job.run == zone.sync_job and job.every_seconds == zone.SYNC_EVERY_SECONDS
 
 
 # --- the import -------------------------------------------------------------------------
@@ -470,11 +472,11 @@ def test_a_refused_answer_is_recorded_and_the_other_members_still_sync(members, 
 
 
 def test_the_worker_job_syncs_only_in_a_federation(settings, members, answers):
-    zone._periodic_sync()
+    assert zone.sync_job() == "区域通办同步：1 个节点成功，黑龙江省失败"
     assert ZoneSource.objects.filter(node="jilin", last_error="").exists()
     ZoneSource.objects.all().delete()
     settings.FEDERATION_DIRECTORY = ""
-    zone._periodic_sync()
+    assert zone.sync_job() is None
     assert not ZoneSource.objects.exists()
 
 

@@ -4,6 +4,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from core.personal_data import (
+    address_region,
     decrypt,
     encrypt,
     lookup_hash,
@@ -41,6 +42,28 @@ def test_masks():
     assert mask_mobile("13800138000") == "138****8000"
     assert mask_name("张三丰") == "张**"
     assert mask_address("辽宁省大连市中山区人民路1号") == "辽宁省大连市****"
+    assert mask_address("黑龙江省哈尔滨市南岗区学府路 52 号") == "黑龙江省哈尔滨市****"
+    assert mask_address("和平区新华市场 3 号") == "****"
+
+
+@pytest.mark.parametrize(
+    ("address", "region"),
+    [
+        ("黑龙江省哈尔滨市南岗区学府路 52 号", "黑龙江省哈尔滨市"),
+        ("内蒙古自治区呼和浩特市新城区", "内蒙古自治区呼和浩特市"),
+        ("内蒙古呼和浩特市新城区", "内蒙古呼和浩特市"),
+        ("吉林省延边朝鲜族自治州延吉市", "吉林省延边朝鲜族自治州"),
+        ("黑龙江省大兴安岭地区加格达奇区", "黑龙江省大兴安岭地区"),
+        ("内蒙古自治区锡林郭勒盟锡林浩特市", "内蒙古自治区锡林郭勒盟"),
+        ("北京市朝阳区建国路 88 号", "北京市朝阳区"),
+        ("湖北省神农架林区松柏镇", "湖北省"),
+        ("大连市中山区人民路 1 号", "大连市"),
+        ("和平区新华市场 3 号", ""),
+        ("新华市场东门", ""),
+    ],
+)
+def test_address_region_is_the_province_and_city(address, region):
+    assert address_region(address) == region
 
 
 def test_scrub_and_log_filter(caplog):

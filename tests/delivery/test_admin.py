@@ -36,7 +36,7 @@ def test_shipment_pages_show_only_masked_personal_data(admin_client, book):
         assert secret not in listing and secret not in detail
     assert shipment.tracking_number in listing
     assert "王*" in listing and "158****6677" in listing
-    assert "黑龙江省哈尔****" in detail and "139****2368" in detail
+    assert "黑龙江省哈尔滨市****" in detail and "139****2368" in detail
     assert "已签收" in detail
     assert 'name="case_number"' not in detail  # nothing editable
 

@@ -71,7 +71,7 @@ def test_personal_data_is_encrypted_at_rest_and_masked_for_display(book):
         assert secret not in stored
     assert all(value.startswith("v1:") for value in raw)
     assert shipment.recipient_name_masked == "王*"
-    assert shipment.recipient_address_masked == "黑龙江省哈尔****"
+    assert shipment.recipient_address_masked == "黑龙江省哈尔滨市****"
     assert shipment.sender_mobile_masked == "139****2368"
 
 

@@ -171,10 +171,10 @@ class NodeProcess:
             )
 
     def start(self, *, worker: bool = True) -> None:
-        """Start the web server (and the delivery worker) and wait until it answers."""
+        """Start the web server (and the node's worker) and wait until it answers."""
         self.server = self._spawn("server", "runserver", f"127.0.0.1:{self.port}", "--noreload")
         if worker and self.worker is None:
-            self.worker = self._spawn("worker", "federation_worker", "--interval", "0.2")
+            self.worker = self._spawn("worker", "worker", "--interval", "0.2")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

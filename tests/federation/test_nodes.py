@@ -1,4 +1,4 @@
-"""Two real nodes on loopback, each a web server and a delivery worker with its own
+"""Two real nodes on loopback, each a web server and a worker with its own
 database: delivery, a receiver that is down, a sender that crashed, replays, and a
 tampered envelope."""
 

@@ -79,7 +79,8 @@ class Runner:
         self.process = subprocess.Popen(
             [sys.executable, str(RUNNER), "--base-port", str(base), "--var-dir", str(var_dir)],
             cwd=ROOT,
-            env=base_env(),
+            # The demo scans the deadlines every minute; a test waits a second.
+            env={**base_env(), "TONGBAN_DEADLINE_SCAN_SECONDS": "1"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
@@ -142,6 +143,22 @@ def pending(var_dir: Path, node: str) -> int:
     return _count(var_dir, node, "SELECT COUNT(*) FROM federation_outbox WHERE status='pending'")
 
 
+# The demo's 容缺 case (周敏, Liaoning): the applicant committed to bring the missing
+# material by a date. Moving that date into the past stands for the days going by.
+LET_THE_DEFICIENCY_DATE_PASS = """
+import datetime as dt
+from cases.models import Commitment
+moved = Commitment.objects.filter(kind="deficiency", status="open").update(
+    due_date=dt.date.today() - dt.timedelta(days=1)
+)
+assert moved == 1, moved
+"""
+EXPIRED_AND_TERMINATED = """
+    SELECT COUNT(*) FROM cases_commitment m JOIN cases_case c ON c.id = m.case_id
+    WHERE m.kind = 'deficiency' AND m.status = 'expired' AND c.state = 'terminated'
+"""
+
+
 def directory_of(port: int) -> dict:
     with urllib.request.urlopen(
         f"http://127.0.0.1:{port}/federation/v1/directory", timeout=10
@@ -166,11 +183,21 @@ def test_the_four_nodes_start_share_one_directory_and_stop_together(tmp_path):
                 node: f"http://127.0.0.1:{port}" for node, port in zip(NODES, ports, strict=True)
             }
         children = children_of(runner.process.pid)
-        assert len(children) == 8  # a web server and a delivery worker per node
+        assert len(children) == 8  # a web server and a worker per node
         for node in NODES:
             assert (tmp_path / node / "tongban.sqlite3").exists()
             assert (tmp_path / node / "server.log").exists()
         first_serial = served[0]["serial"]
+
+        # No command: the node's worker scans the deadlines and ends the 容缺 case.
+        assert "每 1 秒扫描一次办件期限" in runner.output
+        assert _count(tmp_path, "liaoning", EXPIRED_AND_TERMINATED) == 0
+        control(tmp_path, "--manage", "liaoning", "shell", "-c", LET_THE_DEFICIENCY_DATE_PASS)
+        deadline = time.monotonic() + 60
+        while not _count(tmp_path, "liaoning", EXPIRED_AND_TERMINATED):
+            assert time.monotonic() < deadline, (tmp_path / "liaoning" / "worker.log").read_text()
+            time.sleep(0.5)
+        assert "期限扫描：终止 1 件" in (tmp_path / "liaoning" / "worker.log").read_text()
 
         runner.process.send_signal(signal.SIGTERM)
         assert runner.finish() == 0, runner.output

@@ -22,7 +22,9 @@ HUKOU = "070010100000-220100000000-000-11220100001325601D-3-00"
 
 # Fills an item's form with valid answers, whatever its fields.
 FORM = """
+from catalog.form_schema import APPLICANT_FIELDS
 from catalog.selectors import form_fields_of
+OWN = {name for fields in APPLICANT_FIELDS.values() for name in fields}
 def answers(version, **given):
     values = {"text": "演示", "textarea": "演示说明", "date": "2026-11-28", "number": "1",
               "division": "220100", "phone": "13904110000", "address": "吉林省长春市朝阳区人民大街 100 号"}
@@ -30,6 +32,8 @@ def answers(version, **given):
     for field in form_fields_of(version):
         if field.name in given:
             out[field.name] = given[field.name]
+        elif field.name in OWN:
+            continue  # filled from the applicant's own record
         elif field.type == "choice":
             out[field.name] = field.choices[0]
         elif field.type in values:

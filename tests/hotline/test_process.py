@@ -325,10 +325,15 @@ def test_overdue_tickets_warn(world, today):
     assert (warnings[late.pk], warnings[soon.pk], warnings[calm.pk]) == ("red", "yellow", "none")
 
 
-def test_the_warning_refresh_is_a_periodic_job():
-    from federation import worker
+def test_the_warning_refresh_is_a_periodic_job(world, today):
+    from core import scheduler
 
-    assert worker._periodic["hotline.refresh_warnings"][1] == PROCESS.refresh_warnings
+    job = scheduler.schedule.get("hotline.refresh_warnings")
+    assert job.every_seconds == 60
+    late = take_action(world.ticket(), "accept", actor=world.agent)
+    Ticket.objects.filter(pk=late.pk).update(due_date=today - dt.timedelta(days=1))
+    assert job.run() == "工单预警：黄色 0 件；红色 1 件"
+    assert Ticket.objects.get(pk=late.pk).warning == "red"
 
 
 def test_a_closed_ticket_is_rateable_and_an_open_one_is_not(world):

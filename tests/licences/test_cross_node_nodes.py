@@ -1,7 +1,7 @@
 """Licences across real nodes: Jilin seals and issues a licence, Heilongjiang verifies its
 token offline from the directory's seals and asks Jilin for its status — valid, then not
 confirmable while Jilin is down, then revoked once Jilin revokes it. Each node is a web
-server and a delivery worker with its own SQLite database (tests/federation/nodes.py)."""
+server and a worker with its own SQLite database (tests/federation/nodes.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`manage.py sync_zone`: bring the cached copy of the regional zone up to date now: ask
 every other member node for its items (`catalog.zone`) and import each answer, all or
-nothing per node. The federation worker does the same every ten minutes."""
+nothing per node. The worker (`manage.py worker`) does the same every ten minutes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`manage.py federation_ping <node>`: check a route to another node — queue pings for the
-delivery worker (each in its own transaction, like any business change), or ask the node
+node's worker (each in its own transaction, like any business change), or ask the node
 for its status and wait for the signed answer."""
 
 from __future__ import annotations
