@@ -109,7 +109,11 @@ def test_the_node_worker_terminates_a_case_whose_deficiency_commitment_expired(
     optional = version.materials.get(necessity="deficiency_allowed")
     required = version.materials.get(necessity="required")
     case = services.start_case(
-        item_version=version, form_data={"reason": "x"}, person=applicant, actor=applicant.user
+        item_version=version,
+        form_data={"reason": "x"},
+        person=applicant,
+        actor=applicant.user,
+        place=org.division,
     )
     due = engine.PROCESS.days_after(case, dt.date.today(), 2).date
     case_commitments.sign_deficiency_commitment(
