@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
@@ -33,6 +33,7 @@ from cases.schemas import (
 )
 from cases.workflow import definition_of
 from catalog.selectors import current_version_of
+from core import blobs
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
 from core.schemas import ProblemOut
@@ -125,6 +126,29 @@ def upload_material(
         paper_custody=paper_custody,
     )
     return Status(201, _detail(request, number))
+
+
+@router.get(
+    "/cases/{number}/materials/{material_id}/file",
+    response={200: None, **ERRORS},
+    summary="读取申请材料文件（原样字节，附 Repr-Digest；工作人员每次读取均记入个人信息访问记录）",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "材料文件",
+                "content": {t: {} for t in sorted(materials.ALLOWED_UPLOADS)},
+            }
+        }
+    },
+)
+def material_file(
+    request: HttpRequest, number: str, material_id: int, purpose: str = ""
+) -> HttpResponse:
+    read = materials.read_material(number, material_id, viewer=request.user, purpose=purpose)
+    m = read.material
+    return blobs.file_response(
+        read.content, content_type=m.content_type, name=m.original_name, digest=m.sha256
+    )
 
 
 @router.post(

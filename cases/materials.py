@@ -9,8 +9,6 @@ from dataclasses import dataclass
 import filetype
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,12 +21,14 @@ from cases.models import (
     CaseMaterial,
     Commitment,
 )
-from cases.selectors import is_applicant
+from cases.selectors import get_case_for, is_applicant, material_reader
+from cases.timeline import applicant_label
 from cases.workflow import has_tag
 from catalog.models import Material
+from core import blobs
 from core.actors import Actor, user_of
 from core.exceptions import ProblemList, RuleViolation
-from core.models import Organisation
+from core.models import Organisation, PersonalDataAccess
 from core.personal_data import lookup_hash
 from core.process import Transition
 from licences.models import Licence
@@ -77,17 +77,6 @@ def check_upload(content: bytes, name: str) -> str:
             "file_too_large", f"文件超过 {settings.CASE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限"
         )
     return _sniff(content, name)
-
-
-def store_file(content: bytes) -> tuple[str, str]:
-    """Keep a material's bytes under their SHA-256 (content-addressed: a rolled-back upload
-    leaves only an unreferenced blob, a file given twice is stored once); return the digest
-    and the storage path."""
-    digest = hashlib.sha256(content).hexdigest()
-    path = f"cases/{digest[:2]}/{digest}"
-    if not default_storage.exists(path):
-        default_storage.save(path, ContentFile(content))
-    return digest, path
 
 
 @dataclass(frozen=True)
@@ -145,7 +134,7 @@ def add_material(
     """Attach a file for one material requirement (replacing an earlier one)."""
     mime = check_upload(content, name)
     slot = _open_slot(case, requirement, actor)
-    digest, path = store_file(content)
+    digest, path = blobs.store(content, area="cases")
     material = CaseMaterial.objects.create(
         case=slot.case,
         requirement=requirement,
@@ -361,7 +350,7 @@ def receive_material(
         if hashlib.sha256(content).hexdigest() != sha256:
             raise RuleViolation("material_digest_mismatch", f"材料“{name}”的摘要与内容不符")
         _sniff(content, original_name or f"material.{_extension(content_type)}")
-        _, path = store_file(content)
+        _, path = blobs.store(content, area="cases")
     case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED).update(
         status=CaseMaterial.Status.SUPERSEDED
     )
@@ -382,3 +371,44 @@ def receive_material(
 
 def _extension(content_type: str) -> str:
     return next(iter(sorted(ALLOWED_UPLOADS.get(content_type, {".bin"}))))[1:]
+
+
+# Reading a material ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaterialFile:
+    material: CaseMaterial
+    content: bytes
+
+
+READ_PURPOSE = "审查申请材料"
+
+
+def read_material(
+    number: str, material_id: int, *, viewer: Actor, purpose: str = ""
+) -> MaterialFile:
+    """The clear bytes of one uploaded material of a case, checked against its recorded
+    digest. The applicant reads their own; staff holding a handling role (window clerk,
+    reviewer, approver) in the receiving, handling or a step organisation read it, and each
+    such read is logged with its purpose like a personal-data reveal. A case the viewer
+    cannot see, or a material not of it, is 404; a material given as a licence has no file."""
+    case = get_case_for(viewer, number)
+    material = next((m for m in case.materials.all() if m.pk == material_id), None)
+    if material is None or not material.file:
+        raise RuleViolation("material_not_found", "该办件没有这份材料文件", status=404)
+    reader = None
+    if not is_applicant(case, viewer):
+        reader = material_reader(case, viewer)
+        if reader is None:
+            raise RuleViolation("action_forbidden", "无权查阅该办件的申请材料", status=403)
+    content = blobs.read(str(material.file.name), material.sha256)
+    if reader is not None:
+        PersonalDataAccess.objects.create(
+            actor=reader,
+            subject=applicant_label(case),
+            context=f"办件 {case.number}",
+            purpose=(purpose.strip() or READ_PURPOSE)[:200],
+            fields=[f"材料：{material.requirement.name}（{material.original_name}）"],
+        )
+    return MaterialFile(material, content)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cases.models import Case, CaseEvent, CaseMaterial, CaseStep
 from cases.payloads import material_fields
 from cases.workflow import CASE_PAYLOADS, definition_of
+from core import blobs
 from core.models import Organisation
 from core.process import Transition
 from federation import services
@@ -193,8 +194,8 @@ def _material_rows(materials: list[CaseMaterial]) -> list[dict[str, Any]]:
     for material in materials:
         content = ""
         if material.file:
-            with material.file.open("rb") as handle:
-                content = base64.b64encode(handle.read()).decode()
+            clear = blobs.read(str(material.file.name), material.sha256)
+            content = base64.b64encode(clear).decode()
         out.append(
             {
                 "position": material.requirement.position,

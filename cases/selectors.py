@@ -170,6 +170,15 @@ def may_reveal_personal_data(case: Case, user: Actor) -> bool:
     return staff_user(user, REVEAL_ROLES, [case.handling_org_id, case.receiving_org_id]) is not None
 
 
+def material_reader(case: Case, user: Actor) -> User | None:
+    """The staff member behind `user` if they may open the case's uploaded materials: a
+    window clerk, reviewer or approver of the receiving, handling or a step organisation
+    (`materials.read_material` logs each read); None otherwise. Uses prefetched steps."""
+    organisations = {case.handling_org_id, case.receiving_org_id}
+    organisations |= {step.organisation_id for step in case.steps.all()}
+    return staff_user(user, REVEAL_ROLES, organisations - {None})
+
+
 # What a viewer is shown ---------------------------------------------------------------------
 
 

@@ -28,11 +28,13 @@ from accounts.models import Role, StaffRole
 from cases import commitments as case_commitments
 from cases import joint, services, shipping
 from cases.engine import take_action
+from cases.materials import read_material
 from cases.models import Case
 from cases.selectors import (
     cases_for,
     filter_cases,
     get_case_for,
+    material_reader,
     may_reveal_personal_data,
     row_applicant,
 )
@@ -50,6 +52,7 @@ from console.forms import (
     StepResultForm,
     VerificationForm,
 )
+from core import blobs
 from core.exceptions import NotFound, RuleViolation
 from delivery.carriers import Party
 from delivery.models import Shipment
@@ -215,6 +218,7 @@ def _render_case(
             "error": error,
             "action_forms": _action_forms(case, view, bound),
             "may_reveal": may_reveal_personal_data(case, request.user),
+            "material_view": "console" if material_reader(case, request.user) else "",
             "reveal_form": RevealForm(),
             "verification_forms": [
                 (c, VerificationForm(commitment_id=c.pk)) for c in context["open_verifications"]
@@ -367,6 +371,34 @@ def _row_verdict(
 def case_detail(request: HttpRequest, number: str) -> HttpResponse:
     """One case: every section of `case_view`, and a form per action allowed to me."""
     return _render_case(request, number)
+
+
+@staff_only
+@require_safe
+def material(request: HttpRequest, number: str, material_id: int) -> HttpResponse:
+    """One uploaded material, shown in the page (PDF viewer or image) with its facts; the
+    file itself comes from `material_file`, whose every read is logged."""
+    case = get_case_for(request.user, number)
+    found = next((m for m in case.materials.all() if m.pk == material_id and m.file), None)
+    if found is None:
+        raise NotFound("material_not_found", "该办件没有这份材料文件")
+    if material_reader(case, request.user) is None:
+        raise RuleViolation("action_forbidden", "无权查阅该办件的申请材料", status=403)
+    return render(
+        request,
+        "console/material.html",
+        {"case": case, "material": found, "inline": found.content_type in blobs.INLINE_TYPES},
+    )
+
+
+@staff_only
+@require_safe
+def material_file(request: HttpRequest, number: str, material_id: int) -> HttpResponse:
+    read = read_material(number, material_id, viewer=request.user)
+    m = read.material
+    return blobs.file_response(
+        read.content, content_type=m.content_type, name=m.original_name, digest=m.sha256
+    )
 
 
 @staff_only

@@ -60,6 +60,30 @@ def decrypt(token: str, *, secret: str | None = None, purpose: bytes = b"encrypt
     return AESGCM(key).decrypt(raw[:12], raw[12:], version.encode()).decode()
 
 
+_SEALED_BYTES = b"tongban-sealed:v1\n"
+
+
+def seal_bytes(data: bytes, *, bound_to: str) -> bytes:
+    """Encrypt a file's bytes under the personal-data key (its own derived key, AES-256-GCM),
+    bound to `bound_to` (the file's content address): a blob moved under another name
+    does not open."""
+    key = _derive(b"files", settings.PERSONAL_DATA_KEY)
+    nonce = os.urandom(12)
+    return _SEALED_BYTES + nonce + AESGCM(key).encrypt(nonce, data, bound_to.encode())
+
+
+def is_sealed(blob: bytes) -> bool:
+    return blob.startswith(_SEALED_BYTES)
+
+
+def open_bytes(blob: bytes, *, bound_to: str) -> bytes:
+    """The clear bytes of a `seal_bytes` blob; raises `cryptography`'s InvalidTag when the
+    blob was altered or is bound to another name."""
+    raw = blob[len(_SEALED_BYTES) :]
+    key = _derive(b"files", settings.PERSONAL_DATA_KEY)
+    return AESGCM(key).decrypt(raw[:12], raw[12:], bound_to.encode())
+
+
 def lookup_hash(value: str) -> str:
     """Keyed hash for equality look-ups (an ID number → one stable, unguessable string)."""
     _, key = _keys()

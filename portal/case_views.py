@@ -45,6 +45,7 @@ from cases.services import applicant_values
 from cases.workflow import APPLICANT, definition_of, state_label
 from catalog.models import Audience, ItemVersion, Material
 from catalog.selectors import current_version_of, form_fields_of
+from core import blobs
 from core.exceptions import NotFound, RuleViolation
 from core.selectors import nearest_division
 from licences.selectors import get_wallet_licence
@@ -530,6 +531,7 @@ def _detail_extras(request: HttpRequest, case: Case, context: dict[str, Any]) ->
         MaterialUploadForm(materials=list(dict.fromkeys(uploads))) if uploads else None,
     )
     context["upload_hint"] = upload_hint()
+    context["material_view"] = "portal"
     context["is_draft"] = _is_online_draft(case)
     actions = [
         (action, NoteForm(prefix=action["name"]))
@@ -550,6 +552,17 @@ def my_case(request: HttpRequest, number: str) -> HttpResponse:
     case = _not_found_for_others(request, number)
     context = case_page_context(case, request.user, staff=False)
     return render(request, "portal/my_case.html", _detail_extras(request, case, context))
+
+
+@login_required
+@require_safe
+def case_material_file(request: HttpRequest, number: str, material_id: int) -> HttpResponse:
+    """A file I uploaded (or a window took in for me), as stored and checked."""
+    read = material_services.read_material(number, material_id, viewer=request.user)
+    m = read.material
+    return blobs.file_response(
+        read.content, content_type=m.content_type, name=m.original_name, digest=m.sha256
+    )
 
 
 @login_required
