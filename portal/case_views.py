@@ -80,6 +80,7 @@ class Step:
     key: str
     title: str
     url: str
+    done: bool = False  # ticked in the step bar only when really done, wherever one stands
 
 
 def _not_found_for_others(request: HttpRequest, number: str) -> Case:
@@ -144,14 +145,18 @@ def _steps(case: Case | None, version: ItemVersion) -> list[Step]:
         if number
         else reverse("portal:apply", args=[version.item.code])
     )
-    steps = [Step("form", "填写申请表", first)]
+    steps = [Step("form", "填写申请表", first, done=case is not None)]
 
     def url(name: str) -> str:
         return reverse(name, args=[number]) if number else ""
 
-    steps.append(Step("materials", "上传材料", url("portal:case_materials")))
+    materials_done = case is not None and not material_services.missing_materials(case)
+    steps.append(Step("materials", "上传材料", url("portal:case_materials"), materials_done))
     if offers_commitments(version):
-        steps.append(Step("commitments", "容缺受理与告知承诺", url("portal:case_commitments")))
+        signed = case is not None and case.commitments.exists()
+        steps.append(
+            Step("commitments", "容缺受理与告知承诺", url("portal:case_commitments"), signed)
+        )
     steps.append(Step("confirm", "确认提交", url("portal:case_submit")))
     return steps
 

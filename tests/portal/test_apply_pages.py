@@ -388,3 +388,12 @@ def test_labels_of_the_apply_form_are_unique(client, world):
     ids = re.findall(r'id="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     assert structure(html).tags.get("form", 0) >= 2  # the page's form and the header's
+
+
+def test_the_step_bar_ticks_only_the_steps_that_are_done(client, world):
+    client.force_login(world.applicant.user)
+    number = apply_online(client, world.version, ANSWERS, submit=False)
+    html = client.get(f"/my/cases/{number}/submit/").content.decode()
+    bar = html[html.index('class="apply-steps"') : html.index("</ol>", html.index('class="apply-steps"'))]
+    done = re.findall(r'<li class="is-done"><a [^>]*>([^<]+)<', bar)
+    assert done == ["填写申请表"]  # no material given yet: 上传材料 is not ticked
