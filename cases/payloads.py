@@ -38,6 +38,7 @@ class SupplementRequest(_Payload):
         description="补正期限（YYYY-MM-DD）",
         json_schema_extra={
             "widget": "date",
+            "window": "supplement_due",
             "error_code": "supplement_due_invalid",
             "error": "补正期限应为 YYYY-MM-DD",
         },

@@ -39,6 +39,7 @@ from catalog.form_schema import APPLICANT_FIELDS, parse_form_fields, validate_fo
 from catalog.models import Audience, ItemVersion, ListVersion
 from catalog.offers import offer_for
 from core.actors import Actor, user_of
+from core.calendar import DateWindow
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation, PersonalDataAccess
 from core.process import Transition
@@ -329,12 +330,10 @@ def request_supplement(t: Transition[Case]) -> None:
         raise RuleViolation(
             "supplement_due_invalid", "请填写补正期限（YYYY-MM-DD）", field="due_date"
         )
-    limit = PROCESS.days_after(case, t.today, max(case.item_version.promised_limit, 5)).date
-    if not t.today < payload.due_date <= limit:
+    window = supplement_due_window(case, t.today)
+    if payload.due_date not in window:
         raise RuleViolation(
-            "supplement_due_beyond_limit",
-            f"补正期限应在今天之后、不晚于 {limit.year}年{limit.month}月{limit.day}日",
-            field="due_date",
+            "supplement_due_beyond_limit", f"补正期限{window.hint}", field="due_date"
         )
     request = SupplementRequest.objects.create(case=case, note=t.note, due_date=payload.due_date)
     request.materials.set(requested)
@@ -471,6 +470,18 @@ def apply(
             raise RuleViolation("submit_not_possible", "该办件当前不能直接提交", status=409)
         case = take_action(case, spec.name, actor=actor)
     return case
+
+
+def supplement_due_window(case: Case, today: dt.date | None = None) -> DateWindow:
+    """The dates a 补正 may be due: after today, within the promised limit (at least five
+    days) on the case's calendar. The console shows it under the field before any error."""
+    today = today or timeline.today()
+    latest = PROCESS.days_after(case, today, max(case.item_version.promised_limit, 5)).date
+    return DateWindow(today + dt.timedelta(days=1), latest)
+
+
+# Named date windows of action payloads (a payload field's `window`), for the forms.
+DATE_WINDOWS = {"supplement_due": supplement_due_window}
 
 
 def reveal_form(case: Case, *, viewer: Actor, purpose: str) -> dict[str, Any]:

@@ -173,9 +173,7 @@ def _action_forms(case: Case, view: dict[str, Any], bound: ActionForm | None) ->
             continue
         spec = definition.action(allowed["name"], case.state)
         if spec is not None:
-            forms_.append(
-                ActionForm(action=spec, label=allowed["label"], version=case.item_version)
-            )
+            forms_.append(ActionForm(action=spec, label=allowed["label"], case=case))
     return forms_
 
 
@@ -246,7 +244,7 @@ def _render_case(
     if context["sign_commitments"]:
         context.update(commitment_options(case))
         context["deficiency_form"] = DeficiencyForm(
-            materials=context["deficiency_materials"], limit_hint=deficiency_hint(case.item_version)
+            materials=context["deficiency_materials"], limit_hint=deficiency_hint(case)
         )
         context["notification_form"] = NotificationCommitmentForm()
         context["on_behalf"] = True
@@ -411,7 +409,7 @@ def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
     if spec is None:
         raise NotFound("action_unknown", f"没有“{action}”这个操作")
     label = definition.action_label(spec, category_of(case))
-    form = ActionForm(request.POST, action=spec, label=label, version=case.item_version)
+    form = ActionForm(request.POST, action=spec, label=label, case=case)
     if not form.is_valid():
         return _render_case(request, number, status=422, bound=form)
     try:
@@ -510,7 +508,7 @@ def sign_commitment(request: HttpRequest, number: str) -> HttpResponse:
         form: DeficiencyForm | NotificationCommitmentForm = DeficiencyForm(
             request.POST,
             materials=options["deficiency_materials"],
-            limit_hint=deficiency_hint(case.item_version),
+            limit_hint=deficiency_hint(case),
         )
     else:
         form = NotificationCommitmentForm(request.POST)

@@ -35,6 +35,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from catalog.form_schema import FieldType, parse_form_fields
+from core.calendar import chinese_date
 from core.exceptions import ProblemList
 from core.models import Division
 from licences.models import Licence
@@ -197,7 +198,7 @@ def _face_value(kind: str, value: Any) -> str:
     text = str(value)
     if kind == FieldType.DATE:
         try:
-            return _chinese_date(dt.date.fromisoformat(text))
+            return chinese_date(dt.date.fromisoformat(text))
         except ValueError:
             return text
     if kind == FieldType.DIVISION:
@@ -206,15 +207,11 @@ def _face_value(kind: str, value: Any) -> str:
     return text
 
 
-def _chinese_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def _validity(licence: Licence) -> str:
-    start = _chinese_date(licence.valid_from)
+    start = chinese_date(licence.valid_from)
     if licence.valid_until is None:
         return f"{start}起长期有效"
-    return f"{start}至{_chinese_date(licence.valid_until)}"
+    return f"{start}至{chinese_date(licence.valid_until)}"
 
 
 def _texts(rows: Iterable[_Row]) -> Iterable[str]:
@@ -540,7 +537,7 @@ def _draw_issuer(canvas: Canvas, font: str, licence: Licence) -> None:
     canvas.setFont(font, size)
     canvas.drawCentredString(SIDE_CENTRE, name_baseline, name)
     canvas.setFont(font, 12)
-    canvas.drawCentredString(SIDE_CENTRE, name_baseline - 24, _chinese_date(issued_on))
+    canvas.drawCentredString(SIDE_CENTRE, name_baseline - 24, chinese_date(issued_on))
     seal = licence.seal
     draw_seal(
         canvas,

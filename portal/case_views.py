@@ -423,7 +423,7 @@ def case_commitments(request: HttpRequest, number: str) -> HttpResponse:
     deficiency_form = DeficiencyForm(
         request.POST if kind == "deficiency" else None,
         materials=deficiency_materials(version),
-        limit_hint=deficiency_hint(version),
+        limit_hint=deficiency_hint(case),
     )
     notification_form = NotificationCommitmentForm(request.POST if kind == "notification" else None)
     status = 200

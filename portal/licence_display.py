@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from core.calendar import chinese_date
 from licences.models import Licence, LicenceEvent, Seal
 from licences.rendering import FontMissing, render_licence_pdf, verify_url
 from licences.seal_image import label_for, seal_svg
@@ -73,8 +74,7 @@ def validity(valid_from: dt.date | str | None, valid_until: dt.date | str | None
     """有效期 in words: 2026年1月2日至2027年1月2日, or …起长期有效."""
 
     def chinese(day: dt.date | str) -> str:
-        value = dt.date.fromisoformat(day) if isinstance(day, str) else day
-        return f"{value.year}年{value.month}月{value.day}日"
+        return chinese_date(dt.date.fromisoformat(day) if isinstance(day, str) else day)
 
     if not valid_from:
         return "—"

@@ -403,6 +403,10 @@ def test_search_and_browsing_put_the_nodes_own_province_first(client, catalog, s
 
 def test_the_department_filter_starts_empty(client, catalog):
     html = client.get("/items/").content.decode()
-    select = html[html.index('name="organisation"') : html.index("</select>", html.index('name="organisation"'))]
+    select = html[
+        html.index('name="organisation"') : html.index(
+            "</select>", html.index('name="organisation"')
+        )
+    ]
     assert '<option value="" selected>不限</option>' in select
     assert select.count("selected") == 1
