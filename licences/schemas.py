@@ -38,8 +38,8 @@ class IssuingNodeOut(Schema):
 
 class VerifyOut(Schema):
     outcome: str = Field(
-        description="valid、unconfirmed（签名有效但状态未能向签发节点核实）、tampered、"
-        "revoked、expired 或 unknown_issuer"
+        description="valid、unconfirmed（签名有效但状态未能向签发节点核实）、tampered（签名或"
+        "颁证机构不符）、malformed（不是可解析的令牌或标识）、revoked、expired 或 unknown_issuer"
     )
     outcome_label: str
     code: str = Field(

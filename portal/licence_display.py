@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 OUTCOME_SYMBOLS = {
     "valid": "✓",
     "tampered": "✗",
+    "malformed": "?",
     "revoked": "⊘",
     "expired": "!",
     "unknown_issuer": "?",
@@ -37,6 +38,8 @@ OUTCOME_SYMBOLS = {
 OUTCOME_ADVICE = {
     "valid": "证照真实有效，可以作为办事依据。",
     "tampered": "请勿采信：令牌内容与签发机构的电子签名不符，可能被篡改或伪造。",
+    "malformed": "无法核验：输入的内容不是完整的电子证照二维码令牌或证照标识，可能扫描或复制不完整，"
+    "请重新扫描或核对后再试。这不表示证照被篡改。",
     "revoked": "请勿采信：该证照已不再有效，请持证人向签发机构了解情况。",
     "expired": "请勿采信：该证照已超过有效期，请持证人申请换发。",
     "unknown_issuer": "无法确认真伪：签名所用的印章不在本节点信任的公钥中，请向签发地核实。",
