@@ -9,8 +9,8 @@ from accounts.models import Notification
 from accounts.services import record_false_commitment
 from cases.commitments import deficiency_due_window
 from cases.models import Case, CaseMaterial, Commitment
-from core.calendar import chinese_date
 from core.actors import SystemActor
+from core.calendar import chinese_date
 from tests import builders
 from tests.case_pages import (
     apply_online,
