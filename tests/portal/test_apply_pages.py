@@ -92,7 +92,9 @@ def test_a_citizen_applies_online_with_uploads_and_sees_the_case(client, world):
         "marriage.pdf",
         "record.pdf",
     ]
-    assert Notification.objects.filter(recipient=world.applicant.user).count() == 1
+    message = Notification.objects.get(recipient=world.applicant.user)
+    # The title names the item, so a person with several cases knows which one.
+    assert message.title == f"待受理：{world.version.name}（{number}）"
 
     listing = client.get("/my/cases/")
     assert number in listing.content.decode() and "待受理" in text(listing.content)
