@@ -353,3 +353,35 @@ def test_the_licence_page_qr_code_decodes_to_the_verify_link(
     page.context.clear_cookies()
     page.goto(live_server.url + licence_scene.verify_path)
     assert "核验结果：有效" in page.locator("main").inner_text()
+
+
+def test_tables_stay_readable_on_a_390_px_phone(
+    live_server, catalog: Catalog, two_list_versions, browser_page
+):
+    """Columns keep at least four characters' width and the table scrolls inside its
+    region; the page itself never scrolls sideways."""
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    guide = f"/items/{catalog.household.item.code}/"
+    failures = []
+    for path in (guide, "/lists/cross-province/", "/lists/cross-province/diff/"):
+        page.goto(live_server.url + path)
+        found = page.evaluate(
+            """() => {
+                const cells = [...document.querySelectorAll(".data-table th, .data-table td")];
+                const size = parseFloat(getComputedStyle(document.body).fontSize);
+                return {
+                    tables: document.querySelectorAll(".data-table").length,
+                    pageWidth: document.documentElement.scrollWidth,
+                    narrow: cells.filter(c => c.getBoundingClientRect().width < 3.9 * size)
+                        .map(c => c.textContent.trim().slice(0, 12)),
+                };
+            }"""
+        )
+        if found["tables"] == 0:
+            failures.append(f"{path}: 没有表格")
+        if found["pageWidth"] > 390:
+            failures.append(f"{path}: 页面宽 {found['pageWidth']}px，出现横向滚动")
+        if found["narrow"]:
+            failures.append(f"{path}: 过窄的单元格 {found['narrow']}")
+    assert not failures, "\n".join(failures)
