@@ -299,9 +299,13 @@ def post_shipment(request: HttpRequest, number: str, payload: ShipmentIn) -> Sta
 @router.get(
     "/licence-library/coverage",
     response={200: list[CoverageOut], **ERRORS},
-    summary="证照库入库率：已批准的出证办件中已签发电子证照的比例（按办理机构）",
+    summary="证照库入库率：已批准的出证办件中已签发电子证照的比例（按办理机构；监督人员和机构管理员）",
 )
 def licence_coverage(request: HttpRequest) -> list[dict[str, Any]]:
+    if not selectors.may_see_licence_coverage(request.user):
+        raise RuleViolation(
+            "coverage_forbidden", "证照库入库率仅供监督人员和机构管理员查看", status=403
+        )
     return [
         {
             "organisation": {"uscc": r.organisation.uscc, "name": r.organisation.name},
@@ -309,5 +313,5 @@ def licence_coverage(request: HttpRequest) -> list[dict[str, Any]]:
             "with_licence": r.with_licence,
             "share": r.share,
         }
-        for r in selectors.licence_coverage()
+        for r in selectors.licence_coverage_for(request.user)
     ]

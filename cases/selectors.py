@@ -482,6 +482,14 @@ def licence_coverage(organisations: QuerySet[Organisation] | None = None) -> lis
 COVERAGE_ROLES = (Role.SUPERVISOR, Role.ORG_ADMIN)
 
 
+def may_see_licence_coverage(user: Actor) -> bool:
+    """Supervisors and organisation admins read the coverage of their scope; nobody else."""
+    return (
+        isinstance(user, User)
+        and StaffRole.objects.filter(user=user, role__in=COVERAGE_ROLES).exists()
+    )
+
+
 def licence_coverage_for(user: Actor) -> list[CoverageRow]:
     """`licence_coverage` in `user`'s scope: a supervisor, every organisation inside their
     division; an organisation admin, their own organisation (listed even without a case)."""

@@ -100,17 +100,17 @@ def list_licences(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def get_licence(request: HttpRequest, identifier: str) -> dict[str, Any]:
     licence = selectors.get_licence_for(request.user, identifier)
-    return selectors.licence_view(licence, verify_url(licence.token))
+    return selectors.licence_view(licence, verify_url(licence.token), request.user)
 
 
 @router.get(
     "/licences/{identifier}/canonical",
     response={200: None, **ERRORS},
     auth=API_AUTH,
-    summary="签名所覆盖的规范化字节（用于以 openssl 独立验签）",
+    summary="签名所覆盖的规范化字节（用于以 openssl 独立验签；仅持证人本人）",
 )
 def canonical_form(request: HttpRequest, identifier: str) -> HttpResponse:
-    licence = selectors.get_licence_for(request.user, identifier)
+    licence = selectors.canonical_for(request.user, identifier)
     return HttpResponse(canonical.canonical_bytes(licence), content_type="application/json")
 
 
@@ -123,7 +123,8 @@ def canonical_form(request: HttpRequest, identifier: str) -> HttpResponse:
 def licence_pdf(request: HttpRequest, identifier: str) -> HttpResponse:
     licence = selectors.get_licence_for(request.user, identifier)
     services.record_download(licence, actor=request.user)
-    response = HttpResponse(render_licence_pdf(licence), content_type="application/pdf")
+    face = selectors.face_for(licence, request.user)
+    response = HttpResponse(render_licence_pdf(licence, face=face), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="licence-{licence.serial}.pdf"'
     return response
 
@@ -137,4 +138,4 @@ def licence_pdf(request: HttpRequest, identifier: str) -> HttpResponse:
 def revoke(request: HttpRequest, identifier: str, payload: RevokeIn) -> dict[str, Any]:
     licence = selectors.get_licence_for(request.user, identifier)
     licence = services.revoke_licence_as_staff(licence, reason=payload.reason, actor=request.user)
-    return selectors.licence_view(licence, verify_url(licence.token))
+    return selectors.licence_view(licence, verify_url(licence.token), request.user)

@@ -132,10 +132,11 @@ class _Row:
     value: str
 
 
-def render_licence_pdf(licence: Licence) -> bytes:
-    """The licence as a PDF document (bytes)."""
+def render_licence_pdf(licence: Licence, *, face: dict[str, Any] | None = None) -> bytes:
+    """The licence as a PDF document (bytes); `face` is the face as the reader may see it
+    (`licences.selectors.face_for`), the stored face if not given."""
     font = cjk_font()
-    rows = _rows(licence)
+    rows = _rows(licence, face)
     body, pages = _paginate(rows, font)
     url = verify_url(licence.token)
     issuer_name = licence.issuer.name
@@ -172,19 +173,19 @@ def verify_url(token: str) -> str:
 # Content ---------------------------------------------------------------------------------------
 
 
-def face_rows(licence: Licence) -> list[tuple[str, str]]:
+def face_rows(licence: Licence, face: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     """The licence face as (label, value) lines, as the PDF prints them — for pages."""
-    return [(row.label, row.value) for row in _rows(licence)]
+    return [(row.label, row.value) for row in _rows(licence, face)]
 
 
-def _rows(licence: Licence) -> list[_Row]:
+def _rows(licence: Licence, shown: dict[str, Any] | None = None) -> list[_Row]:
     code_kind = licence.get_holder_code_type_display()
     rows = [
         _Row("持证主体", licence.holder_name),
         _Row("持证主体代码", f"{licence.holder_code_masked}（{code_kind}）"),
     ]
     fields = parse_form_fields(licence.licence_type.face_fields, ProblemList())
-    face: dict[str, Any] = dict(licence.face_data or {})
+    face: dict[str, Any] = dict((licence.face_data or {}) if shown is None else shown)
     for field in fields:
         if field.name in face:
             rows.append(_Row(field.label, _face_value(field.type, face.pop(field.name))))

@@ -21,6 +21,7 @@ from core.calendar import chinese_date
 from licences.models import Licence, LicenceEvent, Seal
 from licences.rendering import FontMissing, render_licence_pdf, verify_url
 from licences.seal_image import label_for, seal_svg
+from licences.selectors import face_for
 from licences.services import Verification, record_download
 
 logger = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def pdf_response(request: HttpRequest, licence: Licence) -> HttpResponse | None:
     """The licence's PDF as a download, the download logged; None if no CJK font is
     installed (the node cannot draw it; nothing is logged then)."""
     try:
-        content = render_licence_pdf(licence)
+        content = render_licence_pdf(licence, face=face_for(licence, request.user))
     except FontMissing:
         logger.exception("licence PDF of %s could not be drawn", licence.identifier)
         return None

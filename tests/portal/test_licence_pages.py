@@ -129,7 +129,7 @@ def test_pdf_without_a_font_says_so_and_logs_nothing(
 ):
     from portal import licence_display
 
-    def missing(_licence):
+    def missing(_licence, **_kwargs):
         raise rendering.FontMissing("no font")
 
     monkeypatch.setattr(licence_display, "render_licence_pdf", missing)
