@@ -273,8 +273,15 @@ class IntakeSearchForm(FilterForm):
 
 
 class IntakeApplicantForm(forms.Form):
-    """The applicant a window clerk applies for, and whether it is 代办帮办."""
+    """The window the clerk takes the case in at (among those they are assigned to), the
+    applicant they apply for, and whether it is 代办帮办."""
 
+    window = forms.TypedChoiceField(
+        label="收件窗口",
+        coerce=int,
+        help_text="只能在入驻该事项的窗口收件。",
+        error_messages={"required": "请选择收件窗口", "invalid_choice": "请选择您所在的窗口"},
+    )
     kind = forms.ChoiceField(
         label="申请人类型",
         choices=[("person", "自然人"), ("company", "法人")],
@@ -331,6 +338,7 @@ class IntakeApplicantForm(forms.Form):
     COMPANY_FIELDS = ("company_name", "uscc", "legal_representative")
     # Where a service's refusal about the applicant is shown, by the refusal's code prefix.
     ERROR_FIELDS = {
+        "window": "window",
         "id_number": "id_number",
         "mobile": "mobile",
         "uscc": "uscc",
@@ -338,9 +346,27 @@ class IntakeApplicantForm(forms.Form):
         "real_name_mismatch": "name",
     }
 
-    def __init__(self, *args: Any, audience: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        audience: str,
+        windows: list[tuple[Any, bool]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`windows`: the clerk's windows, each with whether it receives the item; the
+        first that does is preselected."""
         kwargs.setdefault("prefix", "applicant")
         super().__init__(*args, **kwargs)
+        windows = windows or []
+        choice: Any = self.fields["window"]
+        choice.choices = [
+            (w.pk, f"{w.hall.name} {w.label}" + ("" if receives else "（未入驻本事项）"))
+            for w, receives in windows
+        ]
+        preselected = next((w for w, receives in windows if receives), None)
+        if preselected is not None or len(windows) == 1:
+            self.initial.setdefault("window", (preselected or windows[0][0]).pk)
+        self.windows = {w.pk: w for w, _ in windows}
         kinds: Any = self.fields["kind"]
         if audience == "person":
             kinds.choices = [("person", "自然人")]
@@ -381,6 +407,10 @@ class IntakeApplicantForm(forms.Form):
             "id_number": data["id_number"],
             "mobile": data["mobile"],
         }
+
+    def chosen_window(self) -> Any:
+        """The window chosen (a `halls.models.Window` of the clerk's)."""
+        return self.windows[self.cleaned_data["window"]]
 
     def field_for(self, code: str) -> str | None:
         return next((f for prefix, f in self.ERROR_FIELDS.items() if code.startswith(prefix)), None)
