@@ -8,11 +8,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import StaffRole
-from catalog.models import ItemList, ListEntry, Scope, ServiceItem, ZoneSource
-from catalog.selectors import current_item_versions, current_list_versions
+from catalog.models import (
+    ItemList,
+    ItemVersion,
+    ListEntry,
+    PublicationStatus,
+    Scope,
+    ServiceItem,
+    ZoneSource,
+)
+from catalog.selectors import current_list_versions, today
 from core.exceptions import NotFound
 from core.selectors import unknown
 from halls.models import Consultation, ServiceHall, Window
@@ -99,9 +107,16 @@ def received_by_hall(windows: list[Window], *, on: dt.date | None = None) -> lis
         for pk, item_list in sorted(lists.items(), key=lambda p: (p[1].scope, p[1].code)):
             groups.append(ReceivedGroup(item_list, list_windows[pk], by_list.get(pk, [])))
     if item_windows:
+        in_force = Q(status=PublicationStatus.PUBLISHED, effective_from__lte=on or today())
+        latest = (
+            ItemVersion.objects.filter(in_force, item=OuterRef("item"))
+            .order_by("-effective_from", "-number")
+            .values("pk")[:1]
+        )
         versions = (
-            current_item_versions(on=on)
-            .filter(item_id__in=list(item_windows))
+            ItemVersion.objects.filter(
+                in_force, pk=Subquery(latest), item_id__in=list(item_windows)
+            )
             .select_related("item__organisation")
             .order_by("item__code")
         )
