@@ -39,6 +39,7 @@ from core.exceptions import NotFound, RuleViolation
 from core.schemas import ProblemOut
 from core.selectors import known_division
 from delivery.carriers import Party
+from halls.selectors import known_window
 from licences.schemas import UseLicenceIn
 from licences.selectors import wallet
 
@@ -63,6 +64,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         idempotency_key=payload.idempotency_key or request.headers.get("Idempotency-Key", ""),
         submit=payload.submit,
         place=known_division(payload.place) if payload.place else None,
+        window=known_window(payload.window) if payload.window is not None else None,
     )
     return Status(201, _detail(request, case.number))
 

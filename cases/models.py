@@ -159,6 +159,17 @@ class Case(ProcessFields):
     receiving_org = models.ForeignKey(
         Organisation, verbose_name="收件地", on_delete=models.PROTECT, related_name="received_cases"
     )
+    # The window (专窗) a window case was taken in at, on this node: cases (floor 4) stand
+    # above halls (floor 2), so a foreign key. Empty for an online case, and for a case
+    # received at another node's window (that node keeps its window).
+    window = models.ForeignKey(
+        "halls.Window",
+        verbose_name="收件窗口",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
     handling_org = models.ForeignKey(
         Organisation,
         verbose_name="业务属地",

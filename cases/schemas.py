@@ -37,6 +37,10 @@ class CaseIn(Schema):
     assisted: bool = Field(default=False, description="代办帮办（老年人、残疾人等）")
     submit: bool = Field(default=False, description="创建后立即提交（材料须已齐全或已承诺）")
     idempotency_key: str = Field(default="", max_length=64)
+    window: int | None = Field(
+        default=None,
+        description="窗口人员收件时：收件窗口的 id（GET /api/v1/halls）；只在一个入驻该事项的窗口时可省略",
+    )
     place: str | None = Field(
         default=None,
         max_length=12,
@@ -242,6 +246,16 @@ class CaseRowOut(Schema):
         return obj.handling_org.name
 
 
+class CaseWindowOut(Schema):
+    """The window (专窗) a window case was taken in at."""
+
+    id: int
+    hall: str
+    hall_code: str
+    number: str
+    name: str
+
+
 class CaseOut(Schema):
     number: str
     item: dict[str, Any]
@@ -254,6 +268,7 @@ class CaseOut(Schema):
     applicant: dict[str, Any]
     assisted: bool
     receiving_org: OrgOut
+    window: CaseWindowOut | None = Field(description="收件窗口（窗口收件的办件）")
     handling_org: OrgOut
     form: dict[str, Any]
     materials: list[MaterialOut]

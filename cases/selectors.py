@@ -68,6 +68,7 @@ def case_queryset() -> QuerySet[Case]:
         "item_version__category",
         "handling_org__division",
         "receiving_org__division",
+        "window__hall",
         "applicant_person",
         "applicant_company",
         "workflow",
@@ -275,6 +276,17 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "applicant": applicant,
         "assisted": case.assisted,
         "receiving_org": {"uscc": case.receiving_org.uscc, "name": case.receiving_org.name},
+        "window": (
+            {
+                "id": case.window.pk,
+                "hall": case.window.hall.name,
+                "hall_code": case.window.hall.code,
+                "number": case.window.number,
+                "name": case.window.name,
+            }
+            if case.window
+            else None
+        ),
         "handling_org": {"uscc": case.handling_org.uscc, "name": case.handling_org.name},
         "form": masked_form(case, viewer),
         "materials": [

@@ -44,6 +44,8 @@ from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation, PersonalDataAccess
 from core.process import Transition
 from core.selectors import nearest_division
+from halls.models import Window
+from halls.services import check_intake, intake_window
 
 # Numbers ---------------------------------------------------------------------------------
 
@@ -125,6 +127,7 @@ def open_case(
     scope: str,
     place: Division | None,
     list_version: ListVersion | None = None,
+    window: Window | None = None,
     assisted: bool = False,
     idempotency_key: str = "",
     counterpart_node: str = "",
@@ -154,6 +157,7 @@ def open_case(
         assisted=assisted,
         idempotency_key=idempotency_key,
         receiving_org=receiving_org,
+        window=window,
         handling_org=handling_org,
         form_data=clean_form(item_version, form_data, person=person, company=company),
         counterpart_node=counterpart_node,
@@ -165,16 +169,16 @@ def place_of(
     *,
     place: Division | None,
     channel: str,
-    receiving_org: Organisation | None,
+    window: Window | None,
     person: Person | None,
     company: Company | None,
     item_version: ItemVersion,
 ) -> Division:
-    """Where the applicant is served: the receiving window's division; online, the
-    division the applicant gave, else the one their ID number or 统一社会信用代码 was issued
-    in (if this node knows it), else the item's own."""
-    if channel == Case.Channel.WINDOW and receiving_org is not None:
-        return receiving_org.division
+    """Where the applicant is served: the division of the hall of the receiving window;
+    online, the division the applicant gave, else the one their ID number or 统一社会信用代码
+    was issued in (if this node knows it), else the item's own."""
+    if channel == Case.Channel.WINDOW and window is not None:
+        return window.hall.division
     if place is not None:
         return place
     code = person.id_number[:6] if person is not None else company.uscc[2:8]  # type: ignore[union-attr]
@@ -190,7 +194,7 @@ def start_case(
     person: Person | None = None,
     company: Company | None = None,
     channel: str = Case.Channel.ONLINE,
-    receiving_org: Organisation | None = None,
+    window: Window | None = None,
     place: Division | None = None,
     mode: str | None = None,
     assisted: bool = False,
@@ -198,7 +202,9 @@ def start_case(
 ) -> Case:
     """Open a draft case for an applicant under the item version in force.
 
-    The scope and mode are decided by the catalog's 通办 rules for where the applicant is
+    A window case is taken in at a window (专窗) that receives the item, by a clerk
+    assigned to it (`halls.services.check_intake`: `window_not_receiving`,
+    `window_clerk_not_assigned`); the window's organisation receives it. The scope and mode are decided by the catalog's 通办 rules for where the applicant is
     served (`catalog.offers.offer_for`): refused if the item is not offered there, in that
     mode, or through that channel. The form is validated against the version's form
     schema. A repeated idempotency key returns the case it made, if the request is the
@@ -215,10 +221,18 @@ def start_case(
         raise RuleViolation(
             "audience_mismatch", f"该事项的服务对象为{item_version.get_audience_display()}"
         )
+    receiving_org: Organisation | None = None
+    if channel == Case.Channel.WINDOW:
+        if window is None:
+            raise RuleViolation("window_required", "窗口收件须指明收件窗口", field="window")
+        check_intake(window, item_version.item, actor=actor)
+        receiving_org = window.organisation
+    else:
+        window = None
     where = place_of(
         place=place,
         channel=channel,
-        receiving_org=receiving_org,
+        window=window,
         person=person,
         company=company,
         item_version=item_version,
@@ -247,6 +261,7 @@ def start_case(
         submitted_by=user,
         receiving_org=receiving_org or handling_org,
         handling_org=handling_org,
+        window=window,
         channel=channel,
         assisted=assisted,
         idempotency_key=idempotency_key,
@@ -402,14 +417,16 @@ def apply(
     idempotency_key: str = "",
     submit: bool = False,
     place: Division | None = None,
+    window: Window | None = None,
 ) -> Case:
     """Open (and optionally submit) a case, working out who the applicant is and where the
     case is received (`place`: where an applicant applying online lives; see `place_of`):
 
     - a citizen applies for themself; a company agent names the company (`company_uscc`);
-    - a window clerk applies on behalf of a person or company (`on_behalf_of`), received at
-      the clerk's organisation — 代办帮办 when `assisted`; a different organisation than
-      the item's owner makes it a 异地代收代办 (proxy) case;
+    - a window clerk applies on behalf of a person or company (`on_behalf_of`) at one of
+      the windows they are assigned to (`window`; the only one when they staff one),
+      received by the window's organisation — 代办帮办 when `assisted`; a different
+      organisation than the item's owner makes it a 异地代收代办 (proxy) case;
     - a department system (any other staff role) files on behalf of an applicant, received
       by the item's own organisation.
     """
@@ -418,14 +435,15 @@ def apply(
         raise RuleViolation("actor_required", "须以登录账号办理", status=401)
     person: Person | None = None
     company: Company | None = None
-    channel, receiving_org = Case.Channel.ONLINE, None
+    channel: str = Case.Channel.ONLINE
+    at_window: Window | None = None
     if on_behalf_of is not None:
         roles = list(StaffRole.objects.filter(user=user).select_related("organisation"))
         if not roles:
             raise RuleViolation("action_forbidden", "只有工作人员可以代他人申请", status=403)
-        clerk = next((r for r in roles if r.role == Role.WINDOW_CLERK), None)
-        if clerk is not None:
-            channel, receiving_org = Case.Channel.WINDOW, clerk.organisation
+        if any(r.role == Role.WINDOW_CLERK for r in roles):
+            channel = Case.Channel.WINDOW
+            at_window = intake_window(actor, window, item_version.item)
         else:
             channel = Case.Channel.API
         if on_behalf_of.get("kind") == "company":
@@ -459,7 +477,7 @@ def apply(
         person=person,
         company=company,
         channel=channel,
-        receiving_org=receiving_org,
+        window=at_window,
         place=place,
         assisted=assisted,
         idempotency_key=idempotency_key,

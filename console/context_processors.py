@@ -18,4 +18,8 @@ def staff(request: HttpRequest) -> dict[str, Any]:
         "staff_roles": roles,
         "is_clerk": any(r.role == Role.WINDOW_CLERK for r in roles),
         "may_see_coverage": any(r.role in (Role.SUPERVISOR, Role.ORG_ADMIN) for r in roles),
+        # The hall's staff: its clerks, and the organisations' admins and supervisors.
+        "may_see_consultations": any(
+            r.role in (Role.WINDOW_CLERK, Role.ORG_ADMIN, Role.SUPERVISOR) for r in roles
+        ),
     }

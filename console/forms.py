@@ -280,8 +280,15 @@ class IntakeSearchForm(FilterForm):
 
 
 class IntakeApplicantForm(forms.Form):
-    """The applicant a window clerk applies for, and whether it is 代办帮办."""
+    """The window the clerk takes the case in at (among those they are assigned to), the
+    applicant they apply for, and whether it is 代办帮办."""
 
+    window = forms.TypedChoiceField(
+        label="收件窗口",
+        coerce=int,
+        help_text="只能在入驻该事项的窗口收件。",
+        error_messages={"required": "请选择收件窗口", "invalid_choice": "请选择您所在的窗口"},
+    )
     kind = forms.ChoiceField(
         label="申请人类型",
         choices=[("person", "自然人"), ("company", "法人")],
@@ -338,6 +345,7 @@ class IntakeApplicantForm(forms.Form):
     COMPANY_FIELDS = ("company_name", "uscc", "legal_representative")
     # Where a service's refusal about the applicant is shown, by the refusal's code prefix.
     ERROR_FIELDS = {
+        "window": "window",
         "id_number": "id_number",
         "mobile": "mobile",
         "uscc": "uscc",
@@ -345,9 +353,27 @@ class IntakeApplicantForm(forms.Form):
         "real_name_mismatch": "name",
     }
 
-    def __init__(self, *args: Any, audience: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        audience: str,
+        windows: list[tuple[Any, bool]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`windows`: the clerk's windows, each with whether it receives the item; the
+        first that does is preselected."""
         kwargs.setdefault("prefix", "applicant")
         super().__init__(*args, **kwargs)
+        windows = windows or []
+        choice: Any = self.fields["window"]
+        choice.choices = [
+            (w.pk, f"{w.hall.name} {w.label}" + ("" if receives else "（未入驻本事项）"))
+            for w, receives in windows
+        ]
+        preselected = next((w for w, receives in windows if receives), None)
+        if preselected is not None or len(windows) == 1:
+            self.initial.setdefault("window", (preselected or windows[0][0]).pk)
+        self.windows = {w.pk: w for w, _ in windows}
         kinds: Any = self.fields["kind"]
         if audience == "person":
             kinds.choices = [("person", "自然人")]
@@ -388,6 +414,10 @@ class IntakeApplicantForm(forms.Form):
             "id_number": data["id_number"],
             "mobile": data["mobile"],
         }
+
+    def chosen_window(self) -> Any:
+        """The window chosen (a `halls.models.Window` of the clerk's)."""
+        return self.windows[self.cleaned_data["window"]]
 
     def field_for(self, code: str) -> str | None:
         return next((f for prefix, f in self.ERROR_FIELDS.items() if code.startswith(prefix)), None)
@@ -478,3 +508,77 @@ class RevokeSealForm(forms.Form):
         kwargs.setdefault("prefix", f"revoke-seal{seal_id}")
         super().__init__(*args, **kwargs)
         self.seal_id = seal_id
+
+
+# Counter consultations (咨询辅导) --------------------------------------------------------------
+
+
+class ConsultationForm(forms.Form):
+    """A consultation at one of the clerk's windows (`halls.services.record_consultation`
+    checks it again)."""
+
+    window = forms.TypedChoiceField(
+        label="接待窗口", coerce=int, error_messages={"required": "请选择接待窗口"}
+    )
+    item = forms.CharField(
+        label="咨询事项编码",
+        required=False,
+        max_length=64,
+        help_text="选填；可在“窗口收件”中查到事项编码。",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    item_name = forms.CharField(
+        label="咨询事项名称",
+        required=False,
+        max_length=200,
+        help_text="没有事项编码时填写，如“外省事项”。",
+    )
+    asker_name = forms.CharField(
+        label="咨询人姓名",
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    asker_contact = forms.CharField(
+        label="联系电话",
+        required=False,
+        max_length=14,
+        help_text="选填；加密保存，列表中遮蔽显示。",
+        widget=forms.TextInput(
+            attrs={"type": "tel", "inputmode": "numeric", "autocomplete": "off"}
+        ),
+    )
+    question = forms.CharField(
+        label="咨询内容",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "请填写咨询内容"},
+    )
+    answer = forms.CharField(label="答复", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = forms.ChoiceField(
+        label="结果",
+        choices=[("", "请选择")],
+        error_messages={"required": "请选择咨询结果"},
+    )
+    case_number = forms.CharField(
+        label="受理办件编号",
+        required=False,
+        max_length=40,
+        help_text="当场受理的，填写办件编号。",
+    )
+
+    def __init__(
+        self, *args: Any, windows: list[Any], outcomes: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("prefix", "consultation")
+        super().__init__(*args, **kwargs)
+        window: Any = self.fields["window"]
+        window.choices = [(w.pk, f"{w.hall.name} {w.label}") for w in windows]
+        if len(windows) == 1:
+            self.initial.setdefault("window", windows[0].pk)
+        outcome: Any = self.fields["outcome"]
+        outcome.choices = [("", "请选择"), *outcomes]
+        self.windows = {w.pk: w for w in windows}
+
+    def chosen_window(self) -> Any:
+        return self.windows[self.cleaned_data["window"]]

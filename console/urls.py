@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from console import licence_views, views
+from console import hall_views, licence_views, views
 
 app_name = "console"
 
@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("intake/", views.intake, name="intake"),
     path("intake/<str:code>/", views.intake_apply, name="intake_apply"),
+    path("consultations/", hall_views.consultations, name="consultations"),
     path("licences/", licence_views.licences, name="licences"),
     path("licences/<str:identifier>/", licence_views.licence_detail, name="licence"),
     path("licences/<str:identifier>/revoke/", licence_views.revoke_licence, name="revoke_licence"),

@@ -56,6 +56,7 @@ from core import blobs
 from core.exceptions import NotFound, RuleViolation
 from delivery.carriers import Party
 from delivery.models import Shipment
+from halls.selectors import window_receives, windows_of_clerk
 from portal.case_display import (
     WARNING_TEXT,
     case_page_context,
@@ -587,7 +588,8 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
         return refused
     version = current_version_of(code)
     data = request.POST if request.method == "POST" else None
-    applicant_form = IntakeApplicantForm(data, audience=version.audience)
+    windows = [(w, window_receives(w, version.item)) for w in windows_of_clerk(request.user)]
+    applicant_form = IntakeApplicantForm(data, audience=version.audience, windows=windows)
     form = ApplicationForm(data, fields=form_fields_of(version), own_data=False)
     key = (request.POST.get("idempotency_key") or uuid.uuid4().hex)[:64]
     status, error = 200, None
@@ -603,6 +605,7 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
                     on_behalf_of=applicant_form.on_behalf_of(),
                     assisted=applicant_form.cleaned_data["assisted"],
                     idempotency_key=key,
+                    window=applicant_form.chosen_window(),
                 )
             except RuleViolation as exc:
                 status = exc.status
@@ -619,7 +622,8 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
                     f"已创建办件 {case.number}。请登记申请材料，核验身份并进行形式审查后提交。",
                 )
                 return HttpResponseRedirect(reverse("console:case", args=[case.number]))
-    clerk = _clerk_role(request)
+    receiving = next((w for w, receives in windows if receives), None)
+    clerk_org = receiving.organisation if receiving else None
     context = {
         "version": version,
         "item": version.item,
@@ -627,7 +631,9 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
         "form": form,
         "idempotency_key": key,
         "error": error,
-        "clerk_org": clerk.organisation if clerk else None,
-        "is_proxy": clerk is not None and clerk.organisation_id != version.item.organisation_id,
+        "clerk_org": clerk_org,
+        "receiving_window": receiving,
+        "has_windows": bool(windows),
+        "is_proxy": clerk_org is not None and clerk_org.pk != version.item.organisation_id,
     }
     return render(request, "console/intake_form.html", context, status=status)

@@ -42,7 +42,7 @@ def _division_or_national(code: str | None) -> Division | None:
     "/divisions",
     response={200: list[DivisionOut], 422: ProblemOut},
     summary="行政区划列表",
-    description="按代码排序；可按层级（province、prefecture、county、functional_zone）"
+    description="按代码排序；可按层级（province、prefecture、county、functional_zone、township、village）"
     "或上级区划代码筛选。",
 )
 def list_divisions(

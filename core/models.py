@@ -11,7 +11,8 @@ from core.validators import validate_division_code_format, validate_uscc
 
 class Division(models.Model):
     """An administrative division (行政区划, GB/T 2260), or a functional zone the province
-    manages like one (沈抚示范区), identified by a 6-character code.
+    manages like one (沈抚示范区), identified by a 6-character code; a 乡镇/街道 or a
+    村/社区 below a county by its 9- or 12-digit statistical code.
 
     Statutory codes come from GB/T 2260; a functional zone without one gets a
     platform-local code and says so in `code_kind`, so nothing mistakes it for a legal
@@ -23,6 +24,11 @@ class Division(models.Model):
         PREFECTURE = "prefecture", "市级"
         COUNTY = "county", "县级"
         FUNCTIONAL_ZONE = "functional_zone", "功能区"
+        # Below the county, with the statistical codes (统计用区划代码) that extend its
+        # code: 9 digits for a 乡镇/街道, 12 for a 村/社区. Service halls sit down there
+        # (便民服务中心, 便民服务站), as the plan asks 通办 windows to reach.
+        TOWNSHIP = "township", "乡镇/街道"
+        VILLAGE = "village", "村/社区"
 
     class CodeKind(models.TextChoices):
         STATUTORY = "statutory", "法定区划代码"
@@ -30,7 +36,7 @@ class Division(models.Model):
         PLATFORM_LOCAL = "platform_local", "平台自定义代码"
 
     code = models.CharField(
-        "区划代码", max_length=6, unique=True, validators=[validate_division_code_format]
+        "区划代码", max_length=12, unique=True, validators=[validate_division_code_format]
     )
     name = models.CharField("名称", max_length=64)
     level = models.CharField("层级", max_length=16, choices=Level.choices)
@@ -64,7 +70,10 @@ class Division(models.Model):
 
 
 def division_code_prefix(code: str) -> str:
-    """The prefix every code inside a division starts with: 210000 → 21, 210200 → 2102."""
+    """The prefix every code inside a division starts with: 210000 → 21, 210200 → 2102;
+    a township's 9 digits and a village's 12 are their own prefix."""
+    if len(code) != 6:
+        return code
     if code.endswith("0000"):
         return code[:2]
     if code.endswith("00"):

@@ -102,6 +102,58 @@ def load_calendar_year(
     return calendar_year
 
 
+# The level a division's code length and its parent's level allow (below the county).
+_LOWER_LEVELS = {
+    Division.Level.TOWNSHIP: (9, {Division.Level.COUNTY, Division.Level.FUNCTIONAL_ZONE}),
+    Division.Level.VILLAGE: (12, {Division.Level.TOWNSHIP}),
+}
+
+
+@transaction.atomic
+def save_division(
+    *,
+    code: str,
+    name: str,
+    level: str,
+    parent: Division | None,
+    actor: Actor,
+    code_kind: str = Division.CodeKind.STATUTORY,
+) -> Division:
+    """Create or update a division. A 乡镇/街道 has a 9-digit code that extends its county's
+    (or functional zone's), a 村/社区 a 12-digit one extending its township's; both are
+    statistical codes (统计用区划代码)."""
+    problems = ProblemList()
+    try:
+        Division._meta.get_field("code").run_validators(code)
+    except ValidationError as exc:
+        problems.add(exc.messages[0], field="code")
+    if level not in Division.Level.values:
+        problems.add(f"未知的区划层级：{level}", field="level")
+    if level in _LOWER_LEVELS:
+        length, parents = _LOWER_LEVELS[Division.Level(level)]
+        if len(code) != length:
+            problems.add(f"该层级的区划代码应为{length}位", field="code")
+        if parent is None or parent.level not in parents or not code.startswith(parent.code):
+            problems.add("上级区划不符：代码须以上级区划代码开头", field="parent")
+        code_kind = Division.CodeKind.STATISTICAL
+    elif len(code) != 6:
+        problems.add("县级及以上区划代码应为6位", field="code")
+    if not name.strip():
+        problems.add("请填写名称", field="name")
+    problems.raise_if_any("division_invalid", f"行政区划 {code} 有误")
+    division, created = Division.objects.update_or_create(
+        code=code,
+        defaults={"name": name.strip(), "level": level, "parent": parent, "code_kind": code_kind},
+    )
+    record_audit(
+        actor=actor,
+        action="create_division" if created else "update_division",
+        obj=division,
+        summary=f"{'新增' if created else '更新'}行政区划 {division}",
+    )
+    return division
+
+
 @transaction.atomic
 def save_organisation(
     *,

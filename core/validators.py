@@ -22,7 +22,9 @@ from stdnum.exceptions import (
 )
 
 _MOBILE = re.compile(r"^(?:\+?86)?(1[3-9][0-9]{9})$")
-_DIVISION = re.compile(r"^[0-9]{6}$")
+# 6 digits (GB/T 2260: province, city, county); 9 for a 乡镇/街道 and 12 for a 村/社区
+# (the statistical codes that extend the county's).
+_DIVISION = re.compile(r"^([0-9]{6}|[0-9]{9}|[0-9]{12})$")
 
 
 def ascii_identifier(value: str | None) -> str:
@@ -114,4 +116,6 @@ def validate_mobile(value: str) -> None:
 
 def validate_division_code_format(value: str) -> None:
     if not _DIVISION.fullmatch(value or ""):
-        raise ValidationError("行政区划代码应为6位数字", code="division_format")
+        raise ValidationError(
+            "行政区划代码应为6位数字（乡镇、街道9位，村、社区12位）", code="division_format"
+        )

@@ -3,7 +3,7 @@ and the public licence verification page."""
 
 from django.urls import path
 
-from portal import account_views, case_views, licence_views, views
+from portal import account_views, case_views, hall_views, licence_views, views
 
 app_name = "portal"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("lists/<str:code>/", views.list_detail, name="list_detail"),
     path("lists/<str:code>/versions/<int:number>/", views.list_version_detail, name="list_version"),
     path("lists/<str:code>/diff/", views.list_diff, name="list_diff"),
+    path("halls/", hall_views.halls, name="halls"),
+    path("halls/<slug:code>/", hall_views.hall_detail, name="hall"),
     path("elder-mode/", views.elder_mode, name="elder_mode"),
     # Account
     path("login/", account_views.SignInView.as_view(), name="login"),

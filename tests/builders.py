@@ -217,6 +217,69 @@ def staff(role: str, org: Organisation, username: str | None = None):
     return user
 
 
+def hall(org: Organisation, *, code: str | None = None, division: str | None = None) -> Any:
+    """The test hall run by `org` (made on first use), in its division unless named."""
+    from halls.models import ServiceHall
+    from halls.services import save_hall
+
+    code = code or f"hall-{org.pk}"
+    existing = ServiceHall.objects.filter(code=code).first()
+    if existing is not None:
+        return existing
+    return save_hall(
+        code=code,
+        name=f"{org.name}服务大厅",
+        organisation=org,
+        division=Division.objects.get(code=division) if division else org.division,
+        address="测试路1号",
+        opening_hours="周一至周五 9:00—17:00",
+        phone="0411-12345",
+        actor=SystemActor("test"),
+    )
+
+
+def window(
+    org: Organisation,
+    *,
+    items: tuple[ItemVersion, ...] = (),
+    lists: tuple[ItemList, ...] = (),
+    number: str = "1",
+    name: str = "综合受理窗口",
+    clerks: tuple[Any, ...] = (),
+    at: Any = None,
+) -> Any:
+    """Window `number` of `org`'s test hall (or of the hall `at`), receiving `items` and
+    `lists` besides what it received already, with `clerks` assigned."""
+    from halls.models import Window
+    from halls.services import assign_clerk, save_window
+
+    the_hall = at or hall(org)
+    existing = Window.objects.filter(hall=the_hall, number=number).first()
+    old_items = list(existing.items.all()) if existing else []
+    old_lists = list(existing.lists.all()) if existing else []
+    made = save_window(
+        the_hall,
+        number=number,
+        name=name,
+        organisation=org,
+        items=[*old_items, *(v.item for v in items)],
+        lists=[*old_lists, *lists],
+        actor=SystemActor("test"),
+    )
+    for clerk in clerks:
+        assign_clerk(made, clerk, actor=SystemActor("test"))
+    return made
+
+
+def at_window(clerk: Any, *versions: ItemVersion, lists: tuple[ItemList, ...] = ()) -> Any:
+    """Assign the window clerk `clerk` to window 1 of their organisation's test hall, which
+    then receives `versions` and `lists` too: where the clerk takes those items in."""
+    from accounts.models import StaffRole
+
+    org = StaffRole.objects.get(user=clerk, role="window_clerk").organisation
+    return window(org, items=versions, lists=lists, clerks=(clerk,))
+
+
 def uploaded_pdf(marker: str = "1") -> bytes:
     return b"%PDF-1.4\n% tongban test " + marker.encode() + b"\n%%EOF\n"
 
@@ -235,6 +298,7 @@ def checked_window_case(version: ItemVersion, *, custody: str = "") -> tuple[Any
     from cases.materials import add_material
 
     clerk = staff("window_clerk", organisation("大连市政务服务中心"))
+    at_window(clerk, version)
     case = services.apply(
         actor=clerk,
         item_version=version,

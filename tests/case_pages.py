@@ -119,6 +119,10 @@ def build_world() -> World:
         agent=agent_person.user,
         actor=SystemActor("test"),
     )
+    clerk = builders.staff("window_clerk", police, username="dl_clerk")
+    foreign_clerk = builders.staff("window_clerk", shenyang, username="sy_clerk")
+    builders.at_window(clerk, version, every_field)
+    builders.at_window(foreign_clerk, version, every_field)
     return World(
         police=police,
         shenyang=shenyang,
@@ -127,11 +131,11 @@ def build_world() -> World:
         applicant=applicant,
         company=company,
         agent=agent_person.user,
-        clerk=builders.staff("window_clerk", police, username="dl_clerk"),
+        clerk=clerk,
         reviewer=builders.staff("reviewer", police, username="dl_reviewer"),
         approver=builders.staff("approver", police, username="dl_approver"),
         org_admin=builders.staff("org_admin", police, username="dl_admin"),
-        foreign_clerk=builders.staff("window_clerk", shenyang, username="sy_clerk"),
+        foreign_clerk=foreign_clerk,
         foreign_reviewer=builders.staff("reviewer", shenyang, username="sy_reviewer"),
     )
 

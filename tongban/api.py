@@ -117,12 +117,14 @@ def _register_routers() -> None:
     from cases.api import router as cases_router
     from catalog.api import router as catalog_router
     from core.api import router as core_router
+    from halls.api import router as halls_router
     from licences.api import router as licences_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
     api.add_router("", licences_router)
     api.add_router("", cases_router)
+    api.add_router("", halls_router)
 
 
 _register_routers()

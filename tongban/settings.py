@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "catalog",
     "federation",
     "delivery",
+    "halls",
     "licences",
     "cases",
     "hotline",

@@ -29,6 +29,8 @@ def world():
         promised_limit=10,
         form_fields=[{"name": "purpose", "label": "用途", "type": "text"}],
     )
+    clerk = builders.staff("window_clerk", org)
+    builders.at_window(clerk, version)
     return {
         "org": org,
         "other": other,
@@ -36,7 +38,7 @@ def world():
         "applicant": builders.person("李四"),
         "reviewer": builders.staff("reviewer", org),
         "approver": builders.staff("approver", org),
-        "clerk": builders.staff("window_clerk", org),
+        "clerk": clerk,
         "foreign_reviewer": builders.staff("reviewer", other),
     }
 

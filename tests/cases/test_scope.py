@@ -27,6 +27,7 @@ def _apply_online(version, person, place: str):
 
 def _apply_at_window(version, org):
     clerk = builders.staff("window_clerk", org)
+    builders.at_window(clerk, version)
     return services.apply(
         actor=clerk,
         item_version=version,
@@ -147,6 +148,7 @@ def test_drafts_are_invisible_to_staff_and_a_window_draft_to_other_clerks():
     online = _apply_online(version, builders.person(), "210200")
     assert not cases_for(reviewer).filter(pk=online.pk).exists()
     clerk = builders.staff("window_clerk", version.item.organisation)
+    builders.at_window(clerk, version)
     window = services.apply(
         actor=clerk,
         item_version=version,

@@ -20,7 +20,9 @@ def intake(client: Client, version, applicant: dict, answers: dict, *, assisted:
     page = client.get(f"/console/intake/{version.item.code}/")
     assert page.status_code == 200
     key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', page.content.decode()).group(1)
-    data = {"idempotency_key": key}
+    # The window the page preselects: the clerk's window that receives the item.
+    window = re.search(r'<option value="(\d+)" selected>', page.content.decode())
+    data = {"idempotency_key": key, "applicant-window": window.group(1) if window else ""}
     data.update({f"applicant-{k}": v for k, v in applicant.items()})
     data.update({f"form-{k}": v for k, v in answers.items()})
     if assisted:
@@ -156,6 +158,7 @@ def test_window_commitments_are_signed_on_the_applicants_behalf(client, world):
 
 def test_a_company_at_the_window(client, world):
     company_item = builders.item("食品经营许可证核发", org=world.police, audience="company")
+    builders.at_window(world.clerk, company_item)
     client.force_login(world.clerk)
     uscc = builders.valid_uscc(77, "210200")
     response = intake(

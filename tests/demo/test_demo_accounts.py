@@ -29,6 +29,7 @@ from demo.users import (
     staff_name,
     staff_username,
 )
+from halls.models import Consultation, ServiceHall, Window
 from hotline.models import DispatchCatalogVersion, KnowledgeArticle, Ticket, TicketEvent
 from licences.models import Licence, LicenceEvent, Seal
 from licences.services import check_token
@@ -65,6 +66,9 @@ def _counts() -> dict[str, int]:
         TicketEvent,
         DispatchCatalogVersion,
         KnowledgeArticle,
+        ServiceHall,
+        Window,
+        Consultation,
     ]
     return {m.__name__: m.objects.count() for m in models}
 
@@ -85,6 +89,8 @@ def test_load_demo_twice_changes_nothing(demo):
     before = _counts()
     assert before["Case"] >= 9 and before["StaffRole"] == 25 * 6 + 1
     assert before["Licence"] >= 2
+    # 大连市政务服务中心 (four windows, three for its own clerk) and a 街道 便民服务中心.
+    assert (before["ServiceHall"], before["Window"], before["Consultation"]) == (2, 5, 3)
     call_command("load_demo", stdout=StringIO())
     assert _counts() == before
 

@@ -97,6 +97,11 @@ def test_load_demo_on_each_node(settings, node_id):
     assert items.count() >= 6
     assert all(i.organisation.uscc in usccs for i in items)
     assert Organisation.objects.filter(kind=Organisation.Kind.SERVICE_CENTRE).exists()
+    # A service hall with a 通办 window receiving the regional list, staffed.
+    from halls.models import Window
+
+    regional_window = Window.objects.filter(lists__scope="regional").first()
+    assert regional_window is not None and regional_window.clerks.exists()
 
     # The same 东北三省一区 on every node, and items available regionally through it.
     scheme = RegionalScheme.objects.get(code="northeast")

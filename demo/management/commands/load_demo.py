@@ -14,11 +14,14 @@ with a CommandError.
    password `tongban-demo-2026`. `manage.py demo_users` lists them.
 3. An electronic seal for every demo organisation (`demo/seals.py`), so that deciding an
    item whose result is a licence can issue it.
-4. A few demo cases in different states (`demo/cases.py`), made once. On the Liaoning node,
+4. The service halls (`demo/halls.py`, `demo/data/<node>/halls.json`): halls, their 通办
+   windows with what they receive and their clerks, a few counter consultations; the
+   window cases below are taken in at these windows.
+5. A few demo cases in different states (`demo/cases.py`), made once. On the Liaoning node,
    approving the licence-producing ones issues their licences, so 孙浩然's 证照夹 holds a
    居民身份证, which his draft 社会保障卡申领 uses in place of the paper material; the
    other nodes get one small case each.
-5. On the Liaoning node, the 12345 demo (`demo/hotline.py`): the 大连 centre and its agent,
+6. On the Liaoning node, the 12345 demo (`demo/hotline.py`): the 大连 centre and its agent,
    the dispatch catalog, knowledge articles and tickets of every type in different states.
 """
 
@@ -33,6 +36,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import RuleViolation
 from demo.cases import load_demo_cases
+from demo.halls import load_demo_halls
 from demo.hotline import load_demo_hotline
 from demo.seals import load_demo_seals
 from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
@@ -64,6 +68,7 @@ class Command(BaseCommand):
         try:
             users = load_demo_users()
             seals = load_demo_seals(catalog_organisations(), actor=ACTOR)
+            halls = load_demo_halls()
             cases = load_demo_cases()
             tickets = load_demo_hotline()
         except RuleViolation as exc:
@@ -73,7 +78,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"节点 {settings.NODE_ID}（{settings.NODE_NAME}）的演示数据："
             f"新建工作人员账号 {users.staff} 个、自然人 {users.citizens} 个、"
-            f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；演示办件：新建 {cases} 件；"
+            f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；"
+            f"服务大厅：新建 {halls.halls} 个、窗口 {halls.windows} 个、窗口咨询 {halls.consultations} 条；"
+            f"演示办件：新建 {cases} 件；"
             f"12345 演示工单：新建 {tickets} 件。"
             "账号清单见 `manage.py demo_users`。"
         )
