@@ -1,20 +1,26 @@
-"""The result of a decided case: the electronic licence an approval issues, in the same
-transaction as the decision — a new one, or a re-issue superseding the one the holder
-already holds when the item says its result replaces it (换发、补发、变更). An item whose
-result cannot be held twice is refused when applying (`check_result_not_held`), never
-after the work is done."""
+"""The result of a decided case, in the same transaction as the decision:
+
+- the electronic licence an approval issues — a new one, or a re-issue superseding the one
+  the holder already holds when the item says its result replaces it (换发、补发、变更);
+- otherwise, for a 证明, 批文 or 报告, a sealed result document (licences/documents.py);
+- for every refusal (不予受理, 不予许可 / 不予办理), a sealed refusal document with the reasons.
+
+An item whose result cannot be held twice is refused when applying
+(`check_result_not_held`), never after the work is done."""
 
 from __future__ import annotations
 
 from accounts.models import Company, Person
 from cases import timeline
 from cases.models import Case
+from cases.workflow import action_label, category_of
 from catalog.models import ItemVersion
 from core.exceptions import RuleViolation
 from core.personal_data import lookup_hash
 from core.process import Transition
+from licences import documents
 from licences.models import Licence
-from licences.services import Holder, issue_licence
+from licences.services import Holder, issue_licence, signing_seal
 
 
 def holder_of(*, person: Person | None, company: Company | None) -> Holder:
@@ -72,7 +78,12 @@ def issue_result_licence(t: Transition[Case]) -> None:
     handling node issues it; its action reports the licence to the receiving node."""
     case = t.process
     version = case.item_version
-    if version.result_licence_type is None or not case.handling_org.is_local:
+    if not case.handling_org.is_local:
+        return
+    if version.result_licence_type is None:
+        kind = documents.DOCUMENT_TYPES.get(version.result_type)
+        if kind is not None and kind.key in DOCUMENT_RESULTS:
+            issue_result_document(t, kind)
         return
     licence_type = version.result_licence_type
     form = case.form_data or {}
@@ -91,6 +102,7 @@ def issue_result_licence(t: Transition[Case]) -> None:
         actor=t.actor,
         supersedes=supersedes,
     )
+    t.done.add(f"issued:{licence.identifier}")
     note = f"签发{licence_type.name}，电子证照标识 {licence.identifier}"
     if supersedes is not None:
         note += f"（换发，原证照 {supersedes.identifier} 已作废）"
@@ -103,3 +115,72 @@ def issue_result_licence(t: Transition[Case]) -> None:
         data={"identifier": licence.identifier}
         | ({"supersedes": supersedes.identifier} if supersedes else {}),
     )
+
+
+# 证明, 批文 and 报告 without a licence type of their own; 其他 (money paid, a record
+# changed) has no document.
+DOCUMENT_RESULTS = frozenset(
+    {documents.CERTIFICATE.key, documents.APPROVAL.key, documents.REPORT.key}
+)
+
+
+def issue_result_document(t: Transition[Case], kind: documents.DocumentType) -> Licence | None:
+    """Issue the sealed result document of the decision `t` takes, to the applicant, with
+    the handling organisation's seal. An organisation without an active seal cannot seal
+    it: the decision stands (a refusal must never wait for a seal) and the timeline says
+    that the electronic document is owed."""
+    case = t.process
+    if not case.handling_org.is_local:
+        return None
+    try:
+        signing_seal(case.handling_org)
+    except RuleViolation:
+        timeline.record_event(
+            case,
+            actor=t.actor,
+            action="result_document_owed",
+            organisation=case.handling_org,
+            note=f"{case.handling_org.name}没有有效的电子印章，未能出具电子{kind.name}",
+        )
+        return None
+    version = case.item_version
+    face = {
+        "item_name": version.name,
+        "result_name": version.result_name if kind.key in DOCUMENT_RESULTS else "",
+        "case_number": case.number,
+        "decision": action_label(case, t.action),
+        "reasons": t.note,
+        "decided_on": t.today.isoformat(),
+    }
+    licence = issue_licence(
+        licence_type=documents.document_licence_type(kind),
+        holder=holder_of(person=case.applicant_person, company=case.applicant_company),
+        issuer=case.handling_org,
+        face_data=face,
+        case_number=case.number,
+        actor=t.actor,
+    )
+    timeline.record_event(
+        case,
+        actor=t.actor,
+        action="issue_result_document",
+        organisation=case.handling_org,
+        note=f"出具{kind.name}，电子证照标识 {licence.identifier}",
+        data={"identifier": licence.identifier},
+    )
+    t.done.add(f"issued:{licence.identifier}")
+    return licence
+
+
+def issue_refusal_document(t: Transition[Case]) -> None:
+    """Every refusal gets its sealed document: entering a state whose outcome is
+    `not_accepted` (不予受理) or `denied` (不予许可 on a 行政许可 item, 不予办理 otherwise),
+    with the reasons given. Called by the engine for every local change of state."""
+    outcomes = t.definition.tag_values(t.action.to, "outcome")
+    if "not_accepted" in outcomes:
+        kind = documents.NOT_ACCEPTED
+    elif "denied" in outcomes:
+        kind = documents.DENIED if category_of(t.process) == "01" else documents.NOT_GRANTED
+    else:
+        return
+    issue_result_document(t, kind)

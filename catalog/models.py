@@ -82,6 +82,11 @@ class ItemCategory(models.Model):
         return f"{self.name}（{self.code}）"
 
 
+# The defining body of the platform's own document types (办理结果文书, licences/documents.py):
+# the same on every node, made on first use, and not part of the catalog exchange.
+PLATFORM_DEFINING_BODY = "11100000000000000J"
+
+
 class LicenceType(models.Model):
     """证照类型: master data that materials name when a licence can replace them.
 
