@@ -299,12 +299,12 @@ def payload_in(case: Case, action: str, payload: dict[str, Any]) -> dict[str, An
 
 
 def _licences_issued(case: Case, transition: Transition[Case]) -> list[dict[str, str]]:
-    """The licences the action issued (only the handling node issues them)."""
-    if "issue_licence" not in transition.action.effects or not case.handling_org.is_local:
+    """The licences and result documents the action issued (only the handling node issues
+    them; cases/results.py marks each in `transition.done`)."""
+    identifiers = [d.split(":", 1)[1] for d in transition.done if d.startswith("issued:")]
+    if not identifiers or not case.handling_org.is_local:
         return []
-    issued = Licence.objects.filter(
-        case_number=case.number, status=Licence.Status.VALID
-    ).select_related("licence_type")
+    issued = Licence.objects.filter(identifier__in=identifiers).select_related("licence_type")
     return [
         {"identifier": lic.identifier, "type": lic.licence_type.name, "token": lic.token}
         for lic in issued

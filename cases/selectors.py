@@ -12,7 +12,14 @@ from django.utils import timezone
 from accounts.models import Role, StaffRole
 from accounts.selectors import staff_user
 from cases.models import Case, CaseEvent, CaseMaterial, CaseStep
-from cases.workflow import APPLICANT, HANDLING, SYSTEM, category_of, definition_of
+from cases.workflow import (
+    APPLICANT,
+    HANDLING,
+    SYSTEM,
+    action_label,
+    definition_of,
+    state_label,
+)
 from catalog.form_schema import FieldType, parse_form_fields
 from catalog.models import Material
 from core.actors import Actor, SystemActor
@@ -254,7 +261,6 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
 
     Expects a case from `get_case_for` (timeline, materials and commitments prefetched)."""
     definition = definition_of(case)
-    category = category_of(case)
     version = case.item_version
     applicant: dict[str, Any] = {
         "kind": "person" if case.applicant_person_id else "company",
@@ -271,7 +277,7 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "mode_label": case.get_mode_display(),
         "channel": case.channel,
         "state": case.state,
-        "state_label": definition.label(case.state, category),
+        "state_label": state_label(case),
         "finished": definition.is_finished(case.state),
         "applicant": applicant,
         "assisted": case.assisted,
@@ -361,7 +367,7 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "allowed_actions": [
             {
                 "name": a.name,
-                "label": definition.action_label(a, category),
+                "label": action_label(case, a),
                 "note_required": a.note_required,
                 "payload": a.payload,
                 "grave": a.grave,

@@ -32,6 +32,7 @@ from cases.models import (
 )
 from cases.payloads import SpecialProcedure
 from cases.payloads import SupplementRequest as SupplementPayload
+from cases.results import check_result_not_held
 from cases.selectors import REVEAL_ROLES
 from cases.timeline import applicant_label
 from cases.workflow import definition_code, definition_of
@@ -238,6 +239,7 @@ def start_case(
         item_version=item_version,
     )
     offer = offer_for(item_version, place=where, channel=channel, mode=mode)
+    check_result_not_held(item_version, person=person, company=company)
     cleaned = clean_form(item_version, form_data, person=person, company=company)
     if idempotency_key:
         existing = Case.objects.filter(submitted_by=user, idempotency_key=idempotency_key).first()
@@ -322,7 +324,12 @@ def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) ->
 
 
 def mark_submitted(t: Transition[Case]) -> None:
-    """The moment the application leaves the applicant's side."""
+    """The moment the application leaves the applicant's side — refused if meanwhile the
+    applicant came to hold a result the item cannot give twice."""
+    case = t.process
+    check_result_not_held(
+        case.item_version, person=case.applicant_person, company=case.applicant_company
+    )
     t.process.submitted_at = timezone.now()
     t.changed.add("submitted_at")
 

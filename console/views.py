@@ -38,7 +38,7 @@ from cases.selectors import (
     may_reveal_personal_data,
     row_applicant,
 )
-from cases.workflow import category_of, definition_of, has_tag, state_label
+from cases.workflow import action_label, definition_of, has_tag, state_label
 from catalog.selectors import ItemFilter, current_version_of, filter_item_versions, form_fields_of
 from console.forms import (
     FINISHED,
@@ -409,7 +409,7 @@ def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
     spec = definition.action(action, case.state) or definition.any_action(action)
     if spec is None:
         raise NotFound("action_unknown", f"没有“{action}”这个操作")
-    label = definition.action_label(spec, category_of(case))
+    label = action_label(case, spec)
     form = ActionForm(request.POST, action=spec, label=label, case=case)
     if not form.is_valid():
         return _render_case(request, number, status=422, bound=form)
