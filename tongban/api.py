@@ -118,11 +118,13 @@ def _register_routers() -> None:
     from catalog.api import router as catalog_router
     from core.api import router as core_router
     from licences.api import router as licences_router
+    from ratings.api import router as ratings_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
     api.add_router("", licences_router)
     api.add_router("", cases_router)
+    api.add_router("", ratings_router)
 
 
 _register_routers()

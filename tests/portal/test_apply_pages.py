@@ -90,7 +90,10 @@ def test_a_citizen_applies_online_with_uploads_and_sees_the_case(client, world):
         "marriage.pdf",
         "record.pdf",
     ]
-    assert Notification.objects.filter(recipient=world.applicant.user).count() == 1
+    # One announcement of the case, and the invitation to rate the application (好差评).
+    mine = Notification.objects.filter(recipient=world.applicant.user)
+    assert mine.filter(link__startswith="/my/cases/").count() == 1
+    assert mine.filter(link__startswith="/ratings/rate/").count() == 1
 
     listing = client.get("/my/cases/")
     assert number in listing.content.decode() and "待受理" in text(listing.content)

@@ -20,6 +20,8 @@ with a CommandError.
    other nodes get one small case each.
 5. On the Liaoning node, the 12345 demo (`demo/hotline.py`): the 大连 centre and its agent,
    the dispatch catalog, knowledge articles and tickets of every type in different states.
+6. On the Liaoning node, 好差评 (`demo/ratings.py`): ratings of the closed cases and a
+   ticket, one bad rating under rectification and one closed after its callback.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core.exceptions import RuleViolation
 from demo.cases import load_demo_cases
 from demo.hotline import load_demo_hotline
+from demo.ratings import load_demo_ratings
 from demo.seals import load_demo_seals
 from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
 
@@ -66,6 +69,7 @@ class Command(BaseCommand):
             seals = load_demo_seals(catalog_organisations(), actor=ACTOR)
             cases = load_demo_cases()
             tickets = load_demo_hotline()
+            ratings = load_demo_ratings()
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc
         finally:
@@ -74,6 +78,6 @@ class Command(BaseCommand):
             f"节点 {settings.NODE_ID}（{settings.NODE_NAME}）的演示数据："
             f"新建工作人员账号 {users.staff} 个、自然人 {users.citizens} 个、"
             f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；演示办件：新建 {cases} 件；"
-            f"12345 演示工单：新建 {tickets} 件。"
+            f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条。"
             "账号清单见 `manage.py demo_users`。"
         )
