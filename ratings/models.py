@@ -82,6 +82,8 @@ class RatedService:
     item_id: int | None = None
     window: str = ""
     clerk_id: int | None = None
+    # How the person served is named to supervisors (masked), when they have no account.
+    rater_label: str = ""
 
     def may_rate(self, user_id: int) -> bool:
         return user_id == self.rater_user_id or user_id in self.rater_user_ids
@@ -234,14 +236,20 @@ class Rating(models.Model):
 
 class Invitation(models.Model):
     """邀评: a rated event the citizen is asked to rate, until `due_at`; then the default
-    rating is given (the periodic job `ratings.give_default_ratings`)."""
+    rating is given (the periodic job `ratings.give_default_ratings`). Its `token` opens
+    the rating page (the notification's link, the QR code on the hand-over receipt)."""
 
     subject_kind = models.CharField("评价对象类别", max_length=16)
     reference = models.CharField("评价对象编号", max_length=40)
     event = models.CharField("服务环节", max_length=24)
+    # The account asked; none for an applicant served at a window without an account of
+    # their own: the rating code on the hand-over receipt is then what proves they were
+    # served (whoever holds the receipt received the service).
     rater = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="受邀人",
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="rating_invitations",
     )

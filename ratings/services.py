@@ -99,7 +99,13 @@ def evaluator_label(user: User | None) -> str:
 # Rating ------------------------------------------------------------------------------------
 
 
-def _check(data: RatingIn, rated: RatedService, actor: Actor, option_set: OptionSet) -> None:
+def _check(
+    data: RatingIn,
+    rated: RatedService,
+    actor: Actor,
+    option_set: OptionSet,
+    invitation: Invitation | None = None,
+) -> None:
     problems = ProblemList()
     codes: list[str] = []
     if data.level not in (1, 2, 3, 4, 5):
@@ -126,8 +132,17 @@ def _check(data: RatingIn, rated: RatedService, actor: Actor, option_set: Option
     if problems:
         code = codes[0] if len(set(codes)) == 1 else "rating_invalid"
         raise RuleViolation(code, problems.problems[0].reason, problems=problems.problems)
-    # Who may rate: the person who received the service; for a phone caller without an
-    # account, staff record the rating by phone or SMS.
+    # Who may rate: the person who received the service — their account, or, for one served
+    # at a window without an account, the rating code on the receipt they were handed; for
+    # a phone caller without an account, staff record the rating by phone or SMS.
+    if _by_receipt(data, rated, invitation):
+        if data.channel not in CITIZEN_CHANNELS:
+            raise RuleViolation(
+                "rating_channel_invalid",
+                "本人评价请通过网上、移动端、二维码或平板",
+                field="channel",
+            )
+        return
     if isinstance(actor, User) and rated.may_rate(actor.pk):
         if data.channel not in CITIZEN_CHANNELS:
             raise RuleViolation(
@@ -149,12 +164,26 @@ def _check(data: RatingIn, rated: RatedService, actor: Actor, option_set: Option
     )
 
 
+def _by_receipt(data: RatingIn, rated: RatedService, invitation: Invitation | None) -> bool:
+    """Whether `invitation` — opened by its rating code — is the receipt of this event for
+    someone without an account."""
+    return (
+        invitation is not None
+        and invitation.rater_id is None
+        and rated.rater_user_id is None
+        and not rated.rater_user_ids
+        and (invitation.subject_kind, invitation.reference, invitation.event)
+        == (data.subject_kind, rated.reference, data.event)
+    )
+
+
 @transaction.atomic
-def rate(data: RatingIn, *, actor: Actor) -> Rating:
-    """Rate one service event (一次一评、一事一评), or add the one follow-up rating."""
+def rate(data: RatingIn, *, actor: Actor, invitation: Invitation | None = None) -> Rating:
+    """Rate one service event (一次一评、一事一评), or add the one follow-up rating.
+    `invitation` is the one whose rating code opened the page (the QR code on a receipt)."""
     rated = registry.resolve(data.subject_kind, data.reference, data.event)
     option_set = option_set_in_force()
-    _check(data, rated, actor, option_set)
+    _check(data, rated, actor, option_set, invitation)
     existing = list(
         Rating.objects.select_for_update()
         .filter(subject_kind=data.subject_kind, reference=rated.reference, event=data.event)
@@ -189,7 +218,14 @@ def rate(data: RatingIn, *, actor: Actor) -> Rating:
         options=data.options,
         text=data.text.strip(),
         evaluator=user or (existing[0].evaluator if existing else None),
-        recorded_by=None if user else actor if isinstance(actor, User) else None,
+        evaluator_label=None if user else rated.rater_label,
+        recorded_by=(
+            None
+            if user or _by_receipt(data, rated, invitation)
+            else actor
+            if isinstance(actor, User)
+            else None
+        ),
     )
     Invitation.objects.filter(
         subject_kind=data.subject_kind, reference=rated.reference, event=data.event, rating=None
@@ -314,10 +350,11 @@ def open_rectification(rating: Rating, *, actor: Actor) -> Rectification:
 
 @transaction.atomic
 def invite(
-    subject_kind: str, reference: str, event: str, *, rater: User, service_name: str
+    subject_kind: str, reference: str, event: str, *, rater: User | None, service_name: str
 ) -> Invitation | None:
     """Ask `rater` to rate an event that has just happened: an invitation with a rating
-    code (the page and the QR code open it) and a notification. Once per event."""
+    code (the page and the QR code open it) and a notification. Once per event. Without
+    an account (served at a window) the code on the hand-over receipt is the invitation."""
     if Invitation.objects.filter(
         subject_kind=subject_kind, reference=reference, event=event
     ).exists():
@@ -331,6 +368,8 @@ def invite(
         service_name=service_name[:200],
         due_at=timezone.now() + dt.timedelta(days=settings.RATINGS_WINDOW_DAYS),
     )
+    if rater is None:
+        return invitation
     notify(
         rater,
         title=f"请您评价：{service_name[:60]}",
@@ -368,6 +407,7 @@ def give_default_ratings(now: dt.datetime | None = None) -> int:
                     options=[],
                     text="",
                     evaluator=invitation.rater,
+                    evaluator_label=None if invitation.rater else rated.rater_label,
                     recorded_by=None,
                 )
                 Invitation.objects.filter(pk=invitation.pk).update(rating=rating)

@@ -17,6 +17,7 @@ from cases.engine import PROCESS as CASE_PROCESS
 from cases.models import Case, CaseEvent
 from cases.workflow import definition_of
 from core.exceptions import NotFound, RuleViolation
+from core.personal_data import mask_name
 from core.process import Transition
 from ratings.models import RatedService
 
@@ -90,6 +91,7 @@ def resolve_case(reference: str, event: str) -> RatedService:
     )
     rater, others = _raters(case)
     return RatedService(
+        rater_label=mask_name(case.applicant_name) if case.applicant_person_id else "",
         reference=case.number,
         event=event,
         organisation_id=organisation.pk,
@@ -105,8 +107,9 @@ def resolve_case(reference: str, event: str) -> RatedService:
 
 def invite_after_event(transition: Transition[Case]) -> None:
     """A case listener (cases.engine.on_transition): after an action tagged `rate:<event>`,
-    the applicant who has an account on this node is asked to rate it. On the node that
-    only handles a two-node case the applicant has no account: the receiving node asks."""
+    the applicant is asked to rate it — by a notification if they have an account here,
+    else through the rating code on the window's hand-over receipt. The node that received
+    the case asks; the node that only handles a two-node case does not."""
     from ratings.services import invite
 
     events = transition.definition.action_tag_values(transition.action, "rate")
@@ -115,7 +118,7 @@ def invite_after_event(transition: Transition[Case]) -> None:
     case = transition.process
     rater_id, _ = _raters(case)
     rater = User.objects.filter(pk=rater_id, is_active=True).first() if rater_id else None
-    if rater is None:
+    if rater is None and (rater_id is not None or not case.receiving_org.is_local):
         return
     for event in events:
         invite(

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -53,14 +53,20 @@ def _form_channel(request: HttpRequest) -> str:
     return channel if channel in (Channel.PC, Channel.MOBILE, Channel.QR, Channel.TABLET) else "pc"
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def rate(request: HttpRequest, token: str) -> HttpResponse:
     """The rating widget of one invitation: the level, its options, free text; the one
-    follow-up (also the rating of a fix) once the first rating is given."""
+    follow-up (also the rating of a fix) once the first rating is given. An invitation of
+    an account needs that account signed in; one without (a window applicant) is opened
+    by its code on the receipt."""
     invitation = selectors.invitation_by_token(token)
-    if invitation.rater_id != request.user.pk:
-        raise RuleViolation("rating_not_recipient", "只有接受该项服务的本人才能评价", status=403)
+    if invitation.rater_id is not None:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if invitation.rater_id != request.user.pk:
+            raise RuleViolation(
+                "rating_not_recipient", "只有接受该项服务的本人才能评价", status=403
+            )
     given = selectors.ratings_of_event(
         invitation.subject_kind, invitation.reference, invitation.event
     )
@@ -90,6 +96,7 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
                     follow_up=follow_up,
                 ),
                 actor=request.user,
+                invitation=invitation,
             )
         except RuleViolation as exc:
             error = exc

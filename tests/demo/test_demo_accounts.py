@@ -214,13 +214,19 @@ def test_demo_ratings(demo):
     from ratings.selectors import stats
 
     open_one = Rectification.objects.get(closed_at__isnull=True)
-    assert open_one.state == "awaiting_callback" and open_one.organisation.name == "辽宁省沈阳市沈阳公证处"
+    assert (
+        open_one.state == "awaiting_callback"
+        and open_one.organisation.name == "辽宁省沈阳市沈阳公证处"
+    )
     closed = Rectification.objects.get(closed_at__isnull=False)
     assert closed.state == "closed" and closed.callback_at and closed.fix_rating.level == 4
     assert Rating.objects.filter(subject_kind="ticket").count() == 1
     assert Invitation.objects.filter(rating__isnull=True).exists()
     rows = {row.name: row for row in stats()}
-    assert rows["辽宁省沈阳市沈阳公证处"].bad == 1 and rows["辽宁省沈阳市沈阳公证处"].rectification_rate == 0.0
+    assert (
+        rows["辽宁省沈阳市沈阳公证处"].bad == 1
+        and rows["辽宁省沈阳市沈阳公证处"].rectification_rate == 0.0
+    )
     assert rows["辽宁省市场监督管理局"].rectification_rate == 100.0
 
 

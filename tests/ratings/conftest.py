@@ -12,6 +12,7 @@ import pytest
 from cases import engine, services
 from cases import materials as case_materials
 from tests import builders
+from tests.federation.conftest import federation  # noqa: F401 - the signed test directory
 
 
 @dataclass
