@@ -4,9 +4,11 @@ event, who received the service, and the invitation sent when a rated event happ
 The events are the actions a case definition tags `rate:<event>` (cases/workflow.py:
 consultation, application, supplement, payment, result, delivery — any other value the
 definitions come to use is handled the same way). The organisation that did the rated
-part (谁办理、谁负责) is the one the acting clerk worked for; for an event the applicant
-took themselves (an online submission, a supplement) it is the organisation that receives
-it: the receiving side for consultation and application, the handling side otherwise.
+part (谁办理、谁负责) follows the event: the receiving side for consultation and application
+(the window or platform that took the case in), the handling side for supplement, payment
+and result (the department that asked, charged and decided — even when another node's
+window handed the result over), and for any other event (delivery …) the organisation the
+acting clerk worked for, else the handling side.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ratings.models import RatedService
 
 SUBJECT_KIND = "case"
 RECEIVING_EVENTS = frozenset({"consultation", "application"})
+HANDLING_EVENTS = frozenset({"supplement", "payment", "result"})
 EVENT_LABELS = {
     "consultation": "咨询",
     "application": "申报",
@@ -86,9 +89,12 @@ def resolve_case(reference: str, event: str) -> RatedService:
             f"办件 {reference} 尚未完成“{event_label(event)}”环节，暂不能评价",
             status=409,
         )
-    organisation = happened.organisation or (
-        case.receiving_org if event in RECEIVING_EVENTS else case.handling_org
-    )
+    if event in RECEIVING_EVENTS:
+        organisation = case.receiving_org
+    elif event in HANDLING_EVENTS:
+        organisation = case.handling_org
+    else:
+        organisation = happened.organisation or case.handling_org
     rater, others = _raters(case)
     return RatedService(
         rater_label=mask_name(case.applicant_name) if case.applicant_person_id else "",

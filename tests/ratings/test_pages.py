@@ -52,3 +52,25 @@ def test_receipt_carries_the_rating_qr(client, world):
     assert "<svg" in page and f"/ratings/rate/{token}/?channel=qr" in page
     client.force_login(world.outsider)
     assert client.get(f"/ratings/receipt/{case.number}/").status_code == 404
+
+
+def test_a_window_applicant_without_an_account_rates_by_the_receipt_code(client, world):
+    from cases import engine as case_engine
+    from tests import builders
+
+    # Taken in at the 大连市政务服务中心 window for an item of the 大连市公安局 (both here).
+    version = builders.item(org=world.org, scopes=(("cross_province", "proxy"),))
+    case, clerk = builders.checked_window_case(version)
+    case = case_engine.take_action(case, "submit", actor=clerk)
+    invitation = Invitation.objects.get(reference=case.number, event="application")
+    assert invitation.rater is None
+    url = f"/ratings/rate/{invitation.token}/?channel=qr"
+    assert client.get(url).status_code == 200
+    done = client.post(url, {"level": "5", "options_5": ["attitude_good"], "channel": "qr"})
+    assert done.status_code == 302
+    rating = Rating.objects.get()
+    assert rating.evaluator is None and rating.channel == "qr" and rating.evaluator_label == "李*"
+    again = client.post(url, {"level": "5", "channel": "qr"})
+    assert again.status_code == 302 and Rating.objects.get(round=2)
+    assert client.post(url, {"level": "5", "channel": "qr"}).status_code == 409
+    assert Rating.objects.count() == 2
