@@ -48,7 +48,7 @@ lint: setup ## ruff, Django's checks and missing migrations
 	$(PY) manage.py makemigrations --check --dry-run
 
 typecheck: setup ## mypy on the apps
-	$(VENV)/bin/mypy core accounts catalog federation delivery halls licences cases hotline portal console demo tongban
+	$(VENV)/bin/mypy core accounts catalog federation delivery halls licences cases hotline ratings portal console demo tongban
 
 fmt: setup ## Format the code
 	$(VENV)/bin/ruff format .

@@ -69,6 +69,7 @@ from portal.case_forms import (
     use_foreign_licence,
 )
 from portal.forms import add_problems, violation_context
+from ratings.selectors import invitations_for_case
 
 CASES_PER_PAGE = 20
 # The effect that marks the action submitting a draft: it has its own step page.
@@ -556,6 +557,8 @@ def my_case(request: HttpRequest, number: str) -> HttpResponse:
     """One of my cases: status, deadline, timeline, materials, and what I must do."""
     case = _not_found_for_others(request, number)
     context = case_page_context(case, request.user, staff=False)
+    # 好差评: the rated events of the case the applicant is asked to rate (ratings app).
+    context["rating_invitations"] = invitations_for_case(request.user, case.number)
     return render(request, "portal/my_case.html", _detail_extras(request, case, context))
 
 

@@ -119,12 +119,14 @@ def _register_routers() -> None:
     from core.api import router as core_router
     from halls.api import router as halls_router
     from licences.api import router as licences_router
+    from ratings.api import router as ratings_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
     api.add_router("", licences_router)
     api.add_router("", cases_router)
     api.add_router("", halls_router)
+    api.add_router("", ratings_router)
 
 
 _register_routers()

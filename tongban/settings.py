@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "licences",
     "cases",
     "hotline",
+    "ratings",
     "portal",
     "console",
     "demo",
@@ -182,6 +183,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 # (退单时限), in working days, or hours for a ticket counted in hours (接诉即办).
 HOTLINE_RETURN_WORKING_DAYS = int(os.environ.get("TONGBAN_HOTLINE_RETURN_WORKING_DAYS", "2"))
 HOTLINE_RETURN_HOURS = int(os.environ.get("TONGBAN_HOTLINE_RETURN_HOURS", "2"))
+# 好差评 (ratings): how many days a citizen has to rate a service event before the
+# default rating (系统默认评价) is given, and its level (4 满意; local rules, reference §2).
+RATINGS_WINDOW_DAYS = int(os.environ.get("TONGBAN_RATINGS_WINDOW_DAYS", "15"))
+RATINGS_DEFAULT_LEVEL = int(os.environ.get("TONGBAN_RATINGS_DEFAULT_LEVEL", "4"))
 DEADLINE_WARNING_DAYS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_DAYS", "3"))
 # The same for limits counted in hours (接诉即办): how many hours before the due moment.
 DEADLINE_WARNING_HOURS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_HOURS", "4"))

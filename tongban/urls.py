@@ -25,6 +25,7 @@ urlpatterns = [
     path("federation/v1/", include("federation.urls")),
     path("console/", include("console.urls")),
     path("hotline/", include("hotline.urls")),
+    path("ratings/", include("ratings.urls")),
     path("open311/v2/", include("hotline.open311")),
     path("", include("portal.urls")),
 ]

@@ -33,6 +33,7 @@ from halls.models import Consultation, ServiceHall, Window
 from hotline.models import DispatchCatalogVersion, KnowledgeArticle, Ticket, TicketEvent
 from licences.models import Licence, LicenceEvent, Seal
 from licences.services import check_token
+from ratings.models import Invitation, Rating, Rectification
 
 STAFF_KEYS = {
     "username",
@@ -69,6 +70,9 @@ def _counts() -> dict[str, int]:
         ServiceHall,
         Window,
         Consultation,
+        Rating,
+        Rectification,
+        Invitation,
     ]
     return {m.__name__: m.objects.count() for m in models}
 
@@ -91,6 +95,7 @@ def test_load_demo_twice_changes_nothing(demo):
     assert before["Licence"] >= 2
     # 大连市政务服务中心 (four windows, three for its own clerk) and a 街道 便民服务中心.
     assert (before["ServiceHall"], before["Window"], before["Consultation"]) == (2, 5, 3)
+    assert before["Rating"] == 5 and before["Rectification"] == 2
     call_command("load_demo", stdout=StringIO())
     assert _counts() == before
 
@@ -211,6 +216,28 @@ def _demo_users_table():
     assert "dl-gaj-window-clerk" in text and "citizen-wangfang" in text
     assert DEMO_PASSWORD in text
     assert demo_accounts().citizens[0].id_number not in text
+
+
+def test_demo_ratings(demo):
+    """One bad rating under rectification, one closed after its callback, and the
+    public results computed from them."""
+    from ratings.selectors import stats
+
+    open_one = Rectification.objects.get(closed_at__isnull=True)
+    assert (
+        open_one.state == "awaiting_callback"
+        and open_one.organisation.name == "辽宁省沈阳市沈阳公证处"
+    )
+    closed = Rectification.objects.get(closed_at__isnull=False)
+    assert closed.state == "closed" and closed.callback_at and closed.fix_rating.level == 4
+    assert Rating.objects.filter(subject_kind="ticket").count() == 1
+    assert Invitation.objects.filter(rating__isnull=True).exists()
+    rows = {row.name: row for row in stats()}
+    assert (
+        rows["辽宁省沈阳市沈阳公证处"].bad == 1
+        and rows["辽宁省沈阳市沈阳公证处"].rectification_rate == 0.0
+    )
+    assert rows["辽宁省市场监督管理局"].rectification_rate == 100.0
 
 
 def test_demo_users_before_load_demo():

@@ -92,9 +92,12 @@ def test_a_citizen_applies_online_with_uploads_and_sees_the_case(client, world):
         "marriage.pdf",
         "record.pdf",
     ]
-    message = Notification.objects.get(recipient=world.applicant.user)
-    # The title names the item, so a person with several cases knows which one.
+    # One announcement of the case, its title naming the item, so a person with several
+    # cases knows which one; and the invitation to rate the application (好差评).
+    mine = Notification.objects.filter(recipient=world.applicant.user)
+    message = mine.get(link__startswith="/my/cases/")
     assert message.title == f"待受理：{world.version.name}（{number}）"
+    assert mine.filter(link__startswith="/ratings/rate/").count() == 1
 
     listing = client.get("/my/cases/")
     assert number in listing.content.decode() and "待受理" in text(listing.content)
