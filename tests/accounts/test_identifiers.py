@@ -75,7 +75,9 @@ def test_a_clerk_cannot_create_a_second_person_with_full_width_digits(client):
     org = builders.organisation("大连市公安局", "210200")
     version = builders.item("开具户籍类证明", org=org, promised_limit=10)
     citizen = builders.person("王五")
-    clerk = builders.bearer(builders.staff("window_clerk", org))
+    clerk_user = builders.staff("window_clerk", org)
+    builders.at_window(clerk_user, version)
+    clerk = builders.bearer(clerk_user)
 
     def apply(name: str, number: str):
         body = {
