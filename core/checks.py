@@ -33,6 +33,7 @@ def _named_secrets() -> list[tuple[str, str]]:
     ]
     if settings.PERSONAL_DATA_LOOKUP_KEY:
         named.append(("TONGBAN_PERSONAL_DATA_LOOKUP_KEY", settings.PERSONAL_DATA_LOOKUP_KEY))
+    named += [("SECRET_KEY_FALLBACKS", key) for key in settings.SECRET_KEY_FALLBACKS]
     named += [("TONGBAN_PERSONAL_DATA_OLD_KEYS", key) for key in settings.PERSONAL_DATA_OLD_KEYS]
     named += [("TONGBAN_KEY_STORE_OLD_KEYS", key) for key in settings.KEY_STORE_OLD_KEYS]
     return named

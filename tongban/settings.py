@@ -33,6 +33,8 @@ def _env_list(name: str) -> list[str]:
 # the public demo values of scripts/demo.env explicitly.
 DEBUG = _env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Former SECRET_KEYs still accepted for sessions and signed links while they expire.
+SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS")
 # Personal data (ID numbers, phones, addresses) is encrypted with keys derived from this;
 # the old keys listed after it still decrypt until `manage.py reencrypt` has run.
 PERSONAL_DATA_KEY = os.environ.get("TONGBAN_PERSONAL_DATA_KEY", "")

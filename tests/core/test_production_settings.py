@@ -72,6 +72,7 @@ def test_the_wsgi_application_refuses_too_and_starts_with_distinct_keys(tmp_path
         ({"KEY_STORE_KEY": "short"}, "tongban.E002"),
         ({"KEY_STORE_KEY": GOOD["TONGBAN_PERSONAL_DATA_KEY"]}, "tongban.E003"),
         ({"PERSONAL_DATA_OLD_KEYS": [GOOD["TONGBAN_PERSONAL_DATA_KEY"]]}, "tongban.E003"),
+        ({"SECRET_KEY_FALLBACKS": [GOOD["SECRET_KEY"]]}, "tongban.E003"),
     ],
 )
 def test_the_check_refuses_empty_short_and_shared_keys(settings, change, code):
@@ -79,7 +80,7 @@ def test_the_check_refuses_empty_short_and_shared_keys(settings, change, code):
     settings.SECRET_KEY = GOOD["SECRET_KEY"]
     settings.PERSONAL_DATA_KEY = GOOD["TONGBAN_PERSONAL_DATA_KEY"]
     settings.KEY_STORE_KEY = GOOD["TONGBAN_KEY_STORE_KEY"]
-    settings.PERSONAL_DATA_OLD_KEYS = []
+    settings.PERSONAL_DATA_OLD_KEYS = settings.SECRET_KEY_FALLBACKS = []
     assert checks.secrets_set() == []
     for name, value in change.items():
         setattr(settings, name, value)
