@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import os
+from pathlib import Path
 from urllib.parse import quote
 
 from cryptography.exceptions import InvalidTag
@@ -20,7 +22,13 @@ from django.core.files.storage import default_storage
 from django.http import HttpResponse
 
 from core.exceptions import RuleViolation
-from core.personal_data import is_sealed, open_bytes, seal_bytes
+from core.personal_data import (
+    UnknownKeyError,
+    is_sealed,
+    open_bytes,
+    seal_bytes,
+    sealed_key_is_current,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +57,11 @@ def read(path: str, digest: str) -> bytes:
         content = open_bytes(blob, bound_to=digest) if is_sealed(blob) else blob
     except InvalidTag:
         content = b""
+    except UnknownKeyError:
+        logger.error("blob sealed with a key that is not configured: %s", path)
+        raise RuleViolation(
+            "file_key_unknown", "文件的加密密钥未配置，无法读取，请联系管理员", status=409
+        ) from None
     if hashlib.sha256(content).hexdigest() != digest:
         logger.error("blob integrity check failed: %s", path)
         raise RuleViolation(
@@ -83,3 +96,43 @@ def file_response(content: bytes, *, content_type: str, name: str, digest: str) 
     response["Content-Security-Policy"] = policy
     response["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(digest)).decode()}:"
     return response
+
+
+# Key rotation ---------------------------------------------------------------------------
+
+AREAS = ("cases", "hotline")  # where `store` keeps files (its `area` argument)
+
+
+def _stored_paths() -> list[str]:
+    paths = []
+    for area in AREAS:
+        if not default_storage.exists(area):
+            continue
+        for shard in default_storage.listdir(area)[0]:
+            paths += [
+                f"{area}/{shard}/{name}" for name in default_storage.listdir(f"{area}/{shard}")[1]
+            ]
+    return sorted(paths)
+
+
+def _stale(path: str) -> bool:
+    with default_storage.open(path, "rb") as handle:
+        return not sealed_key_is_current(handle.read(64))
+
+
+def stale_files() -> list[str]:
+    """Stored files not sealed with the current key (clear ones from before sealing, or
+    sealed with an old key)."""
+    return [path for path in _stored_paths() if _stale(path)]
+
+
+def reseal(path: str) -> None:
+    """Seal one stored file again with the current key: read and checked against the digest
+    its name carries, written beside it, then renamed over it (atomic on one file system),
+    so that an interruption leaves the old blob or the new one, never half of one."""
+    digest = path.rsplit("/", 1)[1]
+    fresh = seal_bytes(read(path, digest), bound_to=digest)
+    target = Path(default_storage.path(path))
+    partial = target.with_name(target.name + ".resealing")
+    partial.write_bytes(fresh)
+    os.replace(partial, target)
