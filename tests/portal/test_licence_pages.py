@@ -223,8 +223,9 @@ def test_one_changed_character_is_tampered(client, world: World, licence: Licenc
     assert "证照信息" not in page and licence.identifier not in page
     garbage = text(_verify(client, "TB1.not-a-token").content)
     assert "核验结果：已被篡改" in garbage and "令牌格式错误" in garbage
+    # The forged token is logged; the malformed one is not: nothing was verified.
     outcomes = LicenceEvent.objects.filter(kind="verified").values_list("outcome", "licence")
-    assert list(outcomes) == [("tampered", None), ("tampered", None)]
+    assert list(outcomes) == [("tampered", None)]
 
 
 def test_revoked_licence_says_so_with_the_reason(client, world: World, licence: Licence):
