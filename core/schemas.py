@@ -19,6 +19,9 @@ from core.models import Division, Organisation
 # 422 problem rather than an overflow in the database driver (decision 84).
 MAX_ROW_ID = 2**63 - 1
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+# A version number (a PositiveIntegerField: 32 bits on PostgreSQL).
+MAX_VERSION = 2**31 - 1
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 # The largest page number a listing accepts; past it the answer is a 422 problem.
 MAX_PAGE = 100_000
 

@@ -81,6 +81,17 @@ def test_huge_material_ids_are_a_problem_and_change_nothing(client, world, numbe
     assert Case.objects.get().materials.count() == 0
 
 
+@pytest.mark.parametrize("number", [2**31, HUGE, HUGER])
+def test_huge_version_numbers_are_a_problem(client, world, number):
+    code = world["version"].item.code
+    for url in (
+        f"/api/v1/items/{code}/versions/{number}",
+        f"/api/v1/lists/X/versions/{number}",
+        f"/api/v1/lists/X/diff?from=1&to={number}",
+    ):
+        assert_problem(client.get(url), 422, "request_invalid")
+
+
 def test_a_22_mb_body_on_verify_is_refused_before_parsing(client):
     r = client.post(
         "/api/v1/licences/verify",
