@@ -167,3 +167,14 @@ def test_anonymous_posts_to_the_api_answer_401_not_403_csrf(world):
     browser.force_login(world["applicant"].user)
     r = browser.post("/api/v1/cases", "{}", content_type="application/json")
     assert r.status_code == 403
+
+
+def test_a_21_mb_form_field_on_a_page_is_a_400_not_a_500(client):
+    r = client.post("/login/", {"username": "x" * (21 * 1024 * 1024 + 10), "password": "x"})
+    assert r.status_code == 400
+
+
+def test_a_body_past_the_request_limit_is_refused_before_the_page_reads_it(client, settings):
+    settings.REQUEST_MAX_BYTES = 1024
+    r = client.post("/login/", {"username": "x" * 2048, "password": "x"})
+    assert_problem(r, 413, "request_too_large")
