@@ -30,7 +30,7 @@ class BearerToken(HttpBearer):
 class SignedInSession(SessionAuth):
     """The browser session, its CSRF token checked only once someone is signed in: an
     anonymous POST answers 401 (no credentials), not 403 (no CSRF token) — there is no
-    session to forge a request with (decision 85)."""
+    session to forge a request with (decision 84)."""
 
     def _get_key(self, request: HttpRequest) -> str | None:
         if not request.user.is_authenticated:

@@ -1,4 +1,4 @@
-"""`Cache-Control: no-store` on everything answered to someone signed in (decision 88).
+"""`Cache-Control: no-store` on everything answered to someone signed in (decision 87).
 
 Personal data (ID numbers, phones, addresses, cases, licences) is only ever shown to a
 signed-in user or an API caller with a token, and such answers must not stay in a

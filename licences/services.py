@@ -354,7 +354,7 @@ def verify_token(
     result = recognise(token, holder_code=holder_code)
     if result.code == "token_malformed":
         # Nothing was verified: a row per malformed string would only let anyone fill
-        # the table (decision 86).
+        # the table (decision 85).
         return result
     detail: dict[str, Any] = {"channel": channel, "reason": result.reason, "code": result.code}
     if not result.local:

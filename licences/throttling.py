@@ -1,5 +1,5 @@
 """The rate limit of anonymous licence verification, shared by the public /verify/ page and
-`POST /api/v1/licences/verify` (decision 86)."""
+`POST /api/v1/licences/verify` (decision 85)."""
 
 from __future__ import annotations
 

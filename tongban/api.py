@@ -28,7 +28,7 @@ class UTF8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-# Problem answers every operation may give (decision 90): a malformed or oversized request
+# Problem answers every operation may give (decision 89): a malformed or oversized request
 # (400, 413, 422), a method the path does not take (405), and — for operations that need
 # credentials — 401 and 403. 404, 409 and 429 are documented where the router says so.
 COMMON_PROBLEMS = {

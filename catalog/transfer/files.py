@@ -93,7 +93,7 @@ TEXT_MARK = "'"
 
 
 def csv_cell(value: str) -> str:
-    """A cell as CSV export writes it (decision 87): a cell that a spreadsheet would read
+    """A cell as CSV export writes it (decision 86): a cell that a spreadsheet would read
     as a formula (`=HYPERLINK(…)`) gets a leading quote, and so does a cell that already
     starts with one, so that `csv_value` gives back exactly the text exported."""
     if value.startswith((*FORMULA_STARTS, TEXT_MARK)):

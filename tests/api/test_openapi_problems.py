@@ -1,4 +1,4 @@
-"""The OpenAPI document describes what the node answers (decision 90): every problem
+"""The OpenAPI document describes what the node answers (decision 89): every problem
 response as `application/problem+json`, the common problem codes on every operation, one
 entry per status code, unique schema names; and /api/v1/docs renders."""
 

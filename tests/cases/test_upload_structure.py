@@ -1,5 +1,5 @@
 """Uploads are checked by structure, not just magic bytes, and need a matching extension
-(decision 89): the one checker every upload path calls (`cases.materials.check_upload`:
+(decision 88): the one checker every upload path calls (`cases.materials.check_upload`:
 case materials by page and API, hotline attachments; `_sniff` for materials from another
 node)."""
 

@@ -662,7 +662,7 @@ def _problems(records: list[dict[str, Any]]):
     ['=HYPERLINK("http://evil.example","点此")', "+1+2", "-2+3", "@SUM(A1)", "\t=1", "'=1", "'"],
 )
 def test_csv_export_escapes_formulas_and_reads_them_back(text):
-    """Decision 87: a cell a spreadsheet would run is written with a leading quote, and
+    """Decision 86: a cell a spreadsheet would run is written with a leading quote, and
     the quote is taken off again on import, so the round trip keeps the text."""
     import csv
     import io

@@ -1,5 +1,5 @@
 """Anonymous verification is limited per client address, and malformed tokens write no
-log row (decision 86)."""
+log row (decision 85)."""
 
 from __future__ import annotations
 

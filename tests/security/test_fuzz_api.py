@@ -1,4 +1,4 @@
-"""Fuzzing of the whole JSON API with schemathesis (issue 11, decision 90): every
+"""Fuzzing of the whole JSON API with schemathesis (issue 11, decision 89): every
 operation of the OpenAPI document, with data that fits the schema and data that does not,
 anonymous and as a citizen and a window clerk with bearer tokens. The node must answer
 no 5xx, only documented status codes and content types, and bodies that match their

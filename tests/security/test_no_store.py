@@ -1,5 +1,5 @@
 """Answers to signed-in users and token holders are never stored by caches; anonymous
-public pages may be (decision 88)."""
+public pages may be (decision 87)."""
 
 from __future__ import annotations
 
