@@ -27,7 +27,18 @@ class BearerToken(HttpBearer):
         return user
 
 
-API_AUTH = [BearerToken(), SessionAuth()]
+class SignedInSession(SessionAuth):
+    """The browser session, its CSRF token checked only once someone is signed in: an
+    anonymous POST answers 401 (no credentials), not 403 (no CSRF token) — there is no
+    session to forge a request with (decision 84)."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+
+API_AUTH = [BearerToken(), SignedInSession()]
 
 
 class IdNumberBackend(ModelBackend):

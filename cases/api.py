@@ -36,7 +36,7 @@ from catalog.selectors import current_version_of
 from core import blobs
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
-from core.schemas import ProblemOut
+from core.schemas import ProblemOut, RowId
 from core.selectors import known_division
 from delivery.carriers import Party
 from halls.selectors import known_window
@@ -110,7 +110,7 @@ def act(request: HttpRequest, number: str, action: str, payload: ActionIn) -> di
 def upload_material(
     request: HttpRequest,
     number: str,
-    material: Form[int],
+    material: Form[RowId],
     file: File[UploadedFile],
     paper_custody: Form[str] = "",
 ) -> Status[dict[str, Any]]:
@@ -188,7 +188,7 @@ def sign_notification(request: HttpRequest, number: str) -> Status[dict[str, Any
     summary="告知承诺核查结论",
 )
 def verify(
-    request: HttpRequest, number: str, commitment_id: int, payload: VerificationIn
+    request: HttpRequest, number: str, commitment_id: RowId, payload: VerificationIn
 ) -> dict[str, Any]:
     case = selectors.get_case_for(request.user, number)
     commitment = case.commitments.filter(pk=commitment_id).first()
@@ -269,7 +269,7 @@ def assign_steps(request: HttpRequest, number: str, payload: StepsIn) -> dict[st
     summary="记录本机构承办的多地联办环节的办理结果",
 )
 def step_result(
-    request: HttpRequest, number: str, step_id: int, payload: StepResultIn
+    request: HttpRequest, number: str, step_id: RowId, payload: StepResultIn
 ) -> dict[str, Any]:
     case = selectors.get_case_for(request.user, number)
     step = case.steps.filter(pk=step_id).first()

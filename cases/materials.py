@@ -4,6 +4,9 @@ what is still missing. Each change is one transaction with its timeline row."""
 from __future__ import annotations
 
 import hashlib
+import io
+import re
+import zipfile
 from dataclasses import dataclass
 
 import filetype
@@ -50,8 +53,9 @@ ALLOWED_UPLOADS = {
 
 
 def _sniff(content: bytes, name: str) -> str:
-    """The content type of an upload, by its bytes; refused if not allowed or not what its
-    name says."""
+    """The content type of an upload, by its bytes; refused if not allowed, if its name
+    has no extension or another type's, or if its structure is not that type's (decision
+    89)."""
     kind = filetype.guess(content)
     mime = kind.mime if kind else ""
     if mime not in ALLOWED_UPLOADS:
@@ -59,11 +63,66 @@ def _sniff(content: bytes, name: str) -> str:
             "file_type_not_allowed", "只接受 PDF、JPEG、PNG 或 OFD 文件（按文件内容判断）"
         )
     suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-    if suffix and suffix not in ALLOWED_UPLOADS[mime]:
+    if not suffix:
+        raise RuleViolation(
+            "file_extension_required", "文件名须带扩展名（.pdf、.jpg、.png 或 .ofd）"
+        )
+    if suffix not in ALLOWED_UPLOADS[mime]:
         raise RuleViolation(
             "file_type_mismatch", f"文件名为 {suffix} 但内容是 {kind.extension.upper()} 文件"
         )  # type: ignore[union-attr]
+    problem = STRUCTURE_CHECKS[mime](content)
+    if problem:
+        raise RuleViolation("file_structure_invalid", f"文件已损坏或不是真正的{problem}")
     return mime
+
+
+# Markup a browser would run if the file were ever opened as HTML: no document type we
+# accept has any business carrying it in clear.
+_MARKUP = re.compile(rb"<\s*(?:html|script|body|iframe|svg|!doctype\s+html)\b", re.IGNORECASE)
+
+
+def _pdf_problem(content: bytes) -> str:
+    """A PDF starts with its header and ends with `%%EOF` (trailing whitespace allowed)."""
+    if not re.match(rb"%PDF-[12]\.[0-9]", content) or b"%%EOF" not in content[-1024:]:
+        return " PDF 文件"
+    if _MARKUP.search(content):
+        return " PDF 文件（含网页代码）"
+    return ""
+
+
+def _png_problem(content: bytes) -> str:
+    """The signature, an IHDR chunk first, and the IEND chunk last."""
+    if content[8:16] != b"\x00\x00\x00\rIHDR" or not content.endswith(b"IEND\xaeB`\x82"):
+        return " PNG 图片"
+    return ""
+
+
+def _jpeg_problem(content: bytes) -> str:
+    """The SOI marker first and an EOI marker at the end (cameras may pad after it)."""
+    if not content.startswith(b"\xff\xd8\xff") or b"\xff\xd9" not in content[-256:]:
+        return " JPEG 图片"
+    if _MARKUP.search(content[-4096:]):
+        return " JPEG 图片（含网页代码）"
+    return ""
+
+
+def _ofd_problem(content: bytes) -> str:
+    """An OFD file (GB/T 33190) is a ZIP package with `OFD.xml` at its root."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            names = package.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return " OFD 文件"
+    return "" if "OFD.xml" in names else " OFD 文件（缺少 OFD.xml）"
+
+
+STRUCTURE_CHECKS = {
+    "application/pdf": _pdf_problem,
+    "image/jpeg": _jpeg_problem,
+    "image/png": _png_problem,
+    "application/zip": _ofd_problem,
+}
 
 
 def check_upload(content: bytes, name: str) -> str:

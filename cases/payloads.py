@@ -13,6 +13,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.schemas import RowId
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -21,7 +23,7 @@ class _Payload(BaseModel):
 class SupplementRequest(_Payload):
     """一次性告知补正: every material to supplement, at once, and by when."""
 
-    materials: list[int] = Field(
+    materials: list[RowId] = Field(
         default_factory=list,
         title="需补正的材料",
         description="需补正的材料 id（该事项版本的申请材料）",

@@ -9,12 +9,21 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from accounts.auth import API_AUTH
-from core.schemas import ProblemOut
+from core.schemas import ProblemOut, RowId
 from licences import canonical, selectors, services
 from licences.rendering import render_licence_pdf, verify_url
 from licences.schemas import LicenceOut, LicenceRowOut, RevokeIn, SealOut, VerifyIn, VerifyOut
+from licences.throttling import throttle_anonymous_verification
 
 router = Router(tags=["电子印章与电子证照"])
+
+
+def anyone(request: HttpRequest) -> bool:
+    """Verification is public: a caller with a token or session is known (and logged, and
+    not throttled); anyone else is let through as anonymous."""
+    return True
+
+
 ERRORS = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut}
 
 
@@ -43,7 +52,7 @@ def list_seals(request: HttpRequest) -> list[dict[str, Any]]:
     summary="印章公钥（PEM）",
     openapi_extra={"responses": {"200": {"content": {"application/x-pem-file": {}}}}},
 )
-def seal_public_key(request: HttpRequest, seal_id: int) -> HttpResponse:
+def seal_public_key(request: HttpRequest, seal_id: RowId) -> HttpResponse:
     seal = selectors.get_seal(seal_id)
     response = HttpResponse(seal.public_pem, content_type="application/x-pem-file")
     response["Content-Disposition"] = f'inline; filename="seal-{seal.pk}.pem"'
@@ -52,10 +61,13 @@ def seal_public_key(request: HttpRequest, seal_id: int) -> HttpResponse:
 
 @router.post(
     "/licences/verify",
-    response={200: VerifyOut, 422: ProblemOut},
+    response={200: VerifyOut, 422: ProblemOut, 429: ProblemOut},
     summary="核验电子证照二维码令牌（离线验签，并向签发节点查询状态；各节点签发的均可）",
+    description="可匿名调用；匿名调用按来源地址限流（超出时返回 429 `rate_limited`）。",
+    auth=[*API_AUTH, anyone],
 )
 def verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
+    throttle_anonymous_verification(request)
     result = services.verify_token(payload.token, actor=request.user, channel="api")
     return {
         "outcome": result.outcome,

@@ -8,6 +8,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from core.schemas import RowId
+
 
 class SealOut(Schema):
     id: int
@@ -90,5 +92,5 @@ class RevokeIn(Schema):
 
 
 class UseLicenceIn(Schema):
-    material: int = Field(description="材料要求 id")
+    material: RowId = Field(description="材料要求 id")
     identifier: str = Field(description="电子证照标识")

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: request sizes are checked before sessions, CSRF, authentication or parsing.
+    "core.request_limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from STATIC_ROOT (collectstatic), or from the apps with DEBUG on.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store on every answer to a signed-in user or token holder.
+    "core.private_responses.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A refusal no page view handled becomes a page in Chinese with its status.
@@ -179,6 +183,14 @@ USE_TZ = True
 MEDIA_ROOT = VAR_DIR / "media"
 CASE_UPLOAD_MAX_BYTES = int(os.environ.get("TONGBAN_CASE_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = CASE_UPLOAD_MAX_BYTES + 1024 * 1024
+# Largest request body, checked before anything reads it (core.request_limits): uploads in
+# general, and the public token verification.
+REQUEST_MAX_BYTES = int(os.environ.get("TONGBAN_REQUEST_MAX_BYTES", 2 * CASE_UPLOAD_MAX_BYTES))
+VERIFY_MAX_BYTES = int(os.environ.get("TONGBAN_VERIFY_MAX_BYTES", 16 * 1024))
+# Anonymous licence verification (/verify/, POST /api/v1/licences/verify): at most this many
+# per client address per window (core.throttle; counted in the default cache).
+VERIFY_RATE_LIMIT = int(os.environ.get("TONGBAN_VERIFY_RATE_LIMIT", "30"))
+VERIFY_RATE_WINDOW = int(os.environ.get("TONGBAN_VERIFY_RATE_WINDOW", "60"))
 # 告知承诺: working days after the decision within which the commitment is verified (核查).
 COMMITMENT_VERIFICATION_WORKING_DAYS = int(
     os.environ.get("TONGBAN_COMMITMENT_VERIFICATION_DAYS", "20")
@@ -296,8 +308,12 @@ FEDERATION_CLOCK_SKEW_SECONDS = 300
 FEDERATION_DIRECTORY_REFRESH_SECONDS = int(
     os.environ.get("TONGBAN_FEDERATION_DIRECTORY_REFRESH", "300")
 )
-# Envelopes may carry a case's electronic materials.
-FEDERATION_MAX_BYTES = int(os.environ.get("TONGBAN_FEDERATION_MAX_BYTES", 64 * 1024 * 1024))
+# Envelopes may carry a case's electronic materials (base64: a third larger than the files).
+FEDERATION_MAX_BYTES = int(os.environ.get("TONGBAN_FEDERATION_MAX_BYTES", 32 * 1024 * 1024))
+# Envelopes older than this are refused (`envelope_too_old`), as a bound on replays.
+FEDERATION_MAX_ENVELOPE_AGE_SECONDS = int(
+    os.environ.get("TONGBAN_FEDERATION_MAX_ENVELOPE_AGE", str(7 * 24 * 3600))
+)
 
 # The address citizens and other nodes reach this node at (QR codes on licences point here).
 PUBLIC_BASE_URL = os.environ.get("TONGBAN_PUBLIC_BASE_URL", "http://127.0.0.1:8000")

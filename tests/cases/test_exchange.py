@@ -331,6 +331,7 @@ def test_a_final_refusal_by_the_counterpart_shows_on_the_case(federation, monkey
             {
                 "format": "tongban-refusal/1",
                 "envelope": sent["id"],
+                "digest": hashlib.sha256(data["envelope"].encode()).hexdigest(),
                 "sender": "jilin",
                 "receiver": "liaoning",
                 "code": "item_unknown",
