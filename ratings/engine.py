@@ -78,6 +78,13 @@ class RectificationProcess(Process[Rectification]):
 
     def after(self, transition: Transition[Rectification]) -> None:
         rectification = transition.process
+        fixed = transition.definition.has_tag(transition.action.to, "awaiting_rerating")
+        if fixed and rectification.rating.node:
+            # The citizen rated on another node: that node asks them to rate the fix.
+            from ratings import exchange
+
+            exchange.send_fixed(rectification.rating, rectification.measures or transition.note)
+            return
         evaluator = rectification.rating.evaluator
         if evaluator is None or not evaluator.is_active:
             return

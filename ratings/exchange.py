@@ -24,6 +24,7 @@ from federation.registry import Message
 from ratings.models import Channel, OptionSet, RatedService, Rating
 
 GIVEN = "rating.given"
+FIXED = "rating.fixed"
 
 
 class RatingGiven(BaseModel):
@@ -123,6 +124,44 @@ def _on_given(message: Message, payload: RatingGiven) -> None:
     after_rating(rating, actor=NodeActor(message.sender, f"{message.sender} 节点"))
 
 
+class RatingFixed(BaseModel):
+    """The organisation rated has fixed what the bad rating `uid` was about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uid: uuid.UUID
+    measures: str = Field(default="", max_length=2000)
+
+
+def send_fixed(rating: Rating, measures: str) -> None:
+    """Tell the node where `rating` was given that its fix is done, so that it asks the
+    citizen to rate the fix (in the rectification's transaction)."""
+    services.send(rating.node, FIXED, {"uid": str(rating.uid), "measures": measures[:2000]})
+
+
+def _on_fixed(message: Message, payload: RatingFixed) -> None:
+    from accounts.services import notify
+
+    rating = (
+        Rating.objects.select_related("organisation", "evaluator")
+        .filter(uid=payload.uid, organisation__node=message.sender)
+        .first()
+    )
+    if rating is None:
+        raise RuleViolation(
+            "rating_unknown", f"本节点没有发往 {message.sender} 的评价 {payload.uid}"
+        )
+    invitation = getattr(rating, "invitation", None)
+    if rating.evaluator is not None and rating.evaluator.is_active:
+        notify(
+            rating.evaluator,
+            title=f"您的差评已整改，请评价整改结果（{rating.service_name[:40]}）",
+            body=payload.measures or f"{rating.organisation.name}已完成整改",
+            link=f"/ratings/rate/{invitation.token}/" if invitation else "/",
+        )
+
+
 def register() -> None:
     """Called once from `RatingsConfig.ready()`."""
     registry.register(GIVEN, RatingGiven, _on_given)
+    registry.register(FIXED, RatingFixed, _on_fixed)

@@ -77,6 +77,12 @@ def test_a_rating_of_the_handling_node_travels_there(federation):
     assert sent["receiver"] == "jilin" and sent["payload"]["uid"] == str(rating.uid)
     assert sent["payload"]["organisation"] == changchun.uscc
     assert "李四" not in json.dumps(sent)
+    # Changchun reports the fix: accepted here (the account-less applicant is asked on the
+    # receipt's page); an unknown rating is refused.
+    exchange.receive(
+        *federation.jilin.envelope("rating.fixed", {"uid": str(rating.uid), "measures": "已提速"})
+    )
+    assert LogEntry.objects.filter(kind="rating.fixed", direction="in").exists()
 
 
 def test_a_rating_from_the_receiving_node_opens_the_rectification_here_once(federation):
@@ -118,6 +124,8 @@ def test_a_rating_from_the_receiving_node_opens_the_rectification_here_once(fede
     services.engine.take_action(
         Rectification.objects.get(), "fix_at_once", actor=reviewer, note="已改进"
     )
+    (fixed,) = _sent("rating.fixed")
+    assert fixed["receiver"] == "jilin" and fixed["payload"]["uid"] == payload["uid"]
     follow = {**payload, "uid": str(uuid.uuid4()), "round": 2, "level": 4, "options": []}
     exchange.receive(*federation.jilin.envelope("rating.given", follow))
     assert Rectification.objects.get().state == "closed"
