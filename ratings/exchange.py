@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.models import ServiceItem
@@ -151,6 +152,7 @@ def _on_fixed(message: Message, payload: RatingFixed) -> None:
         raise RuleViolation(
             "rating_unknown", f"本节点没有发往 {message.sender} 的评价 {payload.uid}"
         )
+    Rating.objects.filter(pk=rating.pk).update(fix_reported_at=timezone.now())
     invitation = getattr(rating, "invitation", None)
     if rating.evaluator is not None and rating.evaluator.is_active:
         notify(

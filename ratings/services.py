@@ -200,9 +200,15 @@ def rate(data: RatingIn, *, actor: Actor, invitation: Invitation | None = None) 
             raise RuleViolation(
                 "rating_follow_up_already_given", "该服务环节已追加评价，不能再次评价", status=409
             )
-        rectification = Rectification.objects.filter(rating=existing[0]).first()
-        if rectification is not None and not engine.PROCESS.definition_of(rectification).has_tag(
-            rectification.state, "awaiting_rerating"
+        first = existing[0]
+        rectification = Rectification.objects.filter(rating=first).first()
+        # A bad rating of another node's organisation waits for `rating.fixed` from there.
+        elsewhere = first.bad and first.organisation.node and first.fix_reported_at is None
+        if elsewhere or (
+            rectification is not None
+            and not engine.PROCESS.definition_of(rectification).has_tag(
+                rectification.state, "awaiting_rerating"
+            )
         ):
             raise RuleViolation(
                 "rating_follow_up_before_fix", "差评正在整改，整改完成后再评价整改结果", status=409
