@@ -15,9 +15,10 @@ from core.api import paginated
 from core.exceptions import RuleViolation
 from core.schemas import ProblemOut
 from ratings import engine, selectors, services
-from ratings.models import Rating, Rectification
+from ratings.models import BAD_LEVELS, Rating, Rectification
 from ratings.schemas import (
     ActionIn,
+    OptionSetOut,
     RatingIn,
     RatingOut,
     RectificationOut,
@@ -81,6 +82,29 @@ def create_rating(request: HttpRequest, payload: RatingIn) -> Status[dict[str, A
         actor=request.user,
     )
     return Status(201, rating_out(rating))
+
+
+@router.get(
+    "/ratings/options",
+    response={200: OptionSetOut, 409: ProblemOut},
+    summary="现行评价选项（按等级；评价时选项须属于所选等级）",
+)
+def rating_options(request: HttpRequest) -> dict[str, Any]:
+    option_set = services.option_set_in_force()
+    by_level = selectors.options_by_level(option_set.pk)
+    return {
+        "version": option_set.version,
+        "effective_from": option_set.effective_from,
+        "levels": [
+            {
+                "level": level,
+                "label": selectors.level_label(level),
+                "bad": level in BAD_LEVELS,
+                "options": [{"code": o.code, "label": o.label} for o in options],
+            }
+            for level, options in by_level.items()
+        ],
+    }
 
 
 @router.get(

@@ -12,7 +12,7 @@ class RatingsConfig(AppConfig):
         from cases.engine import on_transition
         from core import scheduler
         from core.process import Effect
-        from ratings import exchange, services, subjects, tasks
+        from ratings import inbound, services, subjects, tasks
         from ratings.registry import register_subject_kind
         from ratings.workflow import RECTIFICATION_EFFECTS
 
@@ -20,7 +20,7 @@ class RatingsConfig(AppConfig):
             RECTIFICATION_EFFECTS.register(name, Effect(run))
         register_subject_kind(subjects.SUBJECT_KIND, subjects.resolve_case)
         on_transition("ratings.invite", subjects.invite_after_event)
-        exchange.register()
+        inbound.register()
         scheduler.register_periodic(
             "ratings.give_default_ratings", tasks.EVERY_SECONDS, tasks.give_default_ratings
         )

@@ -18,6 +18,7 @@ from core.exceptions import RuleViolation
 from core.models import LimitUnit, Organisation
 from core.process import Process, Transition
 from core.workflow import ActionSpec
+from ratings import outbound
 from ratings.models import OWNER_ROLES, Rectification, RectificationDefinition, RectificationEvent
 from ratings.workflow import DEFINITIONS_DIR, EVALUATOR, OWNER, SUPERVISION, SYSTEM, VOCABULARY
 
@@ -78,6 +79,11 @@ class RectificationProcess(Process[Rectification]):
 
     def after(self, transition: Transition[Rectification]) -> None:
         rectification = transition.process
+        fixed = transition.definition.has_tag(transition.action.to, "awaiting_rerating")
+        if fixed and rectification.rating.node:
+            # The citizen rated on another node: that node asks them to rate the fix.
+            outbound.send_fixed(rectification.rating, rectification.measures or transition.note)
+            return
         evaluator = rectification.rating.evaluator
         if evaluator is None or not evaluator.is_active:
             return

@@ -202,6 +202,9 @@ class Rating(models.Model):
     # A rating given on another node (the organisation rated works here): its node and id.
     node = models.CharField("评价所在节点", max_length=32, blank=True, default="")
     uid = models.UUIDField("评价标识", unique=True)
+    # A bad rating of another node's organisation: when that node reported the fix done
+    # (`rating.fixed`); until then the follow-up — the rating of the fix — waits.
+    fix_reported_at = models.DateTimeField("整改完成通知时间", null=True, blank=True)
     annulled = models.BooleanField("申诉成立已撤销", default=False)
     created_at = models.DateTimeField("评价时间", auto_now_add=True)
 

@@ -44,6 +44,24 @@ class RatingOut(Schema):
     rectification: str | None
 
 
+class OptionOut(Schema):
+    code: str
+    label: str
+
+
+class LevelOptionsOut(Schema):
+    level: int
+    label: str
+    bad: bool
+    options: list[OptionOut]
+
+
+class OptionSetOut(Schema):
+    version: int
+    effective_from: dt.date
+    levels: list[LevelOptionsOut]
+
+
 class StatsRowOut(Schema):
     key: str
     name: str

@@ -6,7 +6,7 @@ A rating is accepted only from the person who received the service (the subject 
 resolver says who that is), once per event plus one follow-up, at a level 1–5 with
 options of that level from the option set in force. A bad first rating of an
 organisation of this node opens a rectification; a rating of an organisation of another
-node (the handling half of a two-node case) is sent to it (`ratings/exchange.py`).
+node (the handling half of a two-node case) is sent to it (`ratings/outbound.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from core.exceptions import ProblemList, RuleViolation
 from core.models import AuditEvent, Division, Organisation
 from core.personal_data import mask_name
 from core.process import Transition
-from ratings import engine, registry
+from ratings import engine, outbound, registry
 from ratings.models import (
     CITIZEN_CHANNELS,
     STAFF_CHANNELS,
@@ -200,9 +200,15 @@ def rate(data: RatingIn, *, actor: Actor, invitation: Invitation | None = None) 
             raise RuleViolation(
                 "rating_follow_up_already_given", "该服务环节已追加评价，不能再次评价", status=409
             )
-        rectification = Rectification.objects.filter(rating=existing[0]).first()
-        if rectification is not None and not engine.PROCESS.definition_of(rectification).has_tag(
-            rectification.state, "awaiting_rerating"
+        first = existing[0]
+        rectification = Rectification.objects.filter(rating=first).first()
+        # A bad rating of another node's organisation waits for `rating.fixed` from there.
+        elsewhere = first.bad and first.organisation.node and first.fix_reported_at is None
+        if elsewhere or (
+            rectification is not None
+            and not engine.PROCESS.definition_of(rectification).has_tag(
+                rectification.state, "awaiting_rerating"
+            )
         ):
             raise RuleViolation(
                 "rating_follow_up_before_fix", "差评正在整改，整改完成后再评价整改结果", status=409
@@ -273,10 +279,8 @@ def after_rating(rating: Rating, *, actor: Actor) -> None:
     """What a new rating sets off: a bad first rating opens the rectification of a local
     organisation; a follow-up rates the fix; a rating of another node's organisation is
     sent there."""
-    from ratings import exchange
-
     if rating.organisation.node:
-        exchange.send_rating(rating)
+        outbound.send_rating(rating)
         return
     if rating.round == 1 and rating.bad:
         open_rectification(rating, actor=actor)

@@ -99,3 +99,11 @@ def test_list_and_stats_take_constant_queries(client, world):
         client.get("/api/v1/ratings/stats")
     assert len(rows) == 4 and Rating.objects.count() == 4
     assert len(four.captured_queries) == len(one.captured_queries)
+
+
+def test_the_options_in_force_per_level(client):
+    data = client.get("/api/v1/ratings/options").json()
+    assert data["version"] == 1 and [lv["level"] for lv in data["levels"]] == [5, 4, 3, 2, 1]
+    bad = {lv["level"]: lv["bad"] for lv in data["levels"]}
+    assert bad == {5: False, 4: False, 3: False, 2: True, 1: True}
+    assert "slow" in [o["code"] for o in data["levels"][3]["options"]]

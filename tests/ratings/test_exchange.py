@@ -5,7 +5,11 @@ node (the rating arrives, exactly once, and opens the rectification there)."""
 import json
 import uuid
 
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
 from cases import engine as case_engine
+from core.exceptions import RuleViolation
 from federation import services as exchange
 from federation.models import LogEntry
 from ratings import services
@@ -56,8 +60,6 @@ def test_a_rating_of_the_handling_node_travels_there(federation):
     # hand-over receipt is their invitation.
     invitation = Invitation.objects.get(reference=case.number, event="result")
     assert invitation.rater is None
-    from django.contrib.auth.models import AnonymousUser
-
     rating = services.rate(
         RatingIn(
             subject_kind="case",
@@ -77,6 +79,25 @@ def test_a_rating_of_the_handling_node_travels_there(federation):
     assert sent["receiver"] == "jilin" and sent["payload"]["uid"] == str(rating.uid)
     assert sent["payload"]["organisation"] == changchun.uscc
     assert "李四" not in json.dumps(sent)
+    # The rating of the fix waits for Changchun to report it done.
+    follow_up = RatingIn(
+        subject_kind="case",
+        reference=case.number,
+        event="result",
+        level=4,
+        channel="qr",
+        follow_up=True,
+    )
+    with pytest.raises(RuleViolation) as info:
+        services.rate(follow_up, actor=AnonymousUser(), invitation=invitation)
+    assert info.value.code == "rating_follow_up_before_fix"
+    # Changchun reports the fix: the citizen may now rate it, and that travels too.
+    exchange.receive(
+        *federation.jilin.envelope("rating.fixed", {"uid": str(rating.uid), "measures": "已提速"})
+    )
+    assert LogEntry.objects.filter(kind="rating.fixed", direction="in").exists()
+    services.rate(follow_up, actor=AnonymousUser(), invitation=invitation)
+    assert len(_sent("rating.given")) == 2
 
 
 def test_a_rating_from_the_receiving_node_opens_the_rectification_here_once(federation):
@@ -118,6 +139,8 @@ def test_a_rating_from_the_receiving_node_opens_the_rectification_here_once(fede
     services.engine.take_action(
         Rectification.objects.get(), "fix_at_once", actor=reviewer, note="已改进"
     )
+    (fixed,) = _sent("rating.fixed")
+    assert fixed["receiver"] == "jilin" and fixed["payload"]["uid"] == payload["uid"]
     follow = {**payload, "uid": str(uuid.uuid4()), "round": 2, "level": 4, "options": []}
     exchange.receive(*federation.jilin.envelope("rating.given", follow))
     assert Rectification.objects.get().state == "closed"

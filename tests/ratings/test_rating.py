@@ -106,3 +106,13 @@ def test_default_rating_after_the_window(world, settings):
     rating = Rating.objects.get(reference=case.number, event="result")
     assert rating.channel == "default" and rating.level == settings.RATINGS_DEFAULT_LEVEL
     assert services.give_default_ratings(now=timezone.now() + dt.timedelta(days=30)) == 0
+
+
+def test_the_default_rating_command(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("give_default_ratings", stdout=out)
+    assert out.getvalue().strip() == "没有需要处理的评价"
