@@ -12,6 +12,7 @@ from core.actors import SystemActor
 from licences import services
 from licences.models import LicenceEvent
 from tests import builders
+from tests.case_pages import tampered_token
 
 
 @pytest.fixture
@@ -58,10 +59,16 @@ def test_anyone_can_verify_and_every_verification_is_logged(client, issued):
     assert body["face"]["hn"] == "刘*" and "spouse" not in body["face"]
     r = client.post(
         "/api/v1/licences/verify",
-        json.dumps({"token": licence.token + "x"}),
+        json.dumps({"token": tampered_token(licence.token)}),
         content_type="application/json",
     )
     assert r.json()["outcome"] == "tampered"
+    r = client.post(
+        "/api/v1/licences/verify",
+        json.dumps({"token": "TB1.not-a-token"}),  # not a token at all
+        content_type="application/json",
+    )
+    assert r.json()["outcome"] == "malformed"  # not logged: nothing was verified
     outcomes = list(LicenceEvent.objects.filter(kind="verified").values_list("outcome", flat=True))
     assert sorted(outcomes) == ["tampered", "valid"]
 
