@@ -62,6 +62,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         idempotency_key=payload.idempotency_key or request.headers.get("Idempotency-Key", ""),
         submit=payload.submit,
         place=known_division(payload.place) if payload.place else None,
+        delivery=payload.delivery.dict() if payload.delivery else None,
     )
     return Status(201, _detail(request, case.number))
 

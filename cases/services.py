@@ -13,6 +13,7 @@ import unicodedata
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -44,6 +45,7 @@ from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation, PersonalDataAccess
 from core.process import Transition
 from core.selectors import nearest_division
+from core.validators import normalize_mobile
 
 # Numbers ---------------------------------------------------------------------------------
 
@@ -108,6 +110,60 @@ def _normalised(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip().upper()
 
 
+def clean_delivery(
+    item_version: ItemVersion,
+    *,
+    method: str,
+    address: str,
+    mobile: str,
+    person: Person | None,
+) -> tuple[str, str, str]:
+    """The 送达 choice checked: one of the ways the item offers (`result_delivery`;
+    electronic when none is given and it is offered, else the first the item lists); for
+    post, an address (省市区县 and street, 5–200 characters) and a mobile number (the
+    applicant's own when none is given). Other ways keep no address."""
+    offered = [m for m in item_version.result_delivery or [] if m in Case.DeliveryMethod.values]
+    method = (method or "").strip()
+    if not method:
+        method = (
+            Case.DeliveryMethod.ELECTRONIC
+            if Case.DeliveryMethod.ELECTRONIC in offered or not offered
+            else offered[0]
+        )
+    if method not in Case.DeliveryMethod.values:
+        raise RuleViolation(
+            "delivery_method_unknown",
+            "送达方式应为电子送达、窗口领取或邮寄送达",
+            field="delivery_method",
+        )
+    if offered and method not in offered:
+        labels = "、".join(Case.DeliveryMethod(m).label for m in offered)
+        raise RuleViolation(
+            "delivery_not_offered",
+            f"“{item_version.name}”的办理结果可{labels}，不能{Case.DeliveryMethod(method).label}",
+            field="delivery_method",
+        )
+    if method != Case.DeliveryMethod.POST:
+        return method, "", ""
+    address = unicodedata.normalize("NFKC", address or "").strip()
+    if not 5 <= len(address) <= 200:
+        raise RuleViolation(
+            "delivery_address_required",
+            "选择邮寄送达时，请填写邮寄地址（省、市、区县及详细地址，5—200 字）",
+            field="delivery_address",
+        )
+    mobile = (mobile or "").strip() or (person.mobile if person is not None else "")
+    try:
+        mobile = normalize_mobile(mobile)
+    except ValidationError as exc:
+        raise RuleViolation(
+            "delivery_invalid",
+            f"收件人手机号码有误：{exc.messages[0]}",
+            field="delivery_mobile",
+        ) from exc
+    return method, address, mobile
+
+
 def open_case(
     *,
     number: str,
@@ -129,6 +185,7 @@ def open_case(
     idempotency_key: str = "",
     counterpart_node: str = "",
     submitted_at: dt.datetime | None = None,
+    delivery: tuple[str, str, str] = (Case.DeliveryMethod.ELECTRONIC, "", ""),
 ) -> Case:
     """The one place a case row is made — applied for here, forwarded by the node that
     received it, or sent to this node for a 多地联办 step. The form is checked against the
@@ -158,6 +215,9 @@ def open_case(
         form_data=clean_form(item_version, form_data, person=person, company=company),
         counterpart_node=counterpart_node,
         submitted_at=submitted_at,
+        delivery_method=delivery[0],
+        delivery_address=delivery[1],
+        delivery_mobile=delivery[2],
     )
 
 
@@ -195,6 +255,9 @@ def start_case(
     mode: str | None = None,
     assisted: bool = False,
     idempotency_key: str = "",
+    delivery_method: str = "",
+    delivery_address: str = "",
+    delivery_mobile: str = "",
 ) -> Case:
     """Open a draft case for an applicant under the item version in force.
 
@@ -225,6 +288,13 @@ def start_case(
     )
     offer = offer_for(item_version, place=where, channel=channel, mode=mode)
     check_result_not_held(item_version, person=person, company=company)
+    delivery = clean_delivery(
+        item_version,
+        method=delivery_method,
+        address=delivery_address,
+        mobile=delivery_mobile,
+        person=person,
+    )
     cleaned = clean_form(item_version, form_data, person=person, company=company)
     if idempotency_key:
         existing = Case.objects.filter(submitted_by=user, idempotency_key=idempotency_key).first()
@@ -255,6 +325,7 @@ def start_case(
         scope=offer.scope,
         place=where,
         list_version=offer.list_version,
+        delivery=delivery,
     )
     timeline.record_event(
         case,
@@ -268,6 +339,7 @@ def start_case(
             "scope": offer.scope,
             "mode": offer.mode,
             "place": where.code,
+            "delivery": delivery[0],
         },
     )
     return case
@@ -410,6 +482,7 @@ def apply(
     idempotency_key: str = "",
     submit: bool = False,
     place: Division | None = None,
+    delivery: dict[str, str] | None = None,
 ) -> Case:
     """Open (and optionally submit) a case, working out who the applicant is and where the
     case is received (`place`: where an applicant applying online lives; see `place_of`):
@@ -471,6 +544,9 @@ def apply(
         place=place,
         assisted=assisted,
         idempotency_key=idempotency_key,
+        delivery_method=(delivery or {}).get("method") or "",
+        delivery_address=(delivery or {}).get("address") or "",
+        delivery_mobile=(delivery or {}).get("mobile") or "",
     )
     if submit:
         spec = definition_of(case).action_with_effect(case.state, "mark_submitted")

@@ -60,6 +60,7 @@ from portal.case_forms import (
     ApplicantForm,
     ApplicationForm,
     DeficiencyForm,
+    DeliveryForm,
     MaterialUploadForm,
     NoteForm,
     NotificationCommitmentForm,
@@ -187,13 +188,14 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     form = ApplicationForm(
         data, fields=form_fields_of(version), fixed=_applicant_fields(request.user, choices)
     )
+    delivery_form = DeliveryForm(data, version=version)
     key = (request.POST.get("idempotency_key") or uuid.uuid4().hex)[:64]
     error = None
     status = 200
     if request.method == "POST":
         status = 422
-        # Both forms checked, so every error shows at once.
-        if all([applicant_form.is_valid(), form.is_valid()]):
+        # Every form checked, so every error shows at once.
+        if all([applicant_form.is_valid(), form.is_valid(), delivery_form.is_valid()]):
             chosen = applicant_form.cleaned_data["applicant"]
             try:
                 case = services.apply(
@@ -203,6 +205,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                     company_uscc=chosen.split(":", 1)[1] if chosen.startswith("company:") else None,
                     idempotency_key=key,
                     place=applicant_form.chosen_place(),
+                    delivery=delivery_form.delivery(),
                 )
             except RuleViolation as exc:
                 status = exc.status
@@ -220,6 +223,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         "item": version.item,
         "applicant_form": applicant_form,
         "form": form,
+        "delivery_form": delivery_form,
         "idempotency_key": key,
         "error": error,
     }
