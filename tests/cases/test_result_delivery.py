@@ -192,3 +192,26 @@ def test_the_portal_apply_form_asks_how_the_result_is_delivered(client, world: W
     assert case.delivery_method == "post" and case.delivery_address == ADDRESS
     detail = client.get(f"/my/cases/{case.number}/").content.decode()
     assert "邮寄送达" in detail and ADDRESS not in detail
+
+
+def test_the_console_delivers_by_post_with_the_senders_fields(client, world: World):
+    from tests.case_pages import act
+
+    case = _issued(
+        world,
+        _start(
+            world,
+            quick_item(world),
+            delivery_method="post",
+            delivery_address=ADDRESS,
+            delivery_mobile=MOBILE,
+        ),
+    )
+    client.force_login(world.reviewer)
+    page = client.get(f"/console/cases/{case.number}/").content.decode()
+    assert "邮寄送达" in page and ADDRESS not in page and "寄件地址" in page
+    response = act(client, case.number, "deliver", **SENDER)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    case.refresh_from_db()
+    assert case.state == "delivered"
+    assert Shipment.objects.filter(case_number=case.number, purpose="result").exists()
