@@ -346,9 +346,15 @@ def start_case(
 
 
 @transaction.atomic
-def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) -> Case:
+def update_draft_form(
+    case: Case,
+    *,
+    form_data: dict[str, Any],
+    actor: Actor,
+    delivery: dict[str, str] | None = None,
+) -> Case:
     """Change the answers of an application not yet submitted (the applicant, or the
-    receiving window's clerk). They are validated again against the pinned item version;
+    receiving window's clerk), and the 送达 choice when `delivery` is given. They are validated again against the pinned item version;
     once the case has left its initial state the form is part of the record and frozen."""
     case = (
         Case.objects.select_for_update().select_related("workflow", "item_version").get(pk=case.pk)
@@ -362,6 +368,25 @@ def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) ->
         person=case.applicant_person,
         company=case.applicant_company,
     )
+    if delivery is not None:
+        chosen = clean_delivery(
+            case.item_version,
+            method=delivery.get("method") or "",
+            address=delivery.get("address") or "",
+            mobile=delivery.get("mobile") or "",
+            person=case.applicant_person,
+        )
+        before = (case.delivery_method, case.delivery_address, case.delivery_mobile)
+        if chosen != before:
+            case.delivery_method, case.delivery_address, case.delivery_mobile = chosen
+            case.save(update_fields=["delivery_method", "delivery_address", "delivery_mobile"])
+            timeline.record_event(
+                case,
+                actor=actor,
+                action="update_delivery",
+                organisation=org,
+                data={"delivery": chosen[0]},
+            )
     if cleaned != case.form_data:
         changed = sorted(
             name

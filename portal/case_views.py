@@ -241,12 +241,26 @@ def case_form(request: HttpRequest, number: str) -> HttpResponse:
     version = case.item_version
     data = request.POST if request.method == "POST" else None
     form = ApplicationForm(data, fields=form_fields_of(version), initial=case.form_data)
+    delivery_form = DeliveryForm(
+        data,
+        version=version,
+        initial={
+            "delivery_method": case.delivery_method,
+            "delivery_address": case.delivery_address,
+            "delivery_mobile": case.delivery_mobile,
+        },
+    )
     status, error = 200, None
     if request.method == "POST":
         status = 422
-        if form.is_valid():
+        if all([form.is_valid(), delivery_form.is_valid()]):
             try:
-                services.update_draft_form(case, form_data=form.answers(), actor=request.user)
+                services.update_draft_form(
+                    case,
+                    form_data=form.answers(),
+                    actor=request.user,
+                    delivery=delivery_form.delivery(),
+                )
             except RuleViolation as exc:
                 status = exc.status
                 if exc.code == "form_invalid":
@@ -262,6 +276,7 @@ def case_form(request: HttpRequest, number: str) -> HttpResponse:
         "item": version.item,
         "applicant_label": case.applicant_name,
         "form": form,
+        "delivery_form": delivery_form,
         "error": error,
     }
     return render(request, "portal/apply_form.html", context, status=status)

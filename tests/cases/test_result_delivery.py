@@ -215,3 +215,26 @@ def test_the_console_delivers_by_post_with_the_senders_fields(client, world: Wor
     case.refresh_from_db()
     assert case.state == "delivered"
     assert Shipment.objects.filter(case_number=case.number, purpose="result").exists()
+
+
+def test_a_draft_changes_its_delivery_choice(client, world: World):
+    case = _start(world, quick_item(world))
+    client.force_login(world.applicant.user)
+    page = client.get(f"/my/cases/{case.number}/form/")
+    assert page.status_code == 200 and 'name="delivery_method"' in page.content.decode()
+    response = client.post(
+        f"/my/cases/{case.number}/form/",
+        {"form-reason": "x", "delivery_method": "post"},
+    )
+    assert response.status_code == 422
+    case.refresh_from_db()
+    assert case.delivery_method == "electronic"
+    response = client.post(
+        f"/my/cases/{case.number}/form/",
+        {"form-reason": "x", "delivery_method": "post", "delivery_address": ADDRESS},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    case.refresh_from_db()
+    assert (case.delivery_method, case.delivery_address) == ("post", ADDRESS)
+    assert case.delivery_mobile == world.applicant.mobile
+    assert case.events.filter(action="update_delivery").exists()
