@@ -65,6 +65,7 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         submit=payload.submit,
         place=known_division(payload.place) if payload.place else None,
         window=known_window(payload.window) if payload.window is not None else None,
+        delivery=payload.delivery.dict() if payload.delivery else None,
     )
     return Status(201, _detail(request, case.number))
 

@@ -39,6 +39,7 @@ class CasesConfig(AppConfig):
                 commitments.schedule_commitment_verification
             ),
             "issue_licence": Effect(results.issue_result_licence),
+            "deliver_result": Effect(shipping.deliver_result),
             "withhold_result_if_deficient": Effect(commitments.withhold_result_if_deficient),
             "record_outcome_note": Effect(services.record_outcome_note),
             "revoke_result": Effect(commitments.revoke_result),

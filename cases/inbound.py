@@ -172,6 +172,13 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
     person, company = _register_applicant(payload.applicant, message)
     # This node's licence library is the one that knows what the applicant holds.
     check_result_not_held(version, person=person, company=company)
+    delivery = services.clean_delivery(
+        version,
+        method=payload.delivery.get("method", ""),
+        address=payload.delivery.get("address", ""),
+        mobile=payload.delivery.get("mobile", ""),
+        person=person,
+    )
     case = services.open_case(
         number=payload.number,
         item_version=version,
@@ -191,6 +198,7 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
         assisted=payload.assisted,
         counterpart_node=message.sender,
         submitted_at=dt.datetime.fromisoformat(payload.submitted_at),
+        delivery=delivery,
     )
     for row in payload.events:
         timeline.record_event(

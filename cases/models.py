@@ -27,7 +27,7 @@ from core.models import (
     StoredDefinition,
     division_code_prefix,
 )
-from core.personal_data import EncryptedJSONField
+from core.personal_data import EncryptedJSONField, EncryptedTextField, mask_address
 from licences.models import Licence
 
 
@@ -98,6 +98,12 @@ class Case(ProcessFields):
         WITHDRAWN = "withdrawn", "撤回"
         TERMINATED = "terminated", "终止"
         REVOKED = "revoked", "撤销"
+
+    class DeliveryMethod(models.TextChoices):
+        # The codes of the catalog's 发证方式 (catalog.schemas DELIVERY).
+        ELECTRONIC = "electronic", "电子送达"
+        WINDOW = "window", "窗口领取"
+        POST = "post", "邮寄送达"
 
     number = models.CharField("办件编号", max_length=40, unique=True)
     item_version = models.ForeignKey(
@@ -177,6 +183,13 @@ class Case(ProcessFields):
         related_name="handled_cases",
     )
     form_data = EncryptedJSONField("申请表（加密）")
+    # 送达: how the applicant chose to receive the result, among the ways the item offers
+    # (`result_delivery`); for post, where to (personal data, encrypted).
+    delivery_method = models.CharField(
+        "送达方式", max_length=16, choices=DeliveryMethod.choices, default=DeliveryMethod.ELECTRONIC
+    )
+    delivery_address = EncryptedTextField("邮寄地址（加密）", blank=True, default="")
+    delivery_mobile = EncryptedTextField("收件手机号码（加密）", blank=True, default="")
 
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
@@ -207,6 +220,10 @@ class Case(ProcessFields):
             models.Index(fields=["handling_org", "state"], name="case_handling_inbox"),
             models.Index(fields=["receiving_org", "state"], name="case_receiving_inbox"),
         ]
+
+    @property
+    def delivery_address_masked(self) -> str:
+        return mask_address(self.delivery_address) if self.delivery_address else ""
 
     def __str__(self) -> str:
         return self.number

@@ -109,6 +109,8 @@ class Forwarded(_Strict):
     submitted_at: str
     materials: list[MaterialData]
     events: list[EventData]
+    # 送达 as the applicant chose it: the handling node delivers (checked again there).
+    delivery: dict[str, str] = Field(default_factory=dict)
 
 
 class LicenceRef(_Strict):
@@ -391,6 +393,11 @@ def forward(case: Case) -> None:
             "applicant": _applicant_data(case),
             "receiving_org": _organisation_data(case.receiving_org),
             "form": case.form_data or {},
+            "delivery": {
+                "method": case.delivery_method,
+                "address": case.delivery_address,
+                "mobile": case.delivery_mobile,
+            },
             "submitted_at": (case.submitted_at or timezone.now()).isoformat(),
             "materials": _pending_materials(case),
             "events": [_event_row(e) for e in events],

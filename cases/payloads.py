@@ -88,7 +88,26 @@ class Steps(_Payload):
     )
 
 
+class Delivery(_Payload):
+    """送达: for a result the applicant chose to receive by post, the sender's side of the
+    parcel (the handling organisation's mobile number and address); nothing otherwise."""
+
+    sender_mobile: str = Field(
+        default="",
+        max_length=20,
+        title="寄件人手机号码",
+        json_schema_extra={"widget": "text", "help": "邮寄送达时填写：业务属地寄件人的手机号码。"},
+    )
+    sender_address: str = Field(
+        default="",
+        max_length=200,
+        title="寄件地址",
+        json_schema_extra={"widget": "text", "help": "邮寄送达时填写：业务属地的寄件地址。"},
+    )
+
+
 PAYLOADS: dict[str, type[BaseModel]] = {
+    "delivery": Delivery,
     "supplement_request": SupplementRequest,
     "special_procedure": SpecialProcedure,
     "steps": Steps,

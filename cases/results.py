@@ -57,7 +57,7 @@ def check_result_not_held(
     if (
         licence_type is None
         or licence_type.allow_multiple
-        or version.held_result == ItemVersion.HeldResult.REPLACE
+        or version.held_result == ItemVersion.HeldResult.REISSUE
     ):
         return
     held = held_licence(version, person=person, company=company)
@@ -89,7 +89,7 @@ def issue_result_licence(t: Transition[Case]) -> None:
     form = case.form_data or {}
     face = {f["name"]: form[f["name"]] for f in licence_type.face_fields if f.get("name") in form}
     supersedes = None
-    if version.held_result == ItemVersion.HeldResult.REPLACE:
+    if version.held_result == ItemVersion.HeldResult.REISSUE:
         held = held_licence(version, person=case.applicant_person, company=case.applicant_company)
         if held is not None:
             supersedes = Licence.objects.select_for_update().get(pk=held.pk)
@@ -124,7 +124,9 @@ DOCUMENT_RESULTS = frozenset(
 )
 
 
-def issue_result_document(t: Transition[Case], kind: documents.DocumentType) -> Licence | None:
+def issue_result_document(
+    t: Transition[Case], kind: documents.ResultDocumentType
+) -> Licence | None:
     """Issue the sealed result document of the decision `t` takes, to the applicant, with
     the handling organisation's seal. An organisation without an active seal cannot seal
     it: the decision stands (a refusal must never wait for a seal) and the timeline says

@@ -26,6 +26,23 @@ class ApplicantIn(Schema):
     legal_representative: str | None = None
 
 
+class DeliveryIn(Schema):
+    method: str = Field(
+        default="",
+        description="送达方式：electronic 电子送达、window 窗口领取、post 邮寄送达（须为事项提供的方式；省略时为电子送达）",
+    )
+    address: str = Field(default="", max_length=200, description="邮寄送达：邮寄地址（加密保存）")
+    mobile: str = Field(
+        default="", max_length=20, description="邮寄送达：收件人手机号码；省略时取申请人实名手机号"
+    )
+
+
+class DeliveryOut(Schema):
+    method: str
+    label: str
+    address: str = Field(description="邮寄地址（脱敏）")
+
+
 class CaseIn(Schema):
     item: str = Field(description="事项编码")
     form: dict[str, Any] = Field(default_factory=dict, description="申请表，键为字段名")
@@ -47,6 +64,7 @@ class CaseIn(Schema):
         max_length=12,
         description="网上申请：申请人常住地行政区划代码（据此确定通办范围）；省略时取身份证号码的发证地",
     )
+    delivery: DeliveryIn | None = Field(default=None, description="办理结果的送达方式")
 
 
 def _action_in() -> type[Schema]:
@@ -268,6 +286,7 @@ class CaseOut(Schema):
     finished: bool
     applicant: dict[str, Any]
     assisted: bool
+    delivery: DeliveryOut
     receiving_org: OrgOut
     window: CaseWindowOut | None = Field(description="收件窗口（窗口收件的办件）")
     handling_org: OrgOut

@@ -281,6 +281,11 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "finished": definition.is_finished(case.state),
         "applicant": applicant,
         "assisted": case.assisted,
+        "delivery": {
+            "method": case.delivery_method,
+            "label": case.get_delivery_method_display(),
+            "address": case.delivery_address_masked,
+        },
         "receiving_org": {"uscc": case.receiving_org.uscc, "name": case.receiving_org.name},
         "window": (
             {

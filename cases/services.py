@@ -13,6 +13,7 @@ import unicodedata
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -45,6 +46,7 @@ from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation, PersonalDataAccess
 from core.process import Transition
 from core.selectors import nearest_division
+from core.validators import normalize_mobile
 from halls.models import Window
 from halls.services import check_intake, intake_window
 
@@ -111,6 +113,60 @@ def _normalised(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip().upper()
 
 
+def clean_delivery(
+    item_version: ItemVersion,
+    *,
+    method: str,
+    address: str,
+    mobile: str,
+    person: Person | None,
+) -> tuple[str, str, str]:
+    """The 送达 choice checked: one of the ways the item offers (`result_delivery`;
+    electronic when none is given and it is offered, else the first the item lists); for
+    post, an address (省市区县 and street, 5–200 characters) and a mobile number (the
+    applicant's own when none is given). Other ways keep no address."""
+    offered = [m for m in item_version.result_delivery or [] if m in Case.DeliveryMethod.values]
+    method = (method or "").strip()
+    if not method:
+        method = (
+            Case.DeliveryMethod.ELECTRONIC
+            if Case.DeliveryMethod.ELECTRONIC in offered or not offered
+            else offered[0]
+        )
+    if method not in Case.DeliveryMethod.values:
+        raise RuleViolation(
+            "delivery_method_unknown",
+            "送达方式应为电子送达、窗口领取或邮寄送达",
+            field="delivery_method",
+        )
+    if offered and method not in offered:
+        labels = "、".join(Case.DeliveryMethod(m).label for m in offered)
+        raise RuleViolation(
+            "delivery_not_offered",
+            f"“{item_version.name}”的办理结果可{labels}，不能{Case.DeliveryMethod(method).label}",
+            field="delivery_method",
+        )
+    if method != Case.DeliveryMethod.POST:
+        return method, "", ""
+    address = unicodedata.normalize("NFKC", address or "").strip()
+    if not 5 <= len(address) <= 200:
+        raise RuleViolation(
+            "delivery_address_required",
+            "选择邮寄送达时，请填写邮寄地址（省、市、区县及详细地址，5—200 字）",
+            field="delivery_address",
+        )
+    mobile = (mobile or "").strip() or (person.mobile if person is not None else "")
+    try:
+        mobile = normalize_mobile(mobile)
+    except ValidationError as exc:
+        raise RuleViolation(
+            "delivery_invalid",
+            f"收件人手机号码有误：{exc.messages[0]}",
+            field="delivery_mobile",
+        ) from exc
+    return method, address, mobile
+
+
 def open_case(
     *,
     number: str,
@@ -133,6 +189,7 @@ def open_case(
     idempotency_key: str = "",
     counterpart_node: str = "",
     submitted_at: dt.datetime | None = None,
+    delivery: tuple[str, str, str] = (Case.DeliveryMethod.ELECTRONIC, "", ""),
 ) -> Case:
     """The one place a case row is made — applied for here, forwarded by the node that
     received it, or sent to this node for a 多地联办 step. The form is checked against the
@@ -163,6 +220,9 @@ def open_case(
         form_data=clean_form(item_version, form_data, person=person, company=company),
         counterpart_node=counterpart_node,
         submitted_at=submitted_at,
+        delivery_method=delivery[0],
+        delivery_address=delivery[1],
+        delivery_mobile=delivery[2],
     )
 
 
@@ -200,6 +260,9 @@ def start_case(
     mode: str | None = None,
     assisted: bool = False,
     idempotency_key: str = "",
+    delivery_method: str = "",
+    delivery_address: str = "",
+    delivery_mobile: str = "",
 ) -> Case:
     """Open a draft case for an applicant under the item version in force.
 
@@ -240,6 +303,13 @@ def start_case(
     )
     offer = offer_for(item_version, place=where, channel=channel, mode=mode)
     check_result_not_held(item_version, person=person, company=company)
+    delivery = clean_delivery(
+        item_version,
+        method=delivery_method,
+        address=delivery_address,
+        mobile=delivery_mobile,
+        person=person,
+    )
     cleaned = clean_form(item_version, form_data, person=person, company=company)
     if idempotency_key:
         existing = Case.objects.filter(submitted_by=user, idempotency_key=idempotency_key).first()
@@ -271,6 +341,7 @@ def start_case(
         scope=offer.scope,
         place=where,
         list_version=offer.list_version,
+        delivery=delivery,
     )
     timeline.record_event(
         case,
@@ -284,15 +355,22 @@ def start_case(
             "scope": offer.scope,
             "mode": offer.mode,
             "place": where.code,
+            "delivery": delivery[0],
         },
     )
     return case
 
 
 @transaction.atomic
-def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) -> Case:
+def update_draft_form(
+    case: Case,
+    *,
+    form_data: dict[str, Any],
+    actor: Actor,
+    delivery: dict[str, str] | None = None,
+) -> Case:
     """Change the answers of an application not yet submitted (the applicant, or the
-    receiving window's clerk). They are validated again against the pinned item version;
+    receiving window's clerk), and the 送达 choice when `delivery` is given. They are validated again against the pinned item version;
     once the case has left its initial state the form is part of the record and frozen."""
     case = (
         Case.objects.select_for_update().select_related("workflow", "item_version").get(pk=case.pk)
@@ -306,6 +384,25 @@ def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) ->
         person=case.applicant_person,
         company=case.applicant_company,
     )
+    if delivery is not None:
+        chosen = clean_delivery(
+            case.item_version,
+            method=delivery.get("method") or "",
+            address=delivery.get("address") or "",
+            mobile=delivery.get("mobile") or "",
+            person=case.applicant_person,
+        )
+        before = (case.delivery_method, case.delivery_address, case.delivery_mobile)
+        if chosen != before:
+            case.delivery_method, case.delivery_address, case.delivery_mobile = chosen
+            case.save(update_fields=["delivery_method", "delivery_address", "delivery_mobile"])
+            timeline.record_event(
+                case,
+                actor=actor,
+                action="update_delivery",
+                organisation=org,
+                data={"delivery": chosen[0]},
+            )
     if cleaned != case.form_data:
         changed = sorted(
             name
@@ -425,6 +522,7 @@ def apply(
     submit: bool = False,
     place: Division | None = None,
     window: Window | None = None,
+    delivery: dict[str, str] | None = None,
 ) -> Case:
     """Open (and optionally submit) a case, working out who the applicant is and where the
     case is received (`place`: where an applicant applying online lives; see `place_of`):
@@ -488,6 +586,9 @@ def apply(
         place=place,
         assisted=assisted,
         idempotency_key=idempotency_key,
+        delivery_method=(delivery or {}).get("method") or "",
+        delivery_address=(delivery or {}).get("address") or "",
+        delivery_mobile=(delivery or {}).get("mobile") or "",
     )
     if submit:
         spec = definition_of(case).action_with_effect(case.state, "mark_submitted")

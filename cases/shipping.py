@@ -13,13 +13,16 @@ from accounts.models import Role
 from accounts.selectors import staff_user
 from cases import outbound, timeline
 from cases.models import Case
+from cases.payloads import Delivery
 from cases.workflow import HANDLING, RECEIVING, definition_of
 from core.actors import Actor, SystemActor
 from core.exceptions import RuleViolation
 from core.personal_data import mask_name
+from core.process import Transition
 from delivery.carriers import Party
 from delivery.models import Shipment, ShipmentEvent
 from delivery.services import book_shipment
+from licences.models import Licence
 
 # Who posts what; when is the workflow definition's (states tagged `post:<purpose>`).
 _RULES: dict[str, tuple[str, list[Role]]] = {
@@ -49,11 +52,13 @@ def post(
     contents: str,
     actor: Actor,
     to_window: bool = True,
+    in_state: str | None = None,
 ) -> Shipment:
     """Book a parcel for the case with the carrier and put it on the timeline. The sender is
     the posting side's organisation; the recipient the other side's window (`to_window`) or
     a person (the applicant, for a result). Organisation codes come from the case, not the
-    caller."""
+    caller. `in_state`: the state the posting is judged in, for an action's effect (the
+    state it leaves)."""
     if purpose not in _RULES:
         raise RuleViolation("shipment_purpose_unknown", f"未知的寄递用途：{purpose}")
     side, roles = _RULES[purpose]
@@ -65,7 +70,8 @@ def post(
             f"只有{'收件窗口' if side == RECEIVING else '业务属地'}的工作人员可以寄出{Shipment.Purpose(purpose).label}",
             status=403,
         )
-    if purpose not in definition_of(case).tag_values(case.state, "post"):
+    state = case.state if in_state is None else in_state
+    if purpose not in definition_of(case).tag_values(state, "post"):
         raise RuleViolation(
             "shipment_not_now",
             f"办件当前状态下不能寄出{Shipment.Purpose(purpose).label}",
@@ -118,3 +124,62 @@ def on_shipment_status(shipment: Shipment, new_events: list[ShipmentEvent]) -> N
             data={"tracking_number": shipment.tracking_number, "status": shipment.status},
         )
         outbound.share_event(case, event)
+
+
+def deliver_result(t: Transition[Case]) -> None:
+    """Effect of 送达: the result reaches the applicant the way they chose when applying.
+
+    - 电子送达: the licence or result document is in their 证照夹 (and on /verify/);
+    - 窗口领取: handed over at the window (the receiving window's 交付 for a proxy case);
+    - 邮寄送达: the result is posted to the address they gave, booked with the carrier now
+      unless a result parcel is already on its way; the handling side gives its own mobile
+      number and address as sender (`delivery` payload).
+    The timeline row of the action says which."""
+    case = t.process
+    method = case.delivery_method
+    if t.action.name == "hand_over" or method == Case.DeliveryMethod.WINDOW:
+        where = case.receiving_org if t.action.name == "hand_over" else case.handling_org
+        t.event_data["delivery"] = Case.DeliveryMethod.WINDOW
+        _say(t, f"窗口领取：{where.name}当面交付办理结果")
+        return
+    if method == Case.DeliveryMethod.ELECTRONIC:
+        issued = Licence.objects.filter(case_number=case.number).exclude(
+            status=Licence.Status.REVOKED
+        )
+        t.event_data["delivery"] = method
+        _say(
+            t,
+            "电子送达：办理结果已存入申请人的证照夹，可下载并扫码核验"
+            if issued.exists()
+            else "电子送达：办理结果已通过消息告知申请人",
+        )
+        return
+    posted = Shipment.objects.filter(
+        case_number=case.number, purpose=Shipment.Purpose.RESULT
+    ).first()
+    if posted is None:
+        payload = t.payload
+        assert isinstance(payload, Delivery)
+        if not payload.sender_mobile.strip() or not payload.sender_address.strip():
+            raise RuleViolation(
+                "delivery_sender_required",
+                "申请人选择了邮寄送达：请填写寄件人手机号码和寄件地址",
+                field="sender_address",
+            )
+        posted = post(
+            case,
+            purpose=Shipment.Purpose.RESULT,
+            sender=Party(case.handling_org.name, payload.sender_mobile, payload.sender_address),
+            recipient=Party(case.applicant_name, case.delivery_mobile, case.delivery_address),
+            contents=case.item_version.result_name or "办理结果",
+            actor=t.actor,
+            to_window=False,
+            in_state=t.from_state,
+        )
+    t.event_data["delivery"] = method
+    t.event_data["tracking_number"] = posted.tracking_number
+    _say(t, f"邮寄送达：运单号 {posted.tracking_number}")
+
+
+def _say(t: Transition[Case], text: str) -> None:
+    t.note = f"{text}；{t.note}" if t.note else text

@@ -232,7 +232,7 @@ class ItemVersion(_FrozenWhenPublished):
         new version supersedes the one held (换发、补发、变更)."""
 
         REFUSE = "refuse", "不得重复申请"
-        REPLACE = "replace", "换发（新证取代已持有的证照）"
+        REISSUE = "reissue", "换发（新证取代已持有的证照）"
 
     frozen_by = ("catalog.ItemVersion", "pk")
 

@@ -84,6 +84,10 @@ class StepResultForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+def _max_length(info: Any) -> int | None:
+    return next((m.max_length for m in info.metadata if hasattr(m, "max_length")), None)
+
+
 class ActionForm(forms.Form):
     """One workflow action: its note, and the fields of its payload schema
     (cases/payloads.py), each asked the way its `widget` says. The same schema checks the
@@ -152,6 +156,13 @@ class ActionForm(forms.Form):
                         for p in procedures
                     ),
                 ],
+                help_text=help_text,
+            )
+        elif widget == "text":
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=_max_length(info),
                 help_text=help_text,
             )
         elif widget == "steps":

@@ -67,6 +67,7 @@ from portal.case_display import (
 from portal.case_forms import (
     ApplicationForm,
     DeficiencyForm,
+    DeliveryForm,
     MaterialUploadForm,
     NotificationCommitmentForm,
     foreign_licence_form,
@@ -591,12 +592,13 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
     windows = [(w, window_receives(w, version.item)) for w in windows_of_clerk(request.user)]
     applicant_form = IntakeApplicantForm(data, audience=version.audience, windows=windows)
     form = ApplicationForm(data, fields=form_fields_of(version), own_data=False)
+    delivery_form = DeliveryForm(data, version=version)
     key = (request.POST.get("idempotency_key") or uuid.uuid4().hex)[:64]
     status, error = 200, None
     if request.method == "POST":
         status = 422
-        # Both forms checked, so every error shows at once.
-        if all([applicant_form.is_valid(), form.is_valid()]):
+        # Every form checked, so every error shows at once.
+        if all([applicant_form.is_valid(), form.is_valid(), delivery_form.is_valid()]):
             try:
                 case = services.apply(
                     actor=request.user,
@@ -606,6 +608,7 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
                     assisted=applicant_form.cleaned_data["assisted"],
                     idempotency_key=key,
                     window=applicant_form.chosen_window(),
+                    delivery=delivery_form.delivery(),
                 )
             except RuleViolation as exc:
                 status = exc.status
@@ -629,6 +632,7 @@ def intake_apply(request: HttpRequest, code: str) -> HttpResponse:
         "item": version.item,
         "applicant_form": applicant_form,
         "form": form,
+        "delivery_form": delivery_form,
         "idempotency_key": key,
         "error": error,
         "clerk_org": clerk_org,

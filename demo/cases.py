@@ -8,11 +8,13 @@ Liaoning node has these:
 | Applicant | Item (owner) | Where it stands |
 | --- | --- | --- |
 | citizen-wangfang | 社会保障卡申领 (省人社厅) | draft, one material uploaded |
-| citizen-liuyang | 新生儿入户 (大连市公安局) | submitted, waiting for acceptance |
+| citizen-liuyang | 新生儿入户 (大连市公安局), her first child | approved: her 居民户口簿 issued |
+| citizen-liuyang | 新生儿入户 (大连市公安局), her second child | submitted, waiting for acceptance (approving it re-issues the 户口簿) |
 | citizen-zhaozihan | 户口迁移（大中专院校录取学生） (大连市公安局) | under review, supplement requested (clock paused) |
 | citizen-sunhaoran | 首次申领居民身份证 (大连市公安局, taken in at its window) | approved (his 居民身份证 licence issued), result not yet issued |
 | citizen-sunhaoran | 社会保障卡申领 (省人社厅) | draft, 居民身份证 given as that licence (免提交) |
-| citizen-chenjing | 学历公证 (沈阳公证处) | closed, archived |
+| citizen-chenjing | 学历公证 (沈阳公证处) | closed, archived; the 办理结果证明 in her 证照夹, delivered at the window |
+| citizen-chenjing | 新生儿入户 ×2 (大连市公安局) | both approved: the second re-issued her 居民户口簿 (第 2 版), the first version 已换发 |
 | citizen-zhoumin | 户口迁移（夫妻投靠） (大连市公安局) | 容缺受理: under review, result withheld until the missing material comes |
 | agent-haichen | 工业产品生产许可证核发 (省市场监管局) | 告知承诺: decided and closed, verification (核查) open |
 | citizen-lijianguo | 开具户籍类证明 (沈阳市公安局) | 代办帮办 at the 大连市公安局 window, forwarded to 沈阳 (异地代收代办) |
@@ -185,6 +187,47 @@ def _submitted(demo: _Demo) -> Case:
     return take_action(case, "submit", actor=liu_user)
 
 
+def _birth_registered(
+    demo: _Demo, username: str, baby: str, born_days_ago: int, address: str
+) -> Case:
+    """A 新生儿入户 approved: the parent's 居民户口簿 is issued — or, if they hold one, re-issued
+    (换发: the item's `held_result` is `reissue`), the old version then 已换发."""
+    reviewer, approver = demo.staff("dl-gaj", "reviewer"), demo.staff("dl-gaj", "approver")
+    case, user = _applied(
+        demo,
+        username,
+        "dl-gaj",
+        "新生儿入户",
+        {
+            "baby_name": baby,
+            "birth_date": demo.days_ago(born_days_ago),
+            "birth_place": "210200",
+            "household_kind": "家庭户",
+            "household_address": address,
+        },
+    )
+    return _act(
+        case,
+        [("submit", user), ("accept", reviewer), ("start_review", reviewer), ("approve", approver)],
+    )
+
+
+def _household_book(demo: _Demo) -> Case:
+    """刘洋 already holds a 居民户口簿 from her first child's registration; approving her
+    waiting second one (`_submitted`) re-issues it."""
+    return _birth_registered(demo, "citizen-liuyang", "刘一鸣", 700, "大连市沙河口区西安路128号")
+
+
+def _household_first(demo: _Demo) -> Case:
+    """陈静's first child: her 居民户口簿, superseded by the next registration."""
+    return _birth_registered(demo, "citizen-chenjing", "陈思远", 900, "大连市中山区人民路23号")
+
+
+def _household_reissued(demo: _Demo) -> Case:
+    """陈静's second child: the 户口簿 re-issued (第 2 版), the first version 已换发."""
+    return _birth_registered(demo, "citizen-chenjing", "陈思齐", 30, "大连市中山区人民路23号")
+
+
 def _supplement_requested(demo: _Demo) -> Case:
     reviewer = demo.staff("dl-gaj", "reviewer")
     case, zhao_user = _applied(
@@ -294,6 +337,7 @@ def _closed(demo: _Demo) -> Case:
             ("start_review", reviewer),
             ("approve", approver),
             ("issue_result", reviewer),
+            ("deliver", reviewer),
             ("close", approver),
         ],
     )
@@ -359,6 +403,7 @@ def _notification_commitment(demo: _Demo) -> Case:
             ("start_review", reviewer),
             ("approve", approver),
             ("issue_result", reviewer),
+            ("deliver", reviewer),
             ("close", approver),
         ],
     )
@@ -439,6 +484,7 @@ def _neimenggu_under_review(demo: _Demo) -> Case:
 SCENARIOS: dict[str, tuple[Callable[[_Demo], Case], ...]] = {
     "liaoning": (
         _draft,
+        _household_book,
         _submitted,
         _supplement_requested,
         _approved,
@@ -447,6 +493,8 @@ SCENARIOS: dict[str, tuple[Callable[[_Demo], Case], ...]] = {
         _deficiency,
         _notification_commitment,
         _window_proxy,
+        _household_first,
+        _household_reissued,
     ),
     "jilin": (_jilin_submitted,),
     "heilongjiang": (_heilongjiang_submitted,),

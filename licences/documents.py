@@ -32,7 +32,7 @@ FACE_FIELDS: list[dict[str, Any]] = [
 
 
 @dataclass(frozen=True)
-class DocumentType:
+class ResultDocumentType:
     key: str
     sequence: str
     name: str
@@ -42,12 +42,12 @@ class DocumentType:
         return f"{DEFINING_BODY}{self.sequence}"
 
 
-CERTIFICATE = DocumentType("certificate", "001", "办理结果证明")
-APPROVAL = DocumentType("approval", "002", "批准文书")
-REPORT = DocumentType("report", "003", "鉴定报告")
-NOT_ACCEPTED = DocumentType("not_accepted", "004", "不予受理决定书")
-DENIED = DocumentType("denied", "005", "不予行政许可决定书")
-NOT_GRANTED = DocumentType("not_granted", "006", "不予办理决定书")
+CERTIFICATE = ResultDocumentType("certificate", "001", "办理结果证明")
+APPROVAL = ResultDocumentType("approval", "002", "批准文书")
+REPORT = ResultDocumentType("report", "003", "鉴定报告")
+NOT_ACCEPTED = ResultDocumentType("not_accepted", "004", "不予受理决定书")
+DENIED = ResultDocumentType("denied", "005", "不予行政许可决定书")
+NOT_GRANTED = ResultDocumentType("not_granted", "006", "不予办理决定书")
 
 DOCUMENT_TYPES = {
     t.key: t for t in (CERTIFICATE, APPROVAL, REPORT, NOT_ACCEPTED, DENIED, NOT_GRANTED)
@@ -56,7 +56,7 @@ DOCUMENT_CODES = frozenset(t.code for t in DOCUMENT_TYPES.values())
 REFUSALS = frozenset({NOT_ACCEPTED.code, DENIED.code, NOT_GRANTED.code})
 
 
-def document_licence_type(document: DocumentType) -> LicenceType:
+def document_licence_type(document: ResultDocumentType) -> LicenceType:
     """The licence type of `document`, made the first time it is needed (idempotent)."""
     licence_type, _ = LicenceType.objects.get_or_create(
         code=document.code,

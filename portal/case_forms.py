@@ -20,7 +20,7 @@ from cases.materials import add_material
 from cases.materials import use_foreign_licence as use_foreign_licence_service
 from cases.models import Case
 from catalog.form_schema import FieldType, FormField
-from catalog.models import Material
+from catalog.models import ItemVersion, Material
 from core.actors import Actor
 from core.exceptions import RuleViolation
 from core.models import Division
@@ -170,6 +170,49 @@ class ApplicantForm(forms.Form):
 
     def chosen_place(self) -> Division:
         return Division.objects.get(code=self.cleaned_data["place"])
+
+
+class DeliveryForm(forms.Form):
+    """送达方式: how the result reaches the applicant — among the ways the item offers — and,
+    for post, where to. The service checks it again (`cases.services.clean_delivery`)."""
+
+    # Not required: a form posted without it (an old page, a script) gets the item's
+    # default way (`clean_delivery`).
+    delivery_method = forms.ChoiceField(label="送达方式", widget=forms.RadioSelect, required=False)
+    delivery_address = forms.CharField(
+        label="邮寄地址",
+        required=False,
+        max_length=200,
+        help_text="选择邮寄送达时必填：省、市、区县及详细地址。加密保存，仅用于寄送办理结果。",
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    delivery_mobile = forms.CharField(
+        label="收件人手机号码",
+        required=False,
+        max_length=20,
+        help_text="选择邮寄送达时填写；不填则使用申请人实名登记的手机号码。",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def __init__(self, *args: Any, version: ItemVersion, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offered = [m for m in version.result_delivery or [] if m in Case.DeliveryMethod.values]
+        choices = [(m, Case.DeliveryMethod(m).label) for m in offered] or [
+            (Case.DeliveryMethod.ELECTRONIC, Case.DeliveryMethod.ELECTRONIC.label)
+        ]
+        field: Any = self.fields["delivery_method"]
+        field.choices = choices
+        field.error_messages["invalid_choice"] = "请选择事项提供的送达方式"
+        self.initial.setdefault("delivery_method", choices[0][0])
+
+    def delivery(self) -> dict[str, str]:
+        """The `delivery` of `services.apply`."""
+        data = self.cleaned_data
+        return {
+            "method": data["delivery_method"],
+            "address": data.get("delivery_address", ""),
+            "mobile": data.get("delivery_mobile", ""),
+        }
 
 
 class MaterialUploadForm(forms.Form):

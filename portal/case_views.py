@@ -61,6 +61,7 @@ from portal.case_forms import (
     ApplicantForm,
     ApplicationForm,
     DeficiencyForm,
+    DeliveryForm,
     MaterialUploadForm,
     NoteForm,
     NotificationCommitmentForm,
@@ -194,13 +195,14 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     form = ApplicationForm(
         data, fields=form_fields_of(version), fixed=_applicant_fields(request.user, choices)
     )
+    delivery_form = DeliveryForm(data, version=version)
     key = (request.POST.get("idempotency_key") or uuid.uuid4().hex)[:64]
     error = None
     status = 200
     if request.method == "POST":
         status = 422
-        # Both forms checked, so every error shows at once.
-        if all([applicant_form.is_valid(), form.is_valid()]):
+        # Every form checked, so every error shows at once.
+        if all([applicant_form.is_valid(), form.is_valid(), delivery_form.is_valid()]):
             chosen = applicant_form.cleaned_data["applicant"]
             try:
                 case = services.apply(
@@ -210,6 +212,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                     company_uscc=chosen.split(":", 1)[1] if chosen.startswith("company:") else None,
                     idempotency_key=key,
                     place=applicant_form.chosen_place(),
+                    delivery=delivery_form.delivery(),
                 )
             except RuleViolation as exc:
                 status = exc.status
@@ -227,6 +230,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         "item": version.item,
         "applicant_form": applicant_form,
         "form": form,
+        "delivery_form": delivery_form,
         "idempotency_key": key,
         "error": error,
     }
@@ -244,12 +248,26 @@ def case_form(request: HttpRequest, number: str) -> HttpResponse:
     version = case.item_version
     data = request.POST if request.method == "POST" else None
     form = ApplicationForm(data, fields=form_fields_of(version), initial=case.form_data)
+    delivery_form = DeliveryForm(
+        data,
+        version=version,
+        initial={
+            "delivery_method": case.delivery_method,
+            "delivery_address": case.delivery_address,
+            "delivery_mobile": case.delivery_mobile,
+        },
+    )
     status, error = 200, None
     if request.method == "POST":
         status = 422
-        if form.is_valid():
+        if all([form.is_valid(), delivery_form.is_valid()]):
             try:
-                services.update_draft_form(case, form_data=form.answers(), actor=request.user)
+                services.update_draft_form(
+                    case,
+                    form_data=form.answers(),
+                    actor=request.user,
+                    delivery=delivery_form.delivery(),
+                )
             except RuleViolation as exc:
                 status = exc.status
                 if exc.code == "form_invalid":
@@ -265,6 +283,7 @@ def case_form(request: HttpRequest, number: str) -> HttpResponse:
         "item": version.item,
         "applicant_label": case.applicant_name,
         "form": form,
+        "delivery_form": delivery_form,
         "error": error,
     }
     return render(request, "portal/apply_form.html", context, status=status)

@@ -195,6 +195,7 @@ def _closed_case():
         ("start_review", reviewer),
         ("approve", approver),
         ("issue_result", reviewer),
+        ("deliver", reviewer),
         ("close", approver),
     ]:
         case = engine.take_action(case, action, actor=who)

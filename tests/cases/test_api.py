@@ -98,12 +98,13 @@ def test_citizen_applies_reviewer_supplements_case_closes(client, world):
     body = r.json()["deadline"]
     assert body["pauses"][0]["ended_on"] and body["paused_days"] == body["pauses"][0]["days"]
     approver = builders.bearer(world["approver"])
-    for action in ["approve", "issue_result", "close"]:
+    for action in ["approve", "issue_result", "deliver", "close"]:
         r = post(client, f"/api/v1/cases/{number}/actions/{action}", {}, approver)
         assert r.status_code == 200, r.content
     final = client.get(f"/api/v1/cases/{number}", **me).json()
     assert final["state"] == "closed" and final["finished"]
-    assert [e["action"] for e in final["timeline"]][-3:] == ["approve", "issue_result", "close"]
+    actions = [e["action"] for e in final["timeline"]]
+    assert actions[-4:] == ["approve", "issue_result", "deliver", "close"]
 
 
 def _pdf(name):

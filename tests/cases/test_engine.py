@@ -117,6 +117,7 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
     assert case.due_date == reference_deadline(dt.date(2026, 9, 28), 10 + 3)
     case = engine.take_action(case, "approve", actor=world["approver"])
     case = engine.take_action(case, "issue_result", actor=world["reviewer"])
+    case = engine.take_action(case, "deliver", actor=world["reviewer"])
     case = engine.take_action(case, "close", actor=world["approver"])
     assert case.state == "closed" and case.closed_at
     archive = CaseArchive.objects.get(case=case)
@@ -126,7 +127,7 @@ def test_online_flow_with_supplement_and_paused_clock(world, monkeypatch):
     # The police have no seal here: the approval's result document is owed.
     assert "result_document_owed" in actions
     actions = [a for a in actions if a != "result_document_owed"]
-    assert actions[-4:] == ["supplement", "approve", "issue_result", "close"]
+    assert actions[-5:] == ["supplement", "approve", "issue_result", "deliver", "close"]
     assert world["applicant"].user.notifications.count() >= 7
 
 
@@ -365,6 +366,7 @@ def test_notification_commitment_false_finding_revokes_and_excludes(world):
         ("start_review", "reviewer"),
         ("approve", "approver"),
         ("issue_result", "reviewer"),
+        ("deliver", "reviewer"),
         ("close", "reviewer"),
     ]:
         case = engine.take_action(case, name, actor=world[who])

@@ -45,7 +45,7 @@ def _item(world: World, held_result: str) -> ItemVersion:
 
 
 def test_a_replacing_item_supersedes_the_held_licence(world: World):
-    version = _item(world, ItemVersion.HeldResult.REPLACE)
+    version = _item(world, ItemVersion.HeldResult.REISSUE)
     first = approved_licence_case(world, version)
     old = Licence.objects.get(case_number=first.number)
 

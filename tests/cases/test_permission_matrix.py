@@ -34,7 +34,8 @@ EXPECTED = {
     ("approve", "under_review"): {"own:approver"},
     ("deny", "under_review"): {"own:approver"},
     ("issue_result", "approved"): {"own:reviewer", "own:approver"},
-    ("close", "result_issued"): {"own:reviewer", "own:approver"},
+    ("deliver", "result_issued"): {"own:reviewer", "own:approver"},
+    ("close", "delivered"): {"own:reviewer", "own:approver"},
     ("close", "denied"): {"own:reviewer", "own:approver"},
     ("terminate", "under_review"): {"system"},
     ("revoke_decision", "closed"): {"system"},
@@ -61,7 +62,8 @@ PATHS["special_procedure"] = [*PATHS["under_review"], ("start_special_procedure"
 PATHS["approved"] = [*PATHS["under_review"], ("approve", "own:approver")]
 PATHS["denied"] = [*PATHS["under_review"], ("deny", "own:approver")]
 PATHS["result_issued"] = [*PATHS["approved"], ("issue_result", "own:reviewer")]
-PATHS["closed"] = [*PATHS["result_issued"], ("close", "own:reviewer")]
+PATHS["delivered"] = [*PATHS["result_issued"], ("deliver", "own:reviewer")]
+PATHS["closed"] = [*PATHS["delivered"], ("close", "own:reviewer")]
 
 
 @pytest.fixture

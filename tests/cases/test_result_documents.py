@@ -160,6 +160,7 @@ def test_an_approved_closed_criminal_record_certificate_lands_in_the_wallet(worl
         case = engine.take_action(case, name, actor=world.reviewer)
     case = engine.take_action(case, "approve", actor=world.approver)
     case = engine.take_action(case, "issue_result", actor=world.reviewer)
+    case = engine.take_action(case, "deliver", actor=world.reviewer)
     case = engine.take_action(case, "close", actor=world.approver)
 
     [licence] = wallet(world.applicant.user).filter(case_number=case.number)

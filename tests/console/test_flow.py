@@ -86,6 +86,7 @@ def test_apply_supplement_approve_close_through_pages(world, caplog):
     assert act(approver, number, "approve").status_code == 302
     assert act(approver, number, "issue_result").status_code == 302
     pages.append(approver.get(f"/console/cases/{number}/").content.decode())
+    assert act(reviewer, number, "deliver").status_code == 302
     assert act(reviewer, number, "close").status_code == 302
     case.refresh_from_db()
     assert case.state == "closed" and case.closed_at is not None

@@ -212,3 +212,37 @@ def test_bad_applicant_data_is_refused_on_its_field_and_nothing_written(client, 
     )
     assert response.status_code == 422 and "迁移原因：此项必填" in text(response.content)
     assert not Case.objects.exists() and not Person.objects.filter(name="刘奶奶").exists()
+
+
+def test_the_window_records_how_the_result_is_delivered(client, world):
+    """送达 (issue 9): the clerk records the applicant's choice; post needs an address, and a
+    missing one is refused on its field with nothing written."""
+    client.force_login(world.clerk)
+    page = client.get(f"/console/intake/{world.version.item.code}/")
+    assert 'name="delivery_method"' in page.content.decode()
+    applicant = {
+        "kind": "person",
+        "name": "刘奶奶",
+        "id_number": builders.valid_id_number("19420808", "110101"),
+        "mobile": "13904112368",
+    }
+    before = Case.objects.count()
+    page = client.get(f"/console/intake/{world.version.item.code}/")
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', page.content.decode()).group(1)
+    data = {
+        "idempotency_key": key,
+        **{f"applicant-{k}": v for k, v in applicant.items()},
+        "form-reason": "随子女落户",
+        "delivery_method": "post",
+    }
+    response = client.post(f"/console/intake/{world.version.item.code}/", data)
+    assert response.status_code == 422
+    assert "邮寄地址" in text(response.content)
+    assert Case.objects.count() == before
+
+    data["delivery_address"] = "辽宁省大连市中山区人民路23号"
+    response = client.post(f"/console/intake/{world.version.item.code}/", data)
+    assert response.status_code == 302, text(response.content)
+    case = Case.objects.get(number=case_number(response))
+    assert case.delivery_method == "post" and case.delivery_mobile == "13904112368"
+    assert case.delivery_address == "辽宁省大连市中山区人民路23号"

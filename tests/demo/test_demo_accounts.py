@@ -114,6 +114,7 @@ def test_demo_cases(demo):
     _demo_cases_fill_the_inboxes()
     _demo_materials_are_real_pdf_files()
     _approval_issued_a_licence_that_a_draft_reuses()
+    _household_books_were_reissued_and_results_are_documents()
 
 
 def _every_role_of_every_demo_organisation_has_an_account():
@@ -250,8 +251,12 @@ def test_demo_users_before_load_demo():
 
 
 def _case_of(username: str, item: str | None = None) -> Case:
+    """The applicant's case (of `item`); the latest if there are several (刘洋's second
+    新生儿入户)."""
     cases = Case.objects.filter(applicant_person__user__username=username)
-    return cases.get(item_version__name=item) if item else cases.get()
+    found = (cases.filter(item_version__name=item) if item else cases).order_by("created_at", "id")
+    assert found.exists(), (username, item)
+    return found.last()  # type: ignore[return-value]
 
 
 def _demo_cases_stand_in_many_states():
@@ -264,9 +269,9 @@ def _demo_cases_stand_in_many_states():
         "citizen-zhoumin": "under_review",
         "citizen-lijianguo": "submitted",
     }
+    items = {"citizen-sunhaoran": "首次申领居民身份证", "citizen-chenjing": "学历公证"}
     for username, state in states.items():
-        item = "首次申领居民身份证" if username == "citizen-sunhaoran" else None
-        assert _case_of(username, item).state == state, username
+        assert _case_of(username, items.get(username)).state == state, username
 
     supplement = _case_of("citizen-zhaozihan")
     assert supplement.clock_state == Case.ClockState.PAUSED
@@ -338,6 +343,31 @@ def _approval_issued_a_licence_that_a_draft_reuses():
     company_licence = Licence.objects.get(holder_company__isnull=False)
     assert company_licence.licence_type.name == "全国工业产品生产许可证"
     assert set(company_licence.face_data) == {"company_name", "uscc", "factory_address", "product"}
+
+
+def _household_books_were_reissued_and_results_are_documents():
+    """新生儿入户 replaces the parent's 居民户口簿 (issue 9): 陈静's first version is 已换发 and
+    verifies so; 刘洋 holds one, which approving her waiting case will supersede. Her 学历公证
+    left a sealed 办理结果证明 in her 证照夹."""
+    chen = Person.objects.get(user__username="citizen-chenjing")
+    books = Licence.objects.filter(holder_person=chen, licence_type__name="居民户口簿")
+    old, new = books.order_by("version")
+    assert (old.status, new.status) == (Licence.Status.SUPERSEDED, Licence.Status.VALID)
+    assert new.supersedes == old and new.version == 2
+    verdict = check_token(old.token)
+    assert (verdict.outcome, verdict.code) == ("revoked", "licence_superseded")
+    liu = Person.objects.get(user__username="citizen-liuyang")
+    assert (
+        Licence.objects.filter(
+            holder_person=liu, licence_type__name="居民户口簿", status=Licence.Status.VALID
+        ).count()
+        == 1
+    )
+    notarised = _case_of("citizen-chenjing", "学历公证")
+    [result] = Licence.objects.filter(case_number=notarised.number)
+    assert result.licence_type.name == "办理结果证明" and result.holder_person == chen
+    assert check_token(result.token).outcome == "valid"
+    assert notarised.events.filter(action="deliver").exists()
 
 
 def _demo_materials_are_real_pdf_files():
