@@ -40,7 +40,11 @@ def load_demo_ratings() -> int:
         return 0
     users = {u.username: u for u in get_user_model().objects.all()}
     made = 0
-    chen_case = Case.objects.filter(applicant_person__user__username="citizen-chenjing").first()
+    chen_case = (
+        Case.objects.filter(applicant_person__user__username="citizen-chenjing", state="closed")
+        .order_by("number")
+        .first()
+    )
     if chen_case is not None:
         chen = users["citizen-chenjing"]
         _rate("case", chen_case.number, "application", 5, chen, options=["convenient"])
@@ -55,7 +59,11 @@ def load_demo_ratings() -> int:
             channel="mobile",
         )
         made += 2
-    company_case = Case.objects.filter(applicant_company__isnull=False, state="closed").first()
+    company_case = (
+        Case.objects.filter(applicant_company__isnull=False, state="closed")
+        .order_by("number")
+        .first()
+    )
     if company_case is not None:
         agent = users["agent-haichen"]
         _rate(

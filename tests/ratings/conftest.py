@@ -52,6 +52,7 @@ class World:
             ("start_review", self.reviewer),
             ("approve", self.approver),
             ("issue_result", self.reviewer),
+            ("deliver", self.reviewer),
             ("close", self.approver),
         ]:
             case = engine.take_action(case, name, actor=who)

@@ -42,7 +42,8 @@ def test_a_rating_of_the_handling_node_travels_there(federation):
         ("start_review", "accepted"),
         ("approve", "under_review"),
         ("issue_result", "approved"),
-        ("close", "result_issued"),
+        ("deliver", "result_issued"),
+        ("close", "delivered"),
     ]:
         exchange.receive(
             *federation.jilin.envelope(

@@ -23,12 +23,13 @@ def _rate(case, user, level=5, **kw):
 def test_rated_events_invite_the_applicant(world):
     case = world.closed()
     invitations = {i.event for i in Invitation.objects.filter(reference=case.number)}
-    assert invitations == {"application", "result"}
+    # The 送达 step (workflows v4) is rated too.
+    assert invitations == {"application", "result", "delivery"}
     assert (
         Notification.objects.filter(
             recipient=world.applicant.user, link__startswith="/ratings/rate/"
         ).count()
-        == 2
+        == 3
     )
 
 
@@ -102,7 +103,7 @@ def test_one_follow_up_only(world):
 def test_default_rating_after_the_window(world, settings):
     case = world.closed()
     given = services.give_default_ratings(now=timezone.now() + dt.timedelta(days=30))
-    assert given == 2
+    assert given == 3  # application, result and delivery
     rating = Rating.objects.get(reference=case.number, event="result")
     assert rating.channel == "default" and rating.level == settings.RATINGS_DEFAULT_LEVEL
     assert services.give_default_ratings(now=timezone.now() + dt.timedelta(days=30)) == 0
