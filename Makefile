@@ -10,10 +10,14 @@ AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 # Real node processes and a headless browser: slow, and independent of the database the
 # suite runs on, so they run once, in the SQLite pass.
 NOT_SLOW := -m "not nodes and not browser"
+# The public demo values (DEBUG=1 and the three keys) for the commands that need settings
+# but are no real node: lint here, `make run` sets them itself (scripts/run-nodes) and the
+# tests through tests/settings.py. A real node sets its own (docs/deploy.md).
+DEMO_ENV := set -a && . scripts/demo.env && set +a &&
 PYTEST := $(VENV)/bin/pytest -n 2 -q
 
 .DEFAULT_GOAL := help
-.PHONY: help run run-node stop-node start-node test test-fast test-sqlite test-postgres lint fmt typecheck setup clean
+.PHONY: help run run-prod run-node stop-node start-node test test-fast test-sqlite test-postgres lint fmt typecheck setup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -32,6 +36,9 @@ setup: $(STAMP) ## Create .venv and install every dependency (Python and Debian)
 run: setup ## Set up and start the four federated demo nodes on ports PORT…PORT+3 (PORT=8000)
 	$(PY) scripts/run-nodes --base-port $(PORT)
 
+run-prod: setup ## One node the production way: gunicorn, worker, PostgreSQL tongban_prod, own keys (docs/deploy.md)
+	PORT=$(PORT) bash scripts/run-prod
+
 run-node: setup ## Start one node alone, outside the federation: make run-node NODE=jilin PORT=8001
 	$(PY) scripts/run-nodes --node $(or $(NODE),liaoning) --base-port $(PORT)
 
@@ -44,11 +51,11 @@ start-node: setup ## In a running make run, start a stopped node again: make sta
 lint: setup ## ruff, Django's checks and missing migrations
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py check --fail-level WARNING
-	$(PY) manage.py makemigrations --check --dry-run
+	$(DEMO_ENV) $(PY) manage.py check --fail-level WARNING
+	$(DEMO_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 typecheck: setup ## mypy on the apps
-	$(VENV)/bin/mypy core accounts catalog federation delivery halls licences cases hotline portal console demo tongban
+	$(VENV)/bin/mypy core accounts catalog federation delivery halls licences cases hotline ratings portal console demo tongban
 
 fmt: setup ## Format the code
 	$(VENV)/bin/ruff format .

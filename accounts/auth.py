@@ -27,7 +27,18 @@ class BearerToken(HttpBearer):
         return user
 
 
-API_AUTH = [BearerToken(), SessionAuth()]
+class SignedInSession(SessionAuth):
+    """The browser session, its CSRF token checked only once someone is signed in: an
+    anonymous POST answers 401 (no credentials), not 403 (no CSRF token) — there is no
+    session to forge a request with (decision 84)."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+
+API_AUTH = [BearerToken(), SignedInSession()]
 
 
 class IdNumberBackend(ModelBackend):
@@ -66,20 +77,28 @@ class IdNumberBackend(ModelBackend):
 
 
 def throttle_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:
-    """The account name django-axes counts failures under and stores: a staff username as
-    typed, an ID number as `id:` + its keyed hash, so the throttling tables and logs never
-    hold an ID number in clear."""
+    """The account name django-axes counts failures under and stores: the resolved
+    account's username whichever name was typed (decision 81), so that a citizen locked
+    out by ID number is locked out by account name too. A name that resolves to no account
+    is counted as typed, an ID number as `id:` + its keyed hash, so the throttling tables
+    and logs never hold an ID number in clear."""
     raw = (credentials or {}).get("username")
     if raw is None and request is not None:
         raw = request.POST.get("username")
     name = str(raw or "").strip()
     try:
-        return "id:" + lookup_hash(normalize_id_number(name))[:32]
+        digest = lookup_hash(normalize_id_number(name))
     except ValidationError:
         if _ID_NUMBER_SHAPED.fullmatch(name):
             # A mistyped ID number is still (nearly) someone's ID number.
             return "id:" + lookup_hash(name.upper())[:32]
         return name[:150]
+    account = (
+        Person.objects.filter(id_number_hash=digest, user__isnull=False)
+        .values_list("user__username", flat=True)
+        .first()
+    )
+    return account or "id:" + digest[:32]
 
 
 _ID_NUMBER_SHAPED = re.compile(r"\d{15}|\d{17}[\dXx]")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
@@ -33,9 +33,10 @@ from cases.schemas import (
 )
 from cases.workflow import definition_of
 from catalog.selectors import current_version_of
+from core import blobs
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
-from core.schemas import ProblemOut
+from core.schemas import ProblemOut, RowId
 from core.selectors import known_division
 from delivery.carriers import Party
 from halls.selectors import known_window
@@ -109,7 +110,7 @@ def act(request: HttpRequest, number: str, action: str, payload: ActionIn) -> di
 def upload_material(
     request: HttpRequest,
     number: str,
-    material: Form[int],
+    material: Form[RowId],
     file: File[UploadedFile],
     paper_custody: Form[str] = "",
 ) -> Status[dict[str, Any]]:
@@ -127,6 +128,29 @@ def upload_material(
         paper_custody=paper_custody,
     )
     return Status(201, _detail(request, number))
+
+
+@router.get(
+    "/cases/{number}/materials/{material_id}/file",
+    response={200: None, **ERRORS},
+    summary="读取申请材料文件（原样字节，附 Repr-Digest；工作人员每次读取均记入个人信息访问记录）",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "材料文件",
+                "content": {t: {} for t in sorted(materials.ALLOWED_UPLOADS)},
+            }
+        }
+    },
+)
+def material_file(
+    request: HttpRequest, number: str, material_id: int, purpose: str = ""
+) -> HttpResponse:
+    read = materials.read_material(number, material_id, viewer=request.user, purpose=purpose)
+    m = read.material
+    return blobs.file_response(
+        read.content, content_type=m.content_type, name=m.original_name, digest=m.sha256
+    )
 
 
 @router.post(
@@ -164,7 +188,7 @@ def sign_notification(request: HttpRequest, number: str) -> Status[dict[str, Any
     summary="告知承诺核查结论",
 )
 def verify(
-    request: HttpRequest, number: str, commitment_id: int, payload: VerificationIn
+    request: HttpRequest, number: str, commitment_id: RowId, payload: VerificationIn
 ) -> dict[str, Any]:
     case = selectors.get_case_for(request.user, number)
     commitment = case.commitments.filter(pk=commitment_id).first()
@@ -245,7 +269,7 @@ def assign_steps(request: HttpRequest, number: str, payload: StepsIn) -> dict[st
     summary="记录本机构承办的多地联办环节的办理结果",
 )
 def step_result(
-    request: HttpRequest, number: str, step_id: int, payload: StepResultIn
+    request: HttpRequest, number: str, step_id: RowId, payload: StepResultIn
 ) -> dict[str, Any]:
     case = selectors.get_case_for(request.user, number)
     step = case.steps.filter(pk=step_id).first()
@@ -277,9 +301,13 @@ def post_shipment(request: HttpRequest, number: str, payload: ShipmentIn) -> Sta
 @router.get(
     "/licence-library/coverage",
     response={200: list[CoverageOut], **ERRORS},
-    summary="证照库入库率：已批准的出证办件中已签发电子证照的比例（按办理机构）",
+    summary="证照库入库率：已批准的出证办件中已签发电子证照的比例（按办理机构；监督人员和机构管理员）",
 )
 def licence_coverage(request: HttpRequest) -> list[dict[str, Any]]:
+    if not selectors.may_see_licence_coverage(request.user):
+        raise RuleViolation(
+            "coverage_forbidden", "证照库入库率仅供监督人员和机构管理员查看", status=403
+        )
     return [
         {
             "organisation": {"uscc": r.organisation.uscc, "name": r.organisation.name},
@@ -287,5 +315,5 @@ def licence_coverage(request: HttpRequest) -> list[dict[str, Any]]:
             "with_licence": r.with_licence,
             "share": r.share,
         }
-        for r in selectors.licence_coverage()
+        for r in selectors.licence_coverage_for(request.user)
     ]

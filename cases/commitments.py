@@ -22,6 +22,7 @@ from cases.models import (
 from cases.workflow import definition_of, has_tag
 from catalog.models import ItemVersion, Material
 from core.actors import Actor, SystemActor
+from core.calendar import DateWindow
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Organisation
 from core.process import Transition
@@ -43,6 +44,14 @@ def _check_before_submission(case: Case, actor: Actor, what: str) -> Organisatio
     return org
 
 
+def deficiency_due_window(case: Case) -> DateWindow:
+    """The dates a 容缺 commitment may promise: after today, no later than the end of the
+    promised limit on the case's calendar. Shown under the field before any error."""
+    today = timeline.today()
+    latest = PROCESS.days_after(case, today, max(case.item_version.promised_limit, 1)).date
+    return DateWindow(today + dt.timedelta(days=1), latest)
+
+
 @transaction.atomic
 def sign_deficiency_commitment(
     case: Case, *, materials: list[Material], due_date: dt.date, actor: Actor
@@ -60,11 +69,10 @@ def sign_deficiency_commitment(
         elif m.necessity != Material.Necessity.DEFICIENCY_ALLOWED:
             problems.add(f"“{m.name}”不允许容缺", field="materials")
     problems.raise_if_any("material_not_deficiency_allowed", "所列材料不能容缺")
-    today = timeline.today()
-    limit = PROCESS.days_after(case, today, max(case.item_version.promised_limit, 1))
-    if not today < due_date <= limit.date:
+    window = deficiency_due_window(case)
+    if due_date not in window:
         raise RuleViolation(
-            "deficiency_due_beyond_limit", f"补齐期限应在今天之后、不晚于承诺时限 {limit.date}"
+            "deficiency_due_beyond_limit", f"承诺补齐日期{window.hint}", field="due_date"
         )
     names = "、".join(m.name for m in materials)
     notice = (

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
-from cases import outbound, timeline
+from cases import outbound, results, timeline
 from cases.models import Case, CaseEvent, ClockPause, WorkflowDefinition
 from cases.selectors import acting_organisation
 from cases.workflow import (
@@ -102,6 +102,8 @@ class CaseProcess(Process[Case]):
 
     def after(self, transition: Transition[Case]) -> None:
         case = transition.process
+        if not transition.node:
+            results.issue_refusal_document(transition)
         if case.counterpart_node and not transition.node and "forwarded" not in transition.done:
             outbound.share(transition)
         definition = transition.definition

@@ -35,6 +35,7 @@ from cases.outbound import (
     StepDone,
     StepsAssigned,
 )
+from cases.results import check_result_not_held
 from cases.selectors import RECEIVED_FROM_NODE
 from cases.workflow import definition_code
 from catalog.models import ItemVersion, Mode
@@ -169,6 +170,8 @@ def _on_forwarded(message: Message, payload: Forwarded) -> None:
             "scope_mismatch", f"发送节点认定为{payload.scope}，本节点认定为{offer.scope}"
         )
     person, company = _register_applicant(payload.applicant, message)
+    # This node's licence library is the one that knows what the applicant holds.
+    check_result_not_held(version, person=person, company=company)
     case = services.open_case(
         number=payload.number,
         item_version=version,

@@ -4,13 +4,14 @@ what is still missing. Each change is one transaction with its timeline row."""
 from __future__ import annotations
 
 import hashlib
+import io
+import re
+import zipfile
 from dataclasses import dataclass
 
 import filetype
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,12 +24,14 @@ from cases.models import (
     CaseMaterial,
     Commitment,
 )
-from cases.selectors import is_applicant
+from cases.selectors import get_case_for, is_applicant, material_reader
+from cases.timeline import applicant_label
 from cases.workflow import has_tag
 from catalog.models import Material
+from core import blobs
 from core.actors import Actor, user_of
 from core.exceptions import ProblemList, RuleViolation
-from core.models import Organisation
+from core.models import Organisation, PersonalDataAccess
 from core.personal_data import lookup_hash
 from core.process import Transition
 from licences.models import Licence
@@ -50,8 +53,9 @@ ALLOWED_UPLOADS = {
 
 
 def _sniff(content: bytes, name: str) -> str:
-    """The content type of an upload, by its bytes; refused if not allowed or not what its
-    name says."""
+    """The content type of an upload, by its bytes; refused if not allowed, if its name
+    has no extension or another type's, or if its structure is not that type's (decision
+    89)."""
     kind = filetype.guess(content)
     mime = kind.mime if kind else ""
     if mime not in ALLOWED_UPLOADS:
@@ -59,11 +63,66 @@ def _sniff(content: bytes, name: str) -> str:
             "file_type_not_allowed", "只接受 PDF、JPEG、PNG 或 OFD 文件（按文件内容判断）"
         )
     suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-    if suffix and suffix not in ALLOWED_UPLOADS[mime]:
+    if not suffix:
+        raise RuleViolation(
+            "file_extension_required", "文件名须带扩展名（.pdf、.jpg、.png 或 .ofd）"
+        )
+    if suffix not in ALLOWED_UPLOADS[mime]:
         raise RuleViolation(
             "file_type_mismatch", f"文件名为 {suffix} 但内容是 {kind.extension.upper()} 文件"
         )  # type: ignore[union-attr]
+    problem = STRUCTURE_CHECKS[mime](content)
+    if problem:
+        raise RuleViolation("file_structure_invalid", f"文件已损坏或不是真正的{problem}")
     return mime
+
+
+# Markup a browser would run if the file were ever opened as HTML: no document type we
+# accept has any business carrying it in clear.
+_MARKUP = re.compile(rb"<\s*(?:html|script|body|iframe|svg|!doctype\s+html)\b", re.IGNORECASE)
+
+
+def _pdf_problem(content: bytes) -> str:
+    """A PDF starts with its header and ends with `%%EOF` (trailing whitespace allowed)."""
+    if not re.match(rb"%PDF-[12]\.[0-9]", content) or b"%%EOF" not in content[-1024:]:
+        return " PDF 文件"
+    if _MARKUP.search(content):
+        return " PDF 文件（含网页代码）"
+    return ""
+
+
+def _png_problem(content: bytes) -> str:
+    """The signature, an IHDR chunk first, and the IEND chunk last."""
+    if content[8:16] != b"\x00\x00\x00\rIHDR" or not content.endswith(b"IEND\xaeB`\x82"):
+        return " PNG 图片"
+    return ""
+
+
+def _jpeg_problem(content: bytes) -> str:
+    """The SOI marker first and an EOI marker at the end (cameras may pad after it)."""
+    if not content.startswith(b"\xff\xd8\xff") or b"\xff\xd9" not in content[-256:]:
+        return " JPEG 图片"
+    if _MARKUP.search(content[-4096:]):
+        return " JPEG 图片（含网页代码）"
+    return ""
+
+
+def _ofd_problem(content: bytes) -> str:
+    """An OFD file (GB/T 33190) is a ZIP package with `OFD.xml` at its root."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            names = package.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return " OFD 文件"
+    return "" if "OFD.xml" in names else " OFD 文件（缺少 OFD.xml）"
+
+
+STRUCTURE_CHECKS = {
+    "application/pdf": _pdf_problem,
+    "image/jpeg": _jpeg_problem,
+    "image/png": _png_problem,
+    "application/zip": _ofd_problem,
+}
 
 
 def check_upload(content: bytes, name: str) -> str:
@@ -77,17 +136,6 @@ def check_upload(content: bytes, name: str) -> str:
             "file_too_large", f"文件超过 {settings.CASE_UPLOAD_MAX_BYTES // (1024 * 1024)} MB 上限"
         )
     return _sniff(content, name)
-
-
-def store_file(content: bytes) -> tuple[str, str]:
-    """Keep a material's bytes under their SHA-256 (content-addressed: a rolled-back upload
-    leaves only an unreferenced blob, a file given twice is stored once); return the digest
-    and the storage path."""
-    digest = hashlib.sha256(content).hexdigest()
-    path = f"cases/{digest[:2]}/{digest}"
-    if not default_storage.exists(path):
-        default_storage.save(path, ContentFile(content))
-    return digest, path
 
 
 @dataclass(frozen=True)
@@ -145,7 +193,7 @@ def add_material(
     """Attach a file for one material requirement (replacing an earlier one)."""
     mime = check_upload(content, name)
     slot = _open_slot(case, requirement, actor)
-    digest, path = store_file(content)
+    digest, path = blobs.store(content, area="cases")
     material = CaseMaterial.objects.create(
         case=slot.case,
         requirement=requirement,
@@ -361,7 +409,7 @@ def receive_material(
         if hashlib.sha256(content).hexdigest() != sha256:
             raise RuleViolation("material_digest_mismatch", f"材料“{name}”的摘要与内容不符")
         _sniff(content, original_name or f"material.{_extension(content_type)}")
-        _, path = store_file(content)
+        _, path = blobs.store(content, area="cases")
     case.materials.filter(requirement=requirement, status=CaseMaterial.Status.PROVIDED).update(
         status=CaseMaterial.Status.SUPERSEDED
     )
@@ -382,3 +430,44 @@ def receive_material(
 
 def _extension(content_type: str) -> str:
     return next(iter(sorted(ALLOWED_UPLOADS.get(content_type, {".bin"}))))[1:]
+
+
+# Reading a material ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaterialFile:
+    material: CaseMaterial
+    content: bytes
+
+
+READ_PURPOSE = "审查申请材料"
+
+
+def read_material(
+    number: str, material_id: int, *, viewer: Actor, purpose: str = ""
+) -> MaterialFile:
+    """The clear bytes of one uploaded material of a case, checked against its recorded
+    digest. The applicant reads their own; staff holding a handling role (window clerk,
+    reviewer, approver) in the receiving, handling or a step organisation read it, and each
+    such read is logged with its purpose like a personal-data reveal. A case the viewer
+    cannot see, or a material not of it, is 404; a material given as a licence has no file."""
+    case = get_case_for(viewer, number)
+    material = next((m for m in case.materials.all() if m.pk == material_id), None)
+    if material is None or not material.file:
+        raise RuleViolation("material_not_found", "该办件没有这份材料文件", status=404)
+    reader = None
+    if not is_applicant(case, viewer):
+        reader = material_reader(case, viewer)
+        if reader is None:
+            raise RuleViolation("action_forbidden", "无权查阅该办件的申请材料", status=403)
+    content = blobs.read(str(material.file.name), material.sha256)
+    if reader is not None:
+        PersonalDataAccess.objects.create(
+            actor=reader,
+            subject=applicant_label(case),
+            context=f"办件 {case.number}",
+            purpose=(purpose.strip() or READ_PURPOSE)[:200],
+            fields=[f"材料：{material.requirement.name}（{material.original_name}）"],
+        )
+    return MaterialFile(material, content)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cases.models import Case, CaseEvent, CaseMaterial, CaseStep
 from cases.payloads import material_fields
 from cases.workflow import CASE_PAYLOADS, definition_of
+from core import blobs
 from core.models import Organisation
 from core.process import Transition
 from federation import services
@@ -193,8 +194,8 @@ def _material_rows(materials: list[CaseMaterial]) -> list[dict[str, Any]]:
     for material in materials:
         content = ""
         if material.file:
-            with material.file.open("rb") as handle:
-                content = base64.b64encode(handle.read()).decode()
+            clear = blobs.read(str(material.file.name), material.sha256)
+            content = base64.b64encode(clear).decode()
         out.append(
             {
                 "position": material.requirement.position,
@@ -298,12 +299,12 @@ def payload_in(case: Case, action: str, payload: dict[str, Any]) -> dict[str, An
 
 
 def _licences_issued(case: Case, transition: Transition[Case]) -> list[dict[str, str]]:
-    """The licences the action issued (only the handling node issues them)."""
-    if "issue_licence" not in transition.action.effects or not case.handling_org.is_local:
+    """The licences and result documents the action issued (only the handling node issues
+    them; cases/results.py marks each in `transition.done`)."""
+    identifiers = [d.split(":", 1)[1] for d in transition.done if d.startswith("issued:")]
+    if not identifiers or not case.handling_org.is_local:
         return []
-    issued = Licence.objects.filter(
-        case_number=case.number, status=Licence.Status.VALID
-    ).select_related("licence_type")
+    issued = Licence.objects.filter(identifier__in=identifiers).select_related("licence_type")
     return [
         {"identifier": lic.identifier, "type": lic.licence_type.name, "token": lic.token}
         for lic in issued

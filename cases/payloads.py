@@ -13,6 +13,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.schemas import RowId
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -21,7 +23,7 @@ class _Payload(BaseModel):
 class SupplementRequest(_Payload):
     """一次性告知补正: every material to supplement, at once, and by when."""
 
-    materials: list[int] = Field(
+    materials: list[RowId] = Field(
         default_factory=list,
         title="需补正的材料",
         description="需补正的材料 id（该事项版本的申请材料）",
@@ -38,6 +40,7 @@ class SupplementRequest(_Payload):
         description="补正期限（YYYY-MM-DD）",
         json_schema_extra={
             "widget": "date",
+            "window": "supplement_due",
             "error_code": "supplement_due_invalid",
             "error": "补正期限应为 YYYY-MM-DD",
         },

@@ -12,6 +12,7 @@ from cases.models import Case
 from cases.payloads import PAYLOADS, StepAssignment
 from cases.selectors import row_applicant
 from cases.workflow import state_label
+from core.schemas import RowId
 
 
 class ApplicantIn(Schema):
@@ -77,7 +78,7 @@ else:
 
 
 class DeficiencyIn(Schema):
-    materials: list[int]
+    materials: list[RowId]
     due_date: dt.date
 
 
@@ -138,7 +139,7 @@ class StepResultIn(Schema):
 
 
 class ForeignLicenceIn(Schema):
-    material: int = Field(description="材料要求 id")
+    material: RowId = Field(description="材料要求 id")
     token: str = Field(description="其他节点签发的电子证照二维码令牌（TB1.…）或电子证照标识")
 
 
@@ -172,7 +173,7 @@ class PauseOut(Schema):
     days: int
 
 
-class DeadlineOut(Schema):
+class CaseDeadlineOut(Schema):
     accepted_on: dt.date | None
     due_date: dt.date | None
     provisional: bool
@@ -185,7 +186,7 @@ class DeadlineOut(Schema):
     state_due_date: dt.date | None
 
 
-class MaterialOut(Schema):
+class CaseMaterialOut(Schema):
     id: int
     name: str
     necessity: str
@@ -271,9 +272,9 @@ class CaseOut(Schema):
     window: CaseWindowOut | None = Field(description="收件窗口（窗口收件的办件）")
     handling_org: OrgOut
     form: dict[str, Any]
-    materials: list[MaterialOut]
+    materials: list[CaseMaterialOut]
     commitments: list[CommitmentOut]
-    deadline: DeadlineOut
+    deadline: CaseDeadlineOut
     timeline: list[EventOut]
     allowed_actions: list[AllowedActionOut]
     submitted_at: dt.datetime | None

@@ -12,7 +12,14 @@ from django.utils import timezone
 from accounts.models import Role, StaffRole
 from accounts.selectors import staff_user
 from cases.models import Case, CaseEvent, CaseMaterial, CaseStep
-from cases.workflow import APPLICANT, HANDLING, SYSTEM, category_of, definition_of
+from cases.workflow import (
+    APPLICANT,
+    HANDLING,
+    SYSTEM,
+    action_label,
+    definition_of,
+    state_label,
+)
 from catalog.form_schema import FieldType, parse_form_fields
 from catalog.models import Material
 from core.actors import Actor, SystemActor
@@ -171,6 +178,15 @@ def may_reveal_personal_data(case: Case, user: Actor) -> bool:
     return staff_user(user, REVEAL_ROLES, [case.handling_org_id, case.receiving_org_id]) is not None
 
 
+def material_reader(case: Case, user: Actor) -> User | None:
+    """The staff member behind `user` if they may open the case's uploaded materials: a
+    window clerk, reviewer or approver of the receiving, handling or a step organisation
+    (`materials.read_material` logs each read); None otherwise. Uses prefetched steps."""
+    organisations = {case.handling_org_id, case.receiving_org_id}
+    organisations |= {step.organisation_id for step in case.steps.all()}
+    return staff_user(user, REVEAL_ROLES, organisations - {None})
+
+
 # What a viewer is shown ---------------------------------------------------------------------
 
 
@@ -245,7 +261,6 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
 
     Expects a case from `get_case_for` (timeline, materials and commitments prefetched)."""
     definition = definition_of(case)
-    category = category_of(case)
     version = case.item_version
     applicant: dict[str, Any] = {
         "kind": "person" if case.applicant_person_id else "company",
@@ -262,7 +277,7 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "mode_label": case.get_mode_display(),
         "channel": case.channel,
         "state": case.state,
-        "state_label": definition.label(case.state, category),
+        "state_label": state_label(case),
         "finished": definition.is_finished(case.state),
         "applicant": applicant,
         "assisted": case.assisted,
@@ -352,7 +367,7 @@ def case_view(case: Case, viewer: Actor) -> dict[str, Any]:
         "allowed_actions": [
             {
                 "name": a.name,
-                "label": definition.action_label(a, category),
+                "label": action_label(case, a),
                 "note_required": a.note_required,
                 "payload": a.payload,
                 "grave": a.grave,
@@ -483,6 +498,14 @@ def licence_coverage(organisations: QuerySet[Organisation] | None = None) -> lis
 
 
 COVERAGE_ROLES = (Role.SUPERVISOR, Role.ORG_ADMIN)
+
+
+def may_see_licence_coverage(user: Actor) -> bool:
+    """Supervisors and organisation admins read the coverage of their scope; nobody else."""
+    return (
+        isinstance(user, User)
+        and StaffRole.objects.filter(user=user, role__in=COVERAGE_ROLES).exists()
+    )
 
 
 def licence_coverage_for(user: Actor) -> list[CoverageRow]:

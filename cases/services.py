@@ -32,6 +32,7 @@ from cases.models import (
 )
 from cases.payloads import SpecialProcedure
 from cases.payloads import SupplementRequest as SupplementPayload
+from cases.results import check_result_not_held
 from cases.selectors import REVEAL_ROLES
 from cases.timeline import applicant_label
 from cases.workflow import definition_code, definition_of
@@ -39,6 +40,7 @@ from catalog.form_schema import APPLICANT_FIELDS, parse_form_fields, validate_fo
 from catalog.models import Audience, ItemVersion, ListVersion
 from catalog.offers import offer_for
 from core.actors import Actor, user_of
+from core.calendar import DateWindow
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation, PersonalDataAccess
 from core.process import Transition
@@ -237,6 +239,7 @@ def start_case(
         item_version=item_version,
     )
     offer = offer_for(item_version, place=where, channel=channel, mode=mode)
+    check_result_not_held(item_version, person=person, company=company)
     cleaned = clean_form(item_version, form_data, person=person, company=company)
     if idempotency_key:
         existing = Case.objects.filter(submitted_by=user, idempotency_key=idempotency_key).first()
@@ -321,7 +324,12 @@ def update_draft_form(case: Case, *, form_data: dict[str, Any], actor: Actor) ->
 
 
 def mark_submitted(t: Transition[Case]) -> None:
-    """The moment the application leaves the applicant's side."""
+    """The moment the application leaves the applicant's side — refused if meanwhile the
+    applicant came to hold a result the item cannot give twice."""
+    case = t.process
+    check_result_not_held(
+        case.item_version, person=case.applicant_person, company=case.applicant_company
+    )
     t.process.submitted_at = timezone.now()
     t.changed.add("submitted_at")
 
@@ -344,12 +352,10 @@ def request_supplement(t: Transition[Case]) -> None:
         raise RuleViolation(
             "supplement_due_invalid", "请填写补正期限（YYYY-MM-DD）", field="due_date"
         )
-    limit = PROCESS.days_after(case, t.today, max(case.item_version.promised_limit, 5)).date
-    if not t.today < payload.due_date <= limit:
+    window = supplement_due_window(case, t.today)
+    if payload.due_date not in window:
         raise RuleViolation(
-            "supplement_due_beyond_limit",
-            f"补正期限应在今天之后、不晚于 {limit.year}年{limit.month}月{limit.day}日",
-            field="due_date",
+            "supplement_due_beyond_limit", f"补正期限{window.hint}", field="due_date"
         )
     request = SupplementRequest.objects.create(case=case, note=t.note, due_date=payload.due_date)
     request.materials.set(requested)
@@ -489,6 +495,18 @@ def apply(
             raise RuleViolation("submit_not_possible", "该办件当前不能直接提交", status=409)
         case = take_action(case, spec.name, actor=actor)
     return case
+
+
+def supplement_due_window(case: Case, today: dt.date | None = None) -> DateWindow:
+    """The dates a 补正 may be due: after today, within the promised limit (at least five
+    days) on the case's calendar. The console shows it under the field before any error."""
+    today = today or timeline.today()
+    latest = PROCESS.days_after(case, today, max(case.item_version.promised_limit, 5)).date
+    return DateWindow(today + dt.timedelta(days=1), latest)
+
+
+# Named date windows of action payloads (a payload field's `window`), for the forms.
+DATE_WINDOWS = {"supplement_due": supplement_due_window}
 
 
 def reveal_form(case: Case, *, viewer: Actor, purpose: str) -> dict[str, Any]:

@@ -71,11 +71,17 @@ def _applicant_user_and_mobile(case: Case) -> tuple[User | None, str]:
 
 
 def announce(case: Case, title: str, body: str) -> None:
+    """Tell the applicant (message box and SMS); the title names the item first, so a
+    person with several cases knows which one at a glance."""
     user, mobile = _applicant_user_and_mobile(case)
     if user is not None:
+        item = case.item_version.name
+        suffix = f"（{case.number}）"
+        head = f"{title}：{item}"
         notify(
             user,
-            title=f"办件 {case.number}：{title}",
+            title=(head[: 100 - len(suffix) - 1] + "…" if len(head + suffix) > 100 else head)
+            + suffix,
             body=body,
             link=f"/my/cases/{case.number}/",
             mobile=mobile,

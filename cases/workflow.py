@@ -30,11 +30,11 @@ from pathlib import Path
 from accounts.models import Role
 from cases.models import Case, ClockPause, WorkflowDefinition
 from cases.payloads import PAYLOADS
-from catalog.models import Mode
+from catalog.models import ItemVersion, Mode
 from catalog.offers import WINDOW
 from core.exceptions import ProblemList
 from core.process import Effect, effects_registry, payloads_registry
-from core.workflow import Definition, Vocabulary, parse_stored
+from core.workflow import ActionSpec, Definition, Vocabulary, parse_stored
 from delivery.models import Shipment
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "workflows"
@@ -113,14 +113,26 @@ def definition_of(case: Case) -> Definition:
 
 
 def category_of(case: Case) -> str:
-    """The national item category code whose labels apply to `case` (行政许可 reads 准予许可;
-    a category of a local code system has the plain labels)."""
-    category = case.item_version.category
-    return str(category.code) if category.system == "national" else ""
+    """The label set of the definition that applies to `case`: the national item category
+    code (行政许可 "01" reads 准予许可 / 不予许可), except that an item whose result is a
+    证明 reads the plain labels (准予办理 / 不予办理) whatever its category, as does a
+    category of a local code system."""
+    version = case.item_version
+    category = version.category
+    if category.system != "national" or version.result_type == ItemVersion.ResultType.CERTIFICATE:
+        return ""
+    return str(category.code)
 
 
 def state_label(case: Case, state: str | None = None) -> str:
+    """The label of `state` (the case's own by default) in the words of the case's item:
+    the one function portal, console, API, notifications and messages read it through."""
     return definition_of(case).label(state or case.state, category_of(case))
+
+
+def action_label(case: Case, action: ActionSpec) -> str:
+    """The label of `action` in the words of the case's item (see `state_label`)."""
+    return definition_of(case).action_label(action, category_of(case))
 
 
 def has_tag(case: Case, tag: str) -> bool:

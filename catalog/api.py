@@ -22,7 +22,7 @@ from catalog.schemas import (
     ListVersionSummaryOut,
 )
 from core.api import paginated
-from core.schemas import ProblemOut
+from core.schemas import MAX_VERSION, ProblemOut, VersionNumber
 
 router = Router(tags=["事项目录"])
 
@@ -66,7 +66,7 @@ def list_item_versions(request: HttpRequest, code: str) -> QuerySet[ItemVersion]
     response={200: ItemVersionOut, **NOT_FOUND},
     summary="事项的某个已发布版本（完整办事指南）",
 )
-def get_item_version(request: HttpRequest, code: str, number: int) -> ItemVersion:
+def get_item_version(request: HttpRequest, code: str, number: VersionNumber) -> ItemVersion:
     return selectors.item_version(code, number)
 
 
@@ -108,7 +108,9 @@ def list_list_versions(request: HttpRequest, id: str = ListId) -> QuerySet[ListV
     summary="清单的某个已发布版本（含条目）",
 )
 def get_list_version(
-    request: HttpRequest, id: str = ListId, number: int = Path(..., description="版本号")
+    request: HttpRequest,
+    id: str = ListId,
+    number: int = Path(..., ge=1, le=MAX_VERSION, description="版本号"),
 ) -> ListVersion:
     return selectors.get_list_version_with_entries(selectors.get_list(id), number)
 
@@ -123,8 +125,8 @@ def get_list_version(
 def diff_list(
     request: HttpRequest,
     id: str = ListId,
-    from_: int = Query(..., alias="from", description="旧版本号"),
-    to: int = Query(..., description="新版本号"),
+    from_: int = Query(..., alias="from", ge=1, le=MAX_VERSION, description="旧版本号"),
+    to: int = Query(..., ge=1, le=MAX_VERSION, description="新版本号"),
 ) -> selectors.ListDiff:
     item_list = selectors.get_list(id)
     return selectors.diff_list_versions(

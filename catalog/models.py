@@ -82,6 +82,11 @@ class ItemCategory(models.Model):
         return f"{self.name}（{self.code}）"
 
 
+# The defining body of the platform's own document types (办理结果文书, licences/documents.py):
+# the same on every node, made on first use, and not part of the catalog exchange.
+PLATFORM_DEFINING_BODY = "11100000000000000J"
+
+
 class LicenceType(models.Model):
     """证照类型: master data that materials name when a licence can replace them.
 
@@ -221,6 +226,14 @@ class ItemVersion(_FrozenWhenPublished):
         REPORT = "report", "鉴定报告"
         OTHER = "other", "其他"
 
+    class HeldResult(models.TextChoices):
+        """What applying means when the applicant already holds a valid licence of the
+        result's type: refused at once (a second one cannot be had), or a re-issue whose
+        new version supersedes the one held (换发、补发、变更)."""
+
+        REFUSE = "refuse", "不得重复申请"
+        REPLACE = "replace", "换发（新证取代已持有的证照）"
+
     frozen_by = ("catalog.ItemVersion", "pk")
 
     item = models.ForeignKey(
@@ -265,6 +278,12 @@ class ItemVersion(_FrozenWhenPublished):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    held_result = models.CharField(
+        "已持有结果证照时",
+        max_length=16,
+        choices=HeldResult.choices,
+        default=HeldResult.REFUSE,
     )
     result_delivery = models.JSONField("发证方式", default=list)
     fee_charged = models.BooleanField("是否收费", default=False)

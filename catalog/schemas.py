@@ -138,6 +138,8 @@ class ItemVersionOut(ItemVersionRowOut):
     result_type_label: str = Field(validation_alias="get_result_type_display")
     result_name: str
     result_licence_type: LicenceTypeRef | None = None
+    held_result: ItemVersion.HeldResult
+    held_result_label: str = Field(validation_alias="get_held_result_display")
     result_delivery: list[CodeLabel]
     fee_charged: bool
     fees: list[dict[str, Any]]

@@ -6,13 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from django.conf import settings
 from django.db.models import (
+    Case,
     Count,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
     prefetch_related_objects,
 )
 from django.utils import timezone
@@ -119,25 +124,32 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
         qs = qs.filter(item__division__code__startswith=division_code_prefix(f.division))
     if f.organisation:
         qs = qs.filter(item__organisation__uscc=f.organisation)
+    ranks: dict[int, int] = {}
     if f.q:
         ids = search_item_ids(f.q)
         if ids is not None:
             qs = qs.filter(item_id__in=ids)
-            order = {item_id: rank for rank, item_id in enumerate(ids)}
-            return _ordered(qs, order)
-    return qs
+            ranks = {item_id: rank for rank, item_id in enumerate(ids)}
+    return _own_province_first(qs, ranks)
 
 
-def _ordered(qs: QuerySet[ItemVersion], order: dict[int, int]) -> QuerySet[ItemVersion]:
-    from django.db.models import Case, IntegerField, Value, When
-
-    if not order:
-        return qs
-    return qs.order_by(
-        Case(
-            *[When(item_id=i, then=Value(r)) for i, r in order.items()], output_field=IntegerField()
-        )
+def _own_province_first(qs: QuerySet[ItemVersion], ranks: dict[int, int]) -> QuerySet[ItemVersion]:
+    """The node's own province first (its people mostly come for its items), then the
+    others; inside each, the best search match first, else by item code."""
+    own = Case(
+        When(
+            item__division__code__startswith=division_code_prefix(settings.NODE_DIVISION),
+            then=Value(0),
+        ),
+        default=Value(1),
+        output_field=IntegerField(),
     )
+    if not ranks:
+        return qs.order_by(own, "item__code")
+    rank = Case(
+        *[When(item_id=i, then=Value(r)) for i, r in ranks.items()], output_field=IntegerField()
+    )
+    return qs.order_by(own, rank)
 
 
 def guide_prefetches() -> list[Prefetch]:

@@ -90,11 +90,10 @@ def check_item_version(version: ItemVersion) -> ProblemList:
         and version.promised_limit != 0
     ):
         problems.add("即办件的承诺办结时限应为 0", field="promised_limit")
-    if version.result_type == ItemVersion.ResultType.LICENCE:
-        if not version.result_licence_type_id:
-            problems.add("办理结果为证照时须指明证照类型", field="result_licence_type")
-        else:
-            _check_face_in_form(version, problems)
+    if version.result_type == ItemVersion.ResultType.LICENCE and not version.result_licence_type_id:
+        problems.add("办理结果为证照时须指明证照类型", field="result_licence_type")
+    if version.result_licence_type_id:
+        _check_face_in_form(version, problems)
     for index, proc in enumerate(version.special_procedures or []):
         if not (
             isinstance(proc, dict)

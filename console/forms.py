@@ -15,8 +15,8 @@ from django import forms
 from cases.engine import PROCESS
 from cases.models import Case
 from cases.payloads import widget_of
+from cases.services import DATE_WINDOWS
 from cases.workflow import CASE_PAYLOADS
-from catalog.models import ItemVersion
 from core.models import Organisation
 from core.process import state_choices
 from core.signing import Algorithm
@@ -94,7 +94,7 @@ class ActionForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, action: ActionSpec, label: str, version: ItemVersion, **kwargs: Any
+        self, *args: Any, action: ActionSpec, label: str, case: Case, **kwargs: Any
     ) -> None:
         kwargs.setdefault("prefix", action.name)
         super().__init__(*args, **kwargs)
@@ -104,9 +104,10 @@ class ActionForm(forms.Form):
             self.fields["note"].widget.attrs["required"] = True
         self.schema = CASE_PAYLOADS[action.payload] if action.payload else None
         for name in self.schema.model_fields if self.schema else []:
-            self._add_payload_field(name, version)
+            self._add_payload_field(name, case)
 
-    def _add_payload_field(self, name: str, version: ItemVersion) -> None:
+    def _add_payload_field(self, name: str, case: Case) -> None:
+        version = case.item_version
         assert self.schema is not None
         info = self.schema.model_fields[name]
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
@@ -122,10 +123,16 @@ class ActionForm(forms.Form):
                 help_text=help_text,
             )
         elif widget == "date":
+            attrs = {"type": "date"}
+            window = extra.get("window")
+            if isinstance(window, str):  # the dates allowed, shown before any error
+                allowed = DATE_WINDOWS[window](case)
+                attrs |= {"min": allowed.earliest.isoformat(), "max": allowed.latest.isoformat()}
+                help_text = f"{help_text}{allowed.hint}"
             self.fields[name] = forms.DateField(
                 label=label,
                 required=False,
-                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                widget=forms.DateInput(attrs=attrs, format="%Y-%m-%d"),
                 input_formats=["%Y-%m-%d"],
                 error_messages={"invalid": "日期格式应为 YYYY-MM-DD"},
                 help_text=help_text,

@@ -12,6 +12,12 @@ urlpatterns = [
     path("cases/<str:number>/actions/<str:action>/", views.case_action, name="case_action"),
     path("cases/<str:number>/reveal/", views.reveal, name="reveal"),
     path("cases/<str:number>/materials/", views.upload, name="upload"),
+    path("cases/<str:number>/materials/<int:material_id>/", views.material, name="material"),
+    path(
+        "cases/<str:number>/materials/<int:material_id>/file/",
+        views.material_file,
+        name="material_file",
+    ),
     path("cases/<str:number>/shipments/", views.post_shipment, name="post_shipment"),
     path("cases/<str:number>/foreign-licence/", views.foreign_licence, name="foreign_licence"),
     path("cases/<str:number>/steps/<int:step_id>/", views.step_result, name="step_result"),

@@ -28,15 +28,17 @@ from accounts.models import Role, StaffRole
 from cases import commitments as case_commitments
 from cases import joint, services, shipping
 from cases.engine import take_action
+from cases.materials import read_material
 from cases.models import Case
 from cases.selectors import (
     cases_for,
     filter_cases,
     get_case_for,
+    material_reader,
     may_reveal_personal_data,
     row_applicant,
 )
-from cases.workflow import category_of, definition_of, has_tag, state_label
+from cases.workflow import action_label, definition_of, has_tag, state_label
 from catalog.selectors import ItemFilter, current_version_of, filter_item_versions, form_fields_of
 from console.forms import (
     FINISHED,
@@ -50,6 +52,7 @@ from console.forms import (
     StepResultForm,
     VerificationForm,
 )
+from core import blobs
 from core.exceptions import NotFound, RuleViolation
 from delivery.carriers import Party
 from delivery.models import Shipment
@@ -171,9 +174,7 @@ def _action_forms(case: Case, view: dict[str, Any], bound: ActionForm | None) ->
             continue
         spec = definition.action(allowed["name"], case.state)
         if spec is not None:
-            forms_.append(
-                ActionForm(action=spec, label=allowed["label"], version=case.item_version)
-            )
+            forms_.append(ActionForm(action=spec, label=allowed["label"], case=case))
     return forms_
 
 
@@ -216,6 +217,7 @@ def _render_case(
             "error": error,
             "action_forms": _action_forms(case, view, bound),
             "may_reveal": may_reveal_personal_data(case, request.user),
+            "material_view": "console" if material_reader(case, request.user) else "",
             "reveal_form": RevealForm(),
             "verification_forms": [
                 (c, VerificationForm(commitment_id=c.pk)) for c in context["open_verifications"]
@@ -243,7 +245,7 @@ def _render_case(
     if context["sign_commitments"]:
         context.update(commitment_options(case))
         context["deficiency_form"] = DeficiencyForm(
-            materials=context["deficiency_materials"], limit_hint=deficiency_hint(case.item_version)
+            materials=context["deficiency_materials"], limit_hint=deficiency_hint(case)
         )
         context["notification_form"] = NotificationCommitmentForm()
         context["on_behalf"] = True
@@ -371,6 +373,34 @@ def case_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @staff_only
+@require_safe
+def material(request: HttpRequest, number: str, material_id: int) -> HttpResponse:
+    """One uploaded material, shown in the page (PDF viewer or image) with its facts; the
+    file itself comes from `material_file`, whose every read is logged."""
+    case = get_case_for(request.user, number)
+    found = next((m for m in case.materials.all() if m.pk == material_id and m.file), None)
+    if found is None:
+        raise NotFound("material_not_found", "该办件没有这份材料文件")
+    if material_reader(case, request.user) is None:
+        raise RuleViolation("action_forbidden", "无权查阅该办件的申请材料", status=403)
+    return render(
+        request,
+        "console/material.html",
+        {"case": case, "material": found, "inline": found.content_type in blobs.INLINE_TYPES},
+    )
+
+
+@staff_only
+@require_safe
+def material_file(request: HttpRequest, number: str, material_id: int) -> HttpResponse:
+    read = read_material(number, material_id, viewer=request.user)
+    m = read.material
+    return blobs.file_response(
+        read.content, content_type=m.content_type, name=m.original_name, digest=m.sha256
+    )
+
+
+@staff_only
 @require_POST
 def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
     """Take one workflow action (`services.take_action`)."""
@@ -379,8 +409,8 @@ def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
     spec = definition.action(action, case.state) or definition.any_action(action)
     if spec is None:
         raise NotFound("action_unknown", f"没有“{action}”这个操作")
-    label = definition.action_label(spec, category_of(case))
-    form = ActionForm(request.POST, action=spec, label=label, version=case.item_version)
+    label = action_label(case, spec)
+    form = ActionForm(request.POST, action=spec, label=label, case=case)
     if not form.is_valid():
         return _render_case(request, number, status=422, bound=form)
     try:
@@ -479,7 +509,7 @@ def sign_commitment(request: HttpRequest, number: str) -> HttpResponse:
         form: DeficiencyForm | NotificationCommitmentForm = DeficiencyForm(
             request.POST,
             materials=options["deficiency_materials"],
-            limit_hint=deficiency_hint(case.item_version),
+            limit_hint=deficiency_hint(case),
         )
     else:
         form = NotificationCommitmentForm(request.POST)

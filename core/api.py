@@ -7,13 +7,14 @@ into problem documents.
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from core import selectors
 from core.calendar import add_working_days, working_days_between
 from core.models import Division, Organisation
 from core.schemas import (
+    MAX_PAGE,
     DeadlineOut,
     DeadlineQuery,
     DivisionDetailOut,
@@ -28,9 +29,19 @@ from core.schemas import (
 
 router = Router(tags=["基础数据"])
 
+
 # One page shape for every listing of the API: `?page=&page_size=` (20 by default, at most
 # 100), answered as `{"items": [...], "count": n}`.
-paginated = paginate(PageNumberPagination, page_size=20, max_page_size=100)
+class BoundedPages(PageNumberPagination):
+    """Ninja's page numbers, bounded: `?page=9223372036854775807` is a 422 problem, not an
+    offset the database cannot hold (decision 84)."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=MAX_PAGE)
+
+
+paginated = paginate(BoundedPages, page_size=20, max_page_size=100)
 CALENDAR_TAGS = ["工作日历"]
 
 

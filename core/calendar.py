@@ -40,6 +40,26 @@ class WorkingCount:
     provisional_years: tuple[int, ...] = ()
 
 
+def chinese_date(day: dt.date) -> str:
+    """2026年12月4日: how a date reads on every page and message."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The dates a deadline may be set to: after today, no later than `latest`."""
+
+    earliest: dt.date
+    latest: dt.date
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, dt.date) and self.earliest <= day <= self.latest
+
+    @property
+    def hint(self) -> str:
+        return f"可选 {chinese_date(self.earliest)} 至 {chinese_date(self.latest)}（含）"
+
+
 def province_code_of(division: Division | str | None) -> str | None:
     if division is None:
         return None

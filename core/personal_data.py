@@ -3,8 +3,10 @@
 DESIGN.md §4.4: personal data is minimised, encrypted where sensitive, masked on screens
 and in logs. Values are encrypted with AES-256-GCM under a key derived from
 `settings.PERSONAL_DATA_KEY`; a separate derived key makes HMAC-SHA256 lookup hashes, so
-an ID number can be found without being stored in clear. The ciphertext names its key
-version (`v1:`), so keys can be rotated by re-encrypting.
+an ID number can be found without being stored in clear. Every ciphertext names the key
+that made it (`k<key id>:`); the old keys in `settings.PERSONAL_DATA_OLD_KEYS` still
+decrypt, and `manage.py reencrypt` rewrites everything under the current key, after which
+an old key can be removed (docs/deploy.md, key rotation).
 """
 
 from __future__ import annotations
@@ -16,54 +18,182 @@ import json
 import logging
 import os
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-_VERSION = "v1"
+# Tokens written before key ids (issue 11): `v1:<base64>`, read with every configured key.
+_LEGACY = "v1"
+PERSONAL_DATA = "personal_data"
+KEY_STORE = "key_store"
 
 
-@lru_cache(maxsize=4)
+class UnknownKeyError(ValueError):
+    """A ciphertext names a key that is not configured (removed too early, or another node's)."""
+
+
+@lru_cache(maxsize=64)
 def _derive(purpose: bytes, secret: str) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=b"tongban-personal-data", info=purpose
     ).derive(secret.encode())
 
 
-def _keys() -> tuple[bytes, bytes]:
-    secret = settings.PERSONAL_DATA_KEY
-    return _derive(b"encrypt", secret), _derive(b"lookup", secret)
+def _secrets(ring: str) -> list[str]:
+    """The secrets of a key ring, the current one first, then the old ones still accepted."""
+    if ring == KEY_STORE:
+        name, secrets = (
+            "TONGBAN_KEY_STORE_KEY",
+            [settings.KEY_STORE_KEY, *settings.KEY_STORE_OLD_KEYS],
+        )
+    elif ring == PERSONAL_DATA:
+        name = "TONGBAN_PERSONAL_DATA_KEY"
+        secrets = [settings.PERSONAL_DATA_KEY, *settings.PERSONAL_DATA_OLD_KEYS]
+    else:
+        raise ValueError(f"unknown key ring {ring!r}")
+    if not secrets[0]:
+        # Never encrypt under an empty key, not even with DEBUG on (core/checks.py warns).
+        raise ImproperlyConfigured(f"{name} is not set (docs/deploy.md)")
+    return secrets
 
 
-def encrypt(value: str, *, secret: str | None = None, purpose: bytes = b"encrypt") -> str:
-    """Encrypt a string; the result is ASCII, safe for a text column.
+def key_id(secret: str, purpose: bytes = b"encrypt") -> str:
+    """The public name of a key, written in every ciphertext it makes: 8 hex digits derived
+    one-way from the secret, so that it names the key without revealing it."""
+    return _derive(b"key-id:" + purpose, secret)[:4].hex()
 
-    `secret` and `purpose` select another key than the personal-data one (the seal key
-    store uses its own)."""
-    key = _derive(purpose, secret) if secret is not None else _keys()[0]
+
+def current_prefix(*, ring: str = PERSONAL_DATA, purpose: bytes = b"encrypt") -> str:
+    """What every ciphertext made now starts with (`k1a2b3c4d:`)."""
+    return f"k{key_id(_secrets(ring)[0], purpose)}:"
+
+
+def encrypt(value: str, *, ring: str = PERSONAL_DATA, purpose: bytes = b"encrypt") -> str:
+    """Encrypt a string with the ring's current key; the result is ASCII, safe for a text
+    column, and starts with the key's id: `k<key id>:<base64 of nonce and ciphertext>`.
+
+    `ring` and `purpose` select another key than the personal-data one (the seal key store
+    uses `KEY_STORE`)."""
+    prefix = current_prefix(ring=ring, purpose=purpose).rstrip(":")
+    key = _derive(purpose, _secrets(ring)[0])
     nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, value.encode(), _VERSION.encode())
-    return f"{_VERSION}:{base64.b64encode(nonce + sealed).decode()}"
+    sealed = AESGCM(key).encrypt(nonce, value.encode(), prefix.encode())
+    return f"{prefix}:{base64.b64encode(nonce + sealed).decode()}"
 
 
-def decrypt(token: str, *, secret: str | None = None, purpose: bytes = b"encrypt") -> str:
-    version, _, payload = token.partition(":")
-    if version != _VERSION:
-        raise ValueError("unknown personal-data key version")
-    key = _derive(purpose, secret) if secret is not None else _keys()[0]
+def decrypt(token: str, *, ring: str = PERSONAL_DATA, purpose: bytes = b"encrypt") -> str:
+    """Decrypt with the key the token names, current or old; a token from before key ids
+    (`v1:`) is tried with each configured key."""
+    prefix, _, payload = token.partition(":")
     raw = base64.b64decode(payload)
-    return AESGCM(key).decrypt(raw[:12], raw[12:], version.encode()).decode()
+    secrets = _secrets(ring)
+    if prefix == _LEGACY:
+        for secret in secrets:
+            try:
+                return AESGCM(_derive(purpose, secret)).decrypt(raw[:12], raw[12:], b"v1").decode()
+            except InvalidTag:
+                continue
+        raise UnknownKeyError("no configured key opens this v1 ciphertext")
+    for secret in secrets:
+        if prefix == f"k{key_id(secret, purpose)}":
+            key = _derive(purpose, secret)
+            return AESGCM(key).decrypt(raw[:12], raw[12:], prefix.encode()).decode()
+    raise UnknownKeyError(f"the key {prefix} is not configured")
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    """A plain text column holding `encrypt()` tokens of another ring or purpose than the
+    personal-data fields (a key store's private keys): `manage.py reencrypt` rewrites these
+    too."""
+
+    model: str  # "app_label.ModelName"
+    field: str
+    ring: str
+    purpose: bytes
+
+
+_SEALED_COLUMNS: list[SealedColumn] = []
+
+
+def register_sealed_column(model: str, field: str, *, ring: str, purpose: bytes) -> None:
+    """Called from an app's `ready()`: name a column of tokens for `manage.py reencrypt`."""
+    column = SealedColumn(model, field, ring, purpose)
+    if column not in _SEALED_COLUMNS:
+        _SEALED_COLUMNS.append(column)
+
+
+def sealed_columns() -> list[SealedColumn]:
+    """Every column of tokens: the encrypted fields of every model, then the registered
+    key-store columns."""
+    from django.apps import apps
+
+    columns = [
+        SealedColumn(model._meta.label, field.name, PERSONAL_DATA, b"encrypt")
+        for model in apps.get_models()
+        if not model._meta.proxy and model._meta.managed
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField | EncryptedJSONField)
+    ]
+    return columns + list(_SEALED_COLUMNS)
+
+
+def _lookup_key() -> bytes:
+    # Lookup hashes have their own key when one is set, so that rotating the encryption key
+    # leaves every stored hash (ID numbers, holder codes, phones) valid (decision 72).
+    secret = settings.PERSONAL_DATA_LOOKUP_KEY or _secrets(PERSONAL_DATA)[0]
+    return _derive(b"lookup", secret)
+
+
+_SEALED_FILE = b"tongban-sealed:"
+_FILES = b"files"
+
+
+def seal_bytes(data: bytes, *, bound_to: str) -> bytes:
+    """Encrypt a file's bytes with the personal-data ring's current key (its own derived
+    key for files, AES-256-GCM), bound to `bound_to` (the file's content address): a blob
+    moved under another name does not open. The blob starts with
+    `tongban-sealed:k<key id>\n`, so that keys rotate as for fields."""
+    prefix = current_prefix(purpose=_FILES).rstrip(":")
+    nonce = os.urandom(12)
+    sealed = AESGCM(_derive(_FILES, _secrets(PERSONAL_DATA)[0])).encrypt(
+        nonce, data, bound_to.encode()
+    )
+    return _SEALED_FILE + prefix.encode() + b"\n" + nonce + sealed
+
+
+def is_sealed(blob: bytes) -> bool:
+    return blob.startswith(_SEALED_FILE)
+
+
+def sealed_key_is_current(blob: bytes) -> bool:
+    """Whether a sealed blob was made with the current key (`reencrypt` skips those)."""
+    return blob.startswith(_SEALED_FILE + current_prefix(purpose=_FILES).rstrip(":").encode())
+
+
+def open_bytes(blob: bytes, *, bound_to: str) -> bytes:
+    """The clear bytes of a `seal_bytes` blob, with the key it names, current or old; raises
+    `cryptography`'s InvalidTag when the blob was altered or is bound to another name, and
+    `UnknownKeyError` when its key is not configured."""
+    header, _, raw = blob[len(_SEALED_FILE) :].partition(b"\n")
+    for secret in _secrets(PERSONAL_DATA):
+        if header.decode("ascii", "replace") == f"k{key_id(secret, _FILES)}":
+            key = _derive(_FILES, secret)
+            return AESGCM(key).decrypt(raw[:12], raw[12:], bound_to.encode())
+    raise UnknownKeyError("the key that sealed this file is not configured")
 
 
 def lookup_hash(value: str) -> str:
     """Keyed hash for equality look-ups (an ID number → one stable, unguessable string)."""
-    _, key = _keys()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_lookup_key(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def mask_id_number(value: str) -> str:

@@ -8,12 +8,22 @@ API show the same words.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import ValidationInfo, field_validator
 
 from core.models import Division, Organisation
+
+# A primary key as callers send it: a positive 64-bit integer, so that a huge number is a
+# 422 problem rather than an overflow in the database driver (decision 84).
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+# A version number (a PositiveIntegerField: 32 bits on PostgreSQL).
+MAX_VERSION = 2**31 - 1
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+# The largest page number a listing accepts; past it the answer is a 422 problem.
+MAX_PAGE = 100_000
 
 # Dates the calendar answers for: wide enough for any case, narrow enough that arithmetic
 # never leaves the calendar (year 9999) and a range never loops for minutes.

@@ -7,6 +7,7 @@ platform's rules on top: Chinese messages, stable codes, the 15-digit upgrade.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from stdnum.cn import ric, uscc
@@ -20,10 +21,27 @@ from stdnum.exceptions import (
     ValidationError as StdnumError,
 )
 
-_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9][0-9]{9})$")
 # 6 digits (GB/T 2260: province, city, county); 9 for a 乡镇/街道 and 12 for a 村/社区
 # (the statistical codes that extend the county's).
-_DIVISION = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
+_DIVISION = re.compile(r"^([0-9]{6}|[0-9]{9}|[0-9]{12})$")
+
+
+def ascii_identifier(value: str | None) -> str:
+    """`value` as the platform stores identifiers: NFKC-normalised (full-width digits and
+    letters become ASCII), upper-cased, spaces removed. What is still not ASCII after that
+    (Arabic-Indic digits, ideographs…) is left in, for the format check to refuse.
+
+    Python's `\\d` and `int()` accept any Unicode digit, so without this step
+    `２３０１０２…` passes the checksum and misses the uniqueness check on the keyed hash.
+    Every identifier enters through the normalisers below, so this is the one place."""
+    text = unicodedata.normalize("NFKC", value or "")
+    return re.sub(r"\s", "", text).upper()
+
+
+def stored_identifier_is_ascii(value: str) -> bool:
+    """Whether a stored identifier is plain ASCII (the data check of `check_identifiers`)."""
+    return value.isascii() and value == value.strip()
 
 
 def normalize_id_number(value: str) -> str:
@@ -32,12 +50,12 @@ def normalize_id_number(value: str) -> str:
     A 15-digit legacy number (no century, no check character) is upgraded: "19" goes after
     the 6-digit address code and the check character is computed (GB 11643).
     """
-    raw = (value or "").strip().upper().replace(" ", "")
-    if re.fullmatch(r"\d{15}", raw):
+    raw = ascii_identifier(value)
+    if re.fullmatch(r"[0-9]{15}", raw):
         first17 = raw[:6] + "19" + raw[6:]
         # stdnum computes the check over all but the last character of what it is given.
         raw = first17 + ric.calc_check_digit(first17 + "0")
-    if not re.fullmatch(r"\d{17}[\dX]", raw):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", raw):
         raise ValidationError(
             "公民身份号码应为18位（最后一位可为X），或15位旧号码", code="id_number_format"
         )
@@ -60,7 +78,12 @@ def validate_id_number(value: str) -> None:
 
 def normalize_uscc(value: str) -> str:
     """Return the 18-character 统一社会信用代码 for `value`, or raise ValidationError."""
-    raw = (value or "").strip().upper().replace(" ", "")
+    raw = ascii_identifier(value)
+    if not raw.isascii():
+        raise ValidationError(
+            "统一社会信用代码应为18位，由数字和大写字母组成（不含 I、O、Z、S、V）",
+            code="uscc_format",
+        )
     try:
         return str(uscc.validate(raw))
     except InvalidChecksum as exc:
@@ -80,7 +103,7 @@ def validate_uscc(value: str) -> None:
 
 def normalize_mobile(value: str) -> str:
     """Return the 11-digit mainland mobile number (an optional +86 is dropped)."""
-    raw = re.sub(r"[\s-]", "", value or "")
+    raw = ascii_identifier(value).replace("-", "")
     match = _MOBILE.fullmatch(raw)
     if not match:
         raise ValidationError("手机号码应为11位，以1开头，第二位为3至9", code="mobile_format")

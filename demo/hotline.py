@@ -35,7 +35,7 @@ from accounts.services import create_login, grant_role
 from catalog.selectors import current_item_versions
 from core.calendar import working_days_between
 from core.models import Division, Organisation
-from demo.users import ACTOR, DEMO_PASSWORD, node_data_dir
+from demo.users import ACTOR, DEMO_PASSWORD, node_data_dir, staff_name
 from hotline.engine import PROCESS, take_action
 from hotline.models import Centre, DispatchCatalogVersion, KnowledgeArticle, Ticket
 from hotline.services import TicketIn, open_ticket, publish_dispatch_catalog, save_article
@@ -56,7 +56,7 @@ def _agent(centre: dict[str, str], org: Organisation) -> User:
             centre["agent"],
             password_hash=make_password(DEMO_PASSWORD),
             actor=ACTOR,
-            display_name=f"{org.short_name or org.name} 12345 话务员",
+            display_name=staff_name(centre["agent"]),
         )
     grant_role(user, Role.HOTLINE_AGENT, org, actor=ACTOR)
     return user

@@ -24,6 +24,7 @@ admin site (accounts.services.grant_role); nobody else does — see docs/decisio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -94,6 +95,38 @@ ROLES: tuple[Role, ...] = (
     Role.SUPERVISOR,
     Role.CATALOG_MAINTAINER,
 )
+
+
+# Staff are people: each demo account carries a name, made from these deterministically.
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+_GIVEN = (
+    "丽",
+    "伟",
+    "芳",
+    "敏",
+    "静",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "霞",
+)
+
+
+def staff_name(username: str) -> str:
+    """A stable Chinese name for a demo staff account (the console's header shows it)."""
+    digest = hashlib.sha256(username.encode()).digest()
+    return (
+        _SURNAMES[digest[0] % len(_SURNAMES)]
+        + _GIVEN[digest[1] % len(_GIVEN)]
+        + (_GIVEN[digest[2] % len(_GIVEN)] if digest[3] % 2 else "")
+    )
 
 
 def staff_username(slug: str, role: str) -> str:
@@ -218,7 +251,7 @@ def load_demo_users(*, actor: Actor = ACTOR) -> LoadedUsers:
                 username,
                 password_hash=password_hash,
                 actor=actor,
-                display_name=f"{org.short_name or org.name}{role.label}",
+                display_name=staff_name(username),
             )
             grant_role(user, role, org, actor=actor)
             loaded.staff += 1

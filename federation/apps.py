@@ -14,9 +14,14 @@ class FederationConfig(AppConfig):
         from django.conf import settings
 
         from core import scheduler
-        from federation import ping, tasks
+        from core.personal_data import KEY_STORE, register_sealed_column
+        from federation import keys, ping, tasks
 
         ping.register()
+        # The node's signing keys: re-sealed by `manage.py reencrypt`.
+        register_sealed_column(
+            "federation.NodeKey", "sealed_private_key", ring=KEY_STORE, purpose=keys.PURPOSE
+        )
         scheduler.register_periodic(
             "federation.refresh_directory",
             settings.FEDERATION_DIRECTORY_REFRESH_SECONDS,

@@ -4,16 +4,15 @@ before the old one is retired, so envelopes in flight still verify."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import RuleViolation
-from core.personal_data import decrypt, encrypt
+from core.personal_data import KEY_STORE, decrypt, encrypt
 from core.signing import Algorithm, fingerprint, generate_key, sign
 from federation.models import NodeKey
 
-_PURPOSE = b"federation-node-key"
+PURPOSE = b"federation-node-key"
 
 
 @transaction.atomic
@@ -23,9 +22,7 @@ def create_key(algorithm: Algorithm = Algorithm.SM2) -> NodeKey:
         algorithm=algorithm.value,
         public_pem=pair.public_pem.decode(),
         fingerprint=fingerprint(pair.public_pem),
-        sealed_private_key=encrypt(
-            pair.private_pem.decode(), secret=settings.KEY_STORE_KEY, purpose=_PURPOSE
-        ),
+        sealed_private_key=encrypt(pair.private_pem.decode(), ring=KEY_STORE, purpose=PURPOSE),
     )
 
 
@@ -43,9 +40,7 @@ def signing_key() -> NodeKey:
 
 
 def sign_with(key: NodeKey, data: bytes) -> bytes:
-    private_pem = decrypt(
-        key.sealed_private_key, secret=settings.KEY_STORE_KEY, purpose=_PURPOSE
-    ).encode()
+    private_pem = decrypt(key.sealed_private_key, ring=KEY_STORE, purpose=PURPOSE).encode()
     return sign(Algorithm(key.algorithm), private_pem, data)
 
 

@@ -73,6 +73,9 @@ class Refused(Exception):
     reason: str
     status: int = 422
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # Whether the envelope's signature was checked before it was refused: only then is the
+    # refusal signed, and so final for the sender (decision 83).
+    verified: bool = False
 
     def __str__(self) -> str:
         return f"{self.code}: {self.reason}"
@@ -245,7 +248,11 @@ def _deliver(item: Outbox) -> bool:
     if "refusal" in answer:
         refusal = _check_from(item.receiver, answer["refusal"], answer["signature"], REFUSAL)
         code, reason = refusal.get("code", ""), refusal.get("reason", "")
-        if refusal.get("envelope") == str(entry.envelope_id) and code not in RETRYABLE:
+        if (
+            refusal.get("envelope") == str(entry.envelope_id)
+            and refusal.get("digest") == _digest(entry.body)
+            and code not in RETRYABLE
+        ):
             log.warning(
                 "envelope %s (%s) refused by %s: %s",
                 entry.envelope_id,
@@ -319,6 +326,7 @@ def _refuse(
     doc: dict[str, Any] | None = None,
     raw: str = "",
     problems: list[dict[str, Any]] | None = None,
+    verified: bool = False,
 ) -> Refused:
     doc = doc or {}
     Refusal.objects.create(
@@ -336,7 +344,7 @@ def _refuse(
         code,
         reason,
     )
-    return Refused(code, reason, status, problems or [])
+    return Refused(code, reason, status, problems or [], verified)
 
 
 def _verified(
@@ -347,7 +355,7 @@ def _verified(
         doc = json.loads(body)
         if not isinstance(doc, dict):
             raise ValueError("not an object")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _refuse("malformed", "报文不是 JSON 对象", raw=body) from None
     missing = {
         "format",
@@ -370,9 +378,15 @@ def _verified(
     try:
         uuid.UUID(str(doc["id"]))
         created_at = parse_utc(doc["created_at"])
-    except ValueError:
+    except (ValueError, TypeError):
         raise _refuse("malformed", "报文标识或时间格式不对", doc=doc, raw=body) from None
-    if canonical_json(doc).decode() != body:
+    if not all(isinstance(doc[name], str) for name in ("sender", "receiver", "kind", "kid", "alg")):
+        raise _refuse("malformed", "报文的节点、类型或密钥字段应为文本", doc=doc, raw=body)
+    try:
+        canonical = canonical_json(doc).decode()
+    except (ValueError, TypeError, RecursionError):
+        raise _refuse("malformed", "报文不是规范 JSON", doc=doc, raw=body) from None
+    if canonical != body:
         raise _refuse("malformed", "报文不是规范 JSON", doc=doc, raw=body)
     if doc["receiver"] != settings.NODE_ID:
         raise _refuse(
@@ -421,11 +435,26 @@ def _verified(
         raise _refuse(
             "signature_invalid", "报文签名与发送节点的公钥不符", status=403, doc=doc, raw=body
         )
+    # From here on the sender is known: its refusals are signed, and final (decision 83).
     if created_at > now + dt.timedelta(seconds=settings.FEDERATION_CLOCK_SKEW_SECONDS):
-        raise _refuse("clock_skew", "报文时间晚于本节点当前时间", doc=doc, raw=body)
+        raise _refuse("clock_skew", "报文时间晚于本节点当前时间", doc=doc, raw=body, verified=True)
+    if created_at < now - dt.timedelta(seconds=settings.FEDERATION_MAX_ENVELOPE_AGE_SECONDS):
+        raise _refuse(
+            "envelope_too_old",
+            f"报文生成于 {doc['created_at']}，超过本节点接受的最长时限",
+            doc=doc,
+            raw=body,
+            verified=True,
+        )
     handler = registry.handler_for(doc["kind"])
     if handler is None or handler.query != query:
-        raise _refuse("unknown_kind", f"本节点不处理“{doc['kind']}”类报文", doc=doc, raw=body)
+        raise _refuse(
+            "unknown_kind",
+            f"本节点不处理“{doc['kind']}”类报文",
+            doc=doc,
+            raw=body,
+            verified=True,
+        )
     try:
         payload = handler.schema.model_validate(doc["payload"])
     except ValidationError as exc:
@@ -433,7 +462,12 @@ def _verified(
             {"field": ".".join(map(str, e["loc"])), "reason": e["msg"]} for e in exc.errors()
         ]
         raise _refuse(
-            "payload_invalid", "报文内容未通过校验", doc=doc, raw=body, problems=problems
+            "payload_invalid",
+            "报文内容未通过校验",
+            doc=doc,
+            raw=body,
+            problems=problems,
+            verified=True,
         ) from exc
     return doc, handler, payload
 
@@ -455,7 +489,13 @@ def _stored_receipt(envelope_id: str, body: str) -> dict[str, str] | None:
     if stored is None:
         return None
     if stored.body != body:
-        raise _refuse("id_reused", "该报文标识已用于另一份报文", doc=json.loads(body), raw=body)
+        raise _refuse(
+            "id_reused",
+            "该报文标识已用于另一份报文",
+            doc=json.loads(body),
+            raw=body,
+            verified=True,
+        )
     receipt = LogEntry.objects.get(
         entry_type=LogEntry.Type.RECEIPT, direction=LogEntry.Direction.OUT, envelope_id=envelope_id
     )
@@ -504,31 +544,35 @@ def receive(body: str, signature: str) -> dict[str, str]:
             raise
         return again
     except RuleViolation as exc:
-        raise _refuse(exc.code, exc.message, doc=doc, raw=body) from exc
+        raise _refuse(exc.code, exc.message, doc=doc, raw=body, verified=True) from exc
     return {"receipt": receipt_body, "signature": receipt_signature}
 
 
-def signed_refusal(refused: Refused, body: str) -> dict[str, Any]:
-    """The answer to a refused envelope, signed so the sender can trust it."""
-    try:
-        claimed = json.loads(body)
-    except ValueError:
-        claimed = {}
-    claimed = claimed if isinstance(claimed, dict) else {}
+def refusal_answer(refused: Refused, body: str) -> dict[str, Any]:
+    """The answer to a refused envelope (decision 83). Signed, and so final for the
+    sender, only when the envelope's signature was checked first; bound to the digest of
+    the refused body, so that it cannot be replayed against another envelope with the
+    same id. Anything unverifiable gets an unsigned answer, which senders retry: a party
+    on the path cannot turn a delivery into a final failure."""
+    unsigned = {"code": refused.code, "detail": refused.reason, "problems": refused.problems}
+    if not refused.verified:
+        return unsigned
+    claimed = json.loads(body)  # verified: a JSON object
     try:
         refusal_body, signature = _signed(
             {
                 "format": REFUSAL,
-                "envelope": str(claimed.get("id", "")),
+                "envelope": str(claimed["id"]),
+                "digest": _digest(body),
                 "sender": settings.NODE_ID,
-                "receiver": str(claimed.get("sender", "")),
+                "receiver": str(claimed["sender"]),
                 "code": refused.code,
                 "reason": refused.reason,
                 "at": utc_text(timezone.now()),
             }
         )
     except RuleViolation:  # no node key yet: an unsigned refusal, which senders retry
-        return {"code": refused.code, "detail": refused.reason, "problems": refused.problems}
+        return unsigned
     return {
         "refusal": refusal_body,
         "signature": signature,
@@ -577,6 +621,8 @@ def ask(receiver: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         return reply["payload"]["answer"]  # type: ignore[no-any-return]
     if "refusal" in answer:
         refusal = _check_from(receiver, answer["refusal"], answer["signature"], REFUSAL)
+        if refusal.get("envelope") != doc["id"] or refusal.get("digest") != _digest(body):
+            raise FederationUnavailable(f"{node.name}的拒绝与所问不符")
         raise RuleViolation(
             refusal.get("code", "refused"), f"{node.name}拒绝了查询：{refusal.get('reason', '')}"
         )
@@ -589,7 +635,7 @@ def answer(body: str, signature: str) -> dict[str, str]:
     try:
         result = handler.handle(_message(doc), payload)
     except RuleViolation as exc:
-        raise _refuse(exc.code, exc.message, doc=doc, raw=body) from exc
+        raise _refuse(exc.code, exc.message, doc=doc, raw=body, verified=True) from exc
     reply = {
         "format": ENVELOPE,
         "id": str(uuid.uuid4()),

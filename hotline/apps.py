@@ -30,6 +30,15 @@ class HotlineConfig(AppConfig):
             "merge_ticket": Effect(services.merge_ticket),
         }.items():
             TICKET_EFFECTS.register(name, effect)
+        # 好差评: tickets are a rated subject kind (hotline/rating.py).
+        from hotline.rating import SUBJECT_KIND, resolve_ticket
+        from ratings.models import RatedService
+        from ratings.registry import register_subject_kind
+
+        register_subject_kind(
+            SUBJECT_KIND,
+            lambda reference, event: RatedService(**resolve_ticket(reference, event).as_dict()),
+        )
         # Yellow/red warnings of tickets, set-based (core.process.Process.refresh_warnings).
         scheduler.register_periodic(
             "hotline.refresh_warnings", tasks.REFRESH_WARNINGS_EVERY_SECONDS, tasks.refresh_warnings

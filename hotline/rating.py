@@ -1,9 +1,8 @@
 """The ticket side of 好差评: what a rating of a ticket event refers to.
 
-The ratings app (floor 5, built separately) keeps a strict registry of rated subject kinds,
-`register_subject_kind(kind, resolve)` with `resolve(reference, event) -> RatedService`.
-Tickets join it with one registration in `HotlineConfig.ready()` (docs/hotline.md says
-exactly which); until then nothing here is called. The rating is the last step of a
+The ratings app keeps a strict registry of rated subject kinds,
+`register_subject_kind(kind, resolve)` with `resolve(reference, event) -> RatedService`;
+tickets join it with one registration in `HotlineConfig.ready()`. The rating is the last step of a
 ticket: the events are the actions the definition tags `rate:<event>` — `consultation`
 (answered on the spot) and `handling` (closed after the reply and the callback) — and a
 ticket is rateable for an event only once the action that completes it has been taken.

@@ -16,12 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, StaffRole
-from cases.materials import check_upload, store_file
+from cases.materials import check_upload
 from cases.models import Case
 from cases.workflow import state_label as case_state_label
 from catalog.models import ServiceItem
 from catalog.search import document_of, text_tokens
 from catalog.selectors import current_version_of
+from core import blobs
 from core.actors import Actor, user_of
 from core.calendar import add_working_days
 from core.exceptions import NotFound, ProblemList, RuleViolation
@@ -211,7 +212,7 @@ def open_ticket(data: TicketIn, *, actor: Actor) -> Ticket:
     ticket.number = f"{settings.NODE_CODE}12345-{timezone.localdate():%Y%m%d}-{ticket.pk:06d}"
     Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
     for (name, content), mime in zip(data.attachments, mimes, strict=True):
-        digest, path = store_file(content)
+        digest, path = blobs.store(content, area="hotline")
         TicketAttachment.objects.create(
             ticket=ticket,
             file=path,

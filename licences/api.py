@@ -9,12 +9,21 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from accounts.auth import API_AUTH
-from core.schemas import ProblemOut
+from core.schemas import ProblemOut, RowId
 from licences import canonical, selectors, services
 from licences.rendering import render_licence_pdf, verify_url
 from licences.schemas import LicenceOut, LicenceRowOut, RevokeIn, SealOut, VerifyIn, VerifyOut
+from licences.throttling import throttle_anonymous_verification
 
 router = Router(tags=["电子印章与电子证照"])
+
+
+def anyone(request: HttpRequest) -> bool:
+    """Verification is public: a caller with a token or session is known (and logged, and
+    not throttled); anyone else is let through as anonymous."""
+    return True
+
+
 ERRORS = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut}
 
 
@@ -43,7 +52,7 @@ def list_seals(request: HttpRequest) -> list[dict[str, Any]]:
     summary="印章公钥（PEM）",
     openapi_extra={"responses": {"200": {"content": {"application/x-pem-file": {}}}}},
 )
-def seal_public_key(request: HttpRequest, seal_id: int) -> HttpResponse:
+def seal_public_key(request: HttpRequest, seal_id: RowId) -> HttpResponse:
     seal = selectors.get_seal(seal_id)
     response = HttpResponse(seal.public_pem, content_type="application/x-pem-file")
     response["Content-Disposition"] = f'inline; filename="seal-{seal.pk}.pem"'
@@ -52,10 +61,13 @@ def seal_public_key(request: HttpRequest, seal_id: int) -> HttpResponse:
 
 @router.post(
     "/licences/verify",
-    response={200: VerifyOut, 422: ProblemOut},
+    response={200: VerifyOut, 422: ProblemOut, 429: ProblemOut},
     summary="核验电子证照二维码令牌（离线验签，并向签发节点查询状态；各节点签发的均可）",
+    description="可匿名调用；匿名调用按来源地址限流（超出时返回 429 `rate_limited`）。",
+    auth=[*API_AUTH, anyone],
 )
 def verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
+    throttle_anonymous_verification(request)
     result = services.verify_token(payload.token, actor=request.user, channel="api")
     return {
         "outcome": result.outcome,
@@ -100,17 +112,17 @@ def list_licences(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def get_licence(request: HttpRequest, identifier: str) -> dict[str, Any]:
     licence = selectors.get_licence_for(request.user, identifier)
-    return selectors.licence_view(licence, verify_url(licence.token))
+    return selectors.licence_view(licence, verify_url(licence.token), request.user)
 
 
 @router.get(
     "/licences/{identifier}/canonical",
     response={200: None, **ERRORS},
     auth=API_AUTH,
-    summary="签名所覆盖的规范化字节（用于以 openssl 独立验签）",
+    summary="签名所覆盖的规范化字节（用于以 openssl 独立验签；仅持证人本人）",
 )
 def canonical_form(request: HttpRequest, identifier: str) -> HttpResponse:
-    licence = selectors.get_licence_for(request.user, identifier)
+    licence = selectors.canonical_for(request.user, identifier)
     return HttpResponse(canonical.canonical_bytes(licence), content_type="application/json")
 
 
@@ -123,7 +135,8 @@ def canonical_form(request: HttpRequest, identifier: str) -> HttpResponse:
 def licence_pdf(request: HttpRequest, identifier: str) -> HttpResponse:
     licence = selectors.get_licence_for(request.user, identifier)
     services.record_download(licence, actor=request.user)
-    response = HttpResponse(render_licence_pdf(licence), content_type="application/pdf")
+    face = selectors.face_for(licence, request.user)
+    response = HttpResponse(render_licence_pdf(licence, face=face), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="licence-{licence.serial}.pdf"'
     return response
 
@@ -137,4 +150,4 @@ def licence_pdf(request: HttpRequest, identifier: str) -> HttpResponse:
 def revoke(request: HttpRequest, identifier: str, payload: RevokeIn) -> dict[str, Any]:
     licence = selectors.get_licence_for(request.user, identifier)
     licence = services.revoke_licence_as_staff(licence, reason=payload.reason, actor=request.user)
-    return selectors.licence_view(licence, verify_url(licence.token))
+    return selectors.licence_view(licence, verify_url(licence.token), request.user)

@@ -13,11 +13,11 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from core.personal_data import decrypt, encrypt
+from core.personal_data import KEY_STORE, decrypt, encrypt
 from core.signing import Algorithm, sign
 from licences.models import Seal, StoredKey
 
-_PURPOSE = b"seal-key-store"
+PURPOSE = b"seal-key-store"
 
 
 class KeyStore(Protocol):
@@ -33,16 +33,12 @@ class LocalKeyStore:
     def store(self, seal: Seal, private_pem: bytes) -> None:
         StoredKey.objects.create(
             seal=seal,
-            sealed_private_key=encrypt(
-                private_pem.decode(), secret=settings.KEY_STORE_KEY, purpose=_PURPOSE
-            ),
+            sealed_private_key=encrypt(private_pem.decode(), ring=KEY_STORE, purpose=PURPOSE),
         )
 
     def sign(self, seal: Seal, data: bytes) -> bytes:
         stored = StoredKey.objects.get(seal=seal)
-        private_pem = decrypt(
-            stored.sealed_private_key, secret=settings.KEY_STORE_KEY, purpose=_PURPOSE
-        ).encode()
+        private_pem = decrypt(stored.sealed_private_key, ring=KEY_STORE, purpose=PURPOSE).encode()
         return sign(Algorithm(seal.algorithm), private_pem, data)
 
 

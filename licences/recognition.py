@@ -58,8 +58,9 @@ class Recognition:
     """What a verifier learns about a licence, on this node or from another.
 
     `outcome` is the verdict: `valid`, `unconfirmed` (the signature holds but the status
-    could not be confirmed by the issuer), `tampered`, `revoked`, `expired` or
-    `unknown_issuer`; `code` names the reason for machines and `reason` says it in Chinese.
+    could not be confirmed by the issuer), `tampered` (a token that parses but whose
+    signature or issuer does not hold), `malformed` (not a token or identifier at all: a
+    scan cut short, a typo), `revoked`, `expired` or `unknown_issuer`; `code` names the reason for machines and `reason` says it in Chinese.
     `signature_ok` is the offline seal check; `status` is what the issuer says (`valid`,
     `revoked`, `superseded`, `expired` or `unknown`) and `status_checked` whether it said
     it; `holder_matches` answers a `holder_code` asked about (None when none was). The
@@ -94,6 +95,7 @@ class Recognition:
         "valid": "有效",
         "unconfirmed": "无法确认",
         "tampered": "已被篡改",
+        "malformed": "格式错误",
         "revoked": "已撤销",
         "expired": "已过期",
         "unknown_issuer": "签发机构未知",
@@ -184,7 +186,7 @@ class _Token:
 
 
 def _malformed() -> Recognition:
-    return Recognition("tampered", "token_malformed", "令牌格式错误，无法解析")
+    return Recognition("malformed", "token_malformed", "令牌格式错误，无法解析")
 
 
 def _signature_problem(token: _Token, algorithm: str, public_pem: bytes) -> Recognition | None:
@@ -557,7 +559,7 @@ def _recognise_identifier(text: str, *, holder_code: str | None, today: dt.date)
     try:
         parsed = parse_identifier(text)
     except IdentifierError as exc:
-        return Recognition("tampered", "identifier_invalid", f"电子证照标识有误：{exc}")
+        return Recognition("malformed", "identifier_invalid", f"电子证照标识有误：{exc}")
     identifier = str(parsed)
     licence = Licence.objects.filter(identifier=identifier).only("token").first()
     if licence is not None:

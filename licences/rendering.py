@@ -35,6 +35,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from catalog.form_schema import FieldType, parse_form_fields
+from core.calendar import chinese_date
 from core.exceptions import ProblemList
 from core.models import Division
 from licences.models import Licence
@@ -131,10 +132,11 @@ class _Row:
     value: str
 
 
-def render_licence_pdf(licence: Licence) -> bytes:
-    """The licence as a PDF document (bytes)."""
+def render_licence_pdf(licence: Licence, *, face: dict[str, Any] | None = None) -> bytes:
+    """The licence as a PDF document (bytes); `face` is the face as the reader may see it
+    (`licences.selectors.face_for`), the stored face if not given."""
     font = cjk_font()
-    rows = _rows(licence)
+    rows = _rows(licence, face)
     body, pages = _paginate(rows, font)
     url = verify_url(licence.token)
     issuer_name = licence.issuer.name
@@ -171,19 +173,19 @@ def verify_url(token: str) -> str:
 # Content ---------------------------------------------------------------------------------------
 
 
-def face_rows(licence: Licence) -> list[tuple[str, str]]:
+def face_rows(licence: Licence, face: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     """The licence face as (label, value) lines, as the PDF prints them — for pages."""
-    return [(row.label, row.value) for row in _rows(licence)]
+    return [(row.label, row.value) for row in _rows(licence, face)]
 
 
-def _rows(licence: Licence) -> list[_Row]:
+def _rows(licence: Licence, shown: dict[str, Any] | None = None) -> list[_Row]:
     code_kind = licence.get_holder_code_type_display()
     rows = [
         _Row("持证主体", licence.holder_name),
         _Row("持证主体代码", f"{licence.holder_code_masked}（{code_kind}）"),
     ]
     fields = parse_form_fields(licence.licence_type.face_fields, ProblemList())
-    face: dict[str, Any] = dict(licence.face_data or {})
+    face: dict[str, Any] = dict((licence.face_data or {}) if shown is None else shown)
     for field in fields:
         if field.name in face:
             rows.append(_Row(field.label, _face_value(field.type, face.pop(field.name))))
@@ -197,7 +199,7 @@ def _face_value(kind: str, value: Any) -> str:
     text = str(value)
     if kind == FieldType.DATE:
         try:
-            return _chinese_date(dt.date.fromisoformat(text))
+            return chinese_date(dt.date.fromisoformat(text))
         except ValueError:
             return text
     if kind == FieldType.DIVISION:
@@ -206,15 +208,11 @@ def _face_value(kind: str, value: Any) -> str:
     return text
 
 
-def _chinese_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def _validity(licence: Licence) -> str:
-    start = _chinese_date(licence.valid_from)
+    start = chinese_date(licence.valid_from)
     if licence.valid_until is None:
         return f"{start}起长期有效"
-    return f"{start}至{_chinese_date(licence.valid_until)}"
+    return f"{start}至{chinese_date(licence.valid_until)}"
 
 
 def _texts(rows: Iterable[_Row]) -> Iterable[str]:
@@ -540,7 +538,7 @@ def _draw_issuer(canvas: Canvas, font: str, licence: Licence) -> None:
     canvas.setFont(font, size)
     canvas.drawCentredString(SIDE_CENTRE, name_baseline, name)
     canvas.setFont(font, 12)
-    canvas.drawCentredString(SIDE_CENTRE, name_baseline - 24, _chinese_date(issued_on))
+    canvas.drawCentredString(SIDE_CENTRE, name_baseline - 24, chinese_date(issued_on))
     seal = licence.seal
     draw_seal(
         canvas,

@@ -8,6 +8,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from core.schemas import RowId
+
 
 class SealOut(Schema):
     id: int
@@ -38,8 +40,8 @@ class IssuingNodeOut(Schema):
 
 class VerifyOut(Schema):
     outcome: str = Field(
-        description="valid、unconfirmed（签名有效但状态未能向签发节点核实）、tampered、"
-        "revoked、expired 或 unknown_issuer"
+        description="valid、unconfirmed（签名有效但状态未能向签发节点核实）、tampered（签名或"
+        "颁证机构不符）、malformed（不是可解析的令牌或标识）、revoked、expired 或 unknown_issuer"
     )
     outcome_label: str
     code: str = Field(
@@ -90,5 +92,5 @@ class RevokeIn(Schema):
 
 
 class UseLicenceIn(Schema):
-    material: int = Field(description="材料要求 id")
+    material: RowId = Field(description="材料要求 id")
     identifier: str = Field(description="电子证照标识")

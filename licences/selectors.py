@@ -13,8 +13,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, StaffRole
-from core.exceptions import NotFound, RuleViolation
+from catalog.form_schema import FieldType, parse_form_fields
+from core.exceptions import NotFound, ProblemList, RuleViolation
 from core.models import division_code_prefix
+from core.personal_data import mask_address, mask_id_number, mask_mobile
 from licences.identifiers import IdentifierError, parse_identifier
 from licences.models import Licence, LicenceEvent, Seal
 
@@ -143,6 +145,43 @@ def is_holder(licence: Licence, user: Any) -> bool:
     return licence.holder_company.agents.filter(pk=user.pk).exists()  # type: ignore[union-attr]
 
 
+# Face fields that carry personal data, and how they are shown to anyone but the holder.
+_FACE_MASKS = {
+    FieldType.ID_NUMBER: mask_id_number,
+    FieldType.PHONE: mask_mobile,
+    FieldType.ADDRESS: mask_address,
+}
+
+
+def face_for(licence: Licence, viewer: Any) -> dict[str, Any]:
+    """The licence face as `viewer` may see it (decision 82): in full for the holder; ID
+    numbers, phones and addresses masked for everyone else, issuing staff included — as
+    the case API masks an application form. Only the holder reads the signed canonical
+    form, which carries them in clear."""
+    face: dict[str, Any] = dict(licence.face_data or {})
+    if is_holder(licence, viewer):
+        return face
+    for spec in parse_form_fields(licence.licence_type.face_fields, ProblemList()):
+        mask = _FACE_MASKS.get(spec.type)
+        if mask is not None and face.get(spec.name):
+            face[spec.name] = mask(str(face[spec.name]))
+    return face
+
+
+def canonical_for(user: Any, identifier: str) -> Licence:
+    """The licence whose canonical bytes `user` may read: only its holder's (decision 82).
+    Staff who may see the licence get 403 `canonical_holder_only`; the masked face and the
+    signature are in the licence detail."""
+    licence = get_licence_for(user, identifier)
+    if not is_holder(licence, user):
+        raise RuleViolation(
+            "canonical_holder_only",
+            "签名所覆盖的规范化内容含持证主体的完整身份信息，仅持证人本人可以获取",
+            status=403,
+        )
+    return licence
+
+
 def events_of(licence: Licence) -> QuerySet[LicenceEvent]:
     """Every issue, verification, use and download of a licence (the holder sees them all)."""
     return licence.events.order_by("-at", "-pk")
@@ -164,13 +203,14 @@ def licence_row(licence: Licence) -> dict[str, Any]:
     }
 
 
-def licence_view(licence: Licence, verify_url: str) -> dict[str, Any]:
-    """A licence in full for its holder or the issuing staff (the holder code stays masked;
-    the canonical bytes carry it in clear for signature checks)."""
+def licence_view(licence: Licence, verify_url: str, viewer: Any) -> dict[str, Any]:
+    """A licence for its holder or the issuing staff: the holder code masked, the face as
+    `face_for` shows it to `viewer` (the canonical bytes carry both in clear, for the
+    holder only)."""
     return {
         **licence_row(licence),
         "version": licence.version,
-        "face": licence.face_data,
+        "face": face_for(licence, viewer),
         "seal": {
             "id": licence.seal.pk,
             "name": licence.seal.name,

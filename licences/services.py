@@ -352,6 +352,10 @@ def verify_token(
     verification (who, when, outcome). The issuer may be asked over the network, so that
     happens before, not inside, the transaction that writes the log."""
     result = recognise(token, holder_code=holder_code)
+    if result.outcome == "malformed":  # no token or identifier at all
+        # Nothing was verified: a row per malformed string would only let anyone fill
+        # the table (decision 85).
+        return result
     detail: dict[str, Any] = {"channel": channel, "reason": result.reason, "code": result.code}
     if not result.local:
         detail |= {"identifier": result.identifier, "node": result.node_id}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts.services import has_false_commitment
-from cases.commitments import commitment_notice
+from cases.commitments import commitment_notice, deficiency_due_window
 from cases.models import Case, CaseEvent, Commitment, SupplementRequest
 from cases.selectors import MaterialStatus, case_view, material_checklist
 from cases.workflow import category_of, definition_of
@@ -211,9 +211,11 @@ def offers_commitments(version: ItemVersion) -> bool:
     return bool(deficiency_materials(version)) or offers_notification(version)
 
 
-def deficiency_hint(version: ItemVersion) -> str:
-    limit = time_limit(version.promised_limit, version.promised_limit_unit)
-    return f"补齐日期须在今天之后，且不晚于承诺办结时限（{limit}）届满之日。"
+def deficiency_hint(case: Case) -> str:
+    """Under the date of a 容缺 commitment, before any error: the dates it may take."""
+    limit = time_limit(case.item_version.promised_limit, case.item_version.promised_limit_unit)
+    window = deficiency_due_window(case)
+    return f"{window.hint}：今天之后、承诺办结时限（{limit}）届满之前。"
 
 
 def commitment_options(case: Case) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from cases.services import applicant_values
 from cases.workflow import APPLICANT, definition_of, state_label
 from catalog.models import Audience, ItemVersion, Material
 from catalog.selectors import current_version_of, form_fields_of
+from core import blobs
 from core.exceptions import NotFound, RuleViolation
 from core.selectors import nearest_division
 from licences.selectors import get_wallet_licence
@@ -68,6 +69,7 @@ from portal.case_forms import (
     use_foreign_licence,
 )
 from portal.forms import add_problems, violation_context
+from ratings.selectors import invitations_for_case
 
 CASES_PER_PAGE = 20
 # The effect that marks the action submitting a draft: it has its own step page.
@@ -79,6 +81,7 @@ class Step:
     key: str
     title: str
     url: str
+    done: bool = False  # ticked in the step bar only when really done, wherever one stands
 
 
 def _not_found_for_others(request: HttpRequest, number: str) -> Case:
@@ -143,14 +146,18 @@ def _steps(case: Case | None, version: ItemVersion) -> list[Step]:
         if number
         else reverse("portal:apply", args=[version.item.code])
     )
-    steps = [Step("form", "填写申请表", first)]
+    steps = [Step("form", "填写申请表", first, done=case is not None)]
 
     def url(name: str) -> str:
         return reverse(name, args=[number]) if number else ""
 
-    steps.append(Step("materials", "上传材料", url("portal:case_materials")))
+    materials_done = case is not None and not material_services.missing_materials(case)
+    steps.append(Step("materials", "上传材料", url("portal:case_materials"), materials_done))
     if offers_commitments(version):
-        steps.append(Step("commitments", "容缺受理与告知承诺", url("portal:case_commitments")))
+        signed = case is not None and case.commitments.exists()
+        steps.append(
+            Step("commitments", "容缺受理与告知承诺", url("portal:case_commitments"), signed)
+        )
     steps.append(Step("confirm", "确认提交", url("portal:case_submit")))
     return steps
 
@@ -417,7 +424,7 @@ def case_commitments(request: HttpRequest, number: str) -> HttpResponse:
     deficiency_form = DeficiencyForm(
         request.POST if kind == "deficiency" else None,
         materials=deficiency_materials(version),
-        limit_hint=deficiency_hint(version),
+        limit_hint=deficiency_hint(case),
     )
     notification_form = NotificationCommitmentForm(request.POST if kind == "notification" else None)
     status = 200
@@ -530,6 +537,7 @@ def _detail_extras(request: HttpRequest, case: Case, context: dict[str, Any]) ->
         MaterialUploadForm(materials=list(dict.fromkeys(uploads))) if uploads else None,
     )
     context["upload_hint"] = upload_hint()
+    context["material_view"] = "portal"
     context["is_draft"] = _is_online_draft(case)
     actions = [
         (action, NoteForm(prefix=action["name"]))
@@ -549,7 +557,20 @@ def my_case(request: HttpRequest, number: str) -> HttpResponse:
     """One of my cases: status, deadline, timeline, materials, and what I must do."""
     case = _not_found_for_others(request, number)
     context = case_page_context(case, request.user, staff=False)
+    # 好差评: the rated events of the case the applicant is asked to rate (ratings app).
+    context["rating_invitations"] = invitations_for_case(request.user, case.number)
     return render(request, "portal/my_case.html", _detail_extras(request, case, context))
+
+
+@login_required
+@require_safe
+def case_material_file(request: HttpRequest, number: str, material_id: int) -> HttpResponse:
+    """A file I uploaded (or a window took in for me), as stored and checked."""
+    read = material_services.read_material(number, material_id, viewer=request.user)
+    m = read.material
+    return blobs.file_response(
+        read.content, content_type=m.content_type, name=m.original_name, digest=m.sha256
+    )
 
 
 @login_required

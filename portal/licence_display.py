@@ -17,9 +17,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from core.calendar import chinese_date
 from licences.models import Licence, LicenceEvent, Seal
 from licences.rendering import FontMissing, render_licence_pdf, verify_url
 from licences.seal_image import label_for, seal_svg
+from licences.selectors import face_for
 from licences.services import Verification, record_download
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 OUTCOME_SYMBOLS = {
     "valid": "✓",
     "tampered": "✗",
+    "malformed": "?",
     "revoked": "⊘",
     "expired": "!",
     "unknown_issuer": "?",
@@ -36,6 +39,8 @@ OUTCOME_SYMBOLS = {
 OUTCOME_ADVICE = {
     "valid": "证照真实有效，可以作为办事依据。",
     "tampered": "请勿采信：令牌内容与签发机构的电子签名不符，可能被篡改或伪造。",
+    "malformed": "无法核验：输入的内容不是完整的电子证照二维码令牌或证照标识，可能扫描或复制不完整，"
+    "请重新扫描或核对后再试。这不表示证照被篡改。",
     "revoked": "请勿采信：该证照已不再有效，请持证人向签发机构了解情况。",
     "expired": "请勿采信：该证照已超过有效期，请持证人申请换发。",
     "unknown_issuer": "无法确认真伪：签名所用的印章不在本节点信任的公钥中，请向签发地核实。",
@@ -73,8 +78,7 @@ def validity(valid_from: dt.date | str | None, valid_until: dt.date | str | None
     """有效期 in words: 2026年1月2日至2027年1月2日, or …起长期有效."""
 
     def chinese(day: dt.date | str) -> str:
-        value = dt.date.fromisoformat(day) if isinstance(day, str) else day
-        return f"{value.year}年{value.month}月{value.day}日"
+        return chinese_date(dt.date.fromisoformat(day) if isinstance(day, str) else day)
 
     if not valid_from:
         return "—"
@@ -142,7 +146,7 @@ def pdf_response(request: HttpRequest, licence: Licence) -> HttpResponse | None:
     """The licence's PDF as a download, the download logged; None if no CJK font is
     installed (the node cannot draw it; nothing is logged then)."""
     try:
-        content = render_licence_pdf(licence)
+        content = render_licence_pdf(licence, face=face_for(licence, request.user))
     except FontMissing:
         logger.exception("licence PDF of %s could not be drawn", licence.identifier)
         return None

@@ -25,6 +25,7 @@ from licences.recognition import Recognition
 from licences.rendering import face_rows, verify_url
 from licences.selectors import effective_status, events_of, get_wallet_licence, wallet
 from licences.services import verify_token
+from licences.throttling import throttle_anonymous_verification
 from portal.forms import VerifyTokenForm
 from portal.licence_display import (
     OUTCOME_ADVICE,
@@ -153,6 +154,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     result = None
     status = 200
     if form.is_bound:
+        throttle_anonymous_verification(request)
         if form.is_valid():
             outcome = verify_token(form.cleaned_data["t"], actor=request.user, channel="page")
             result = recognition_context(outcome)

@@ -34,6 +34,11 @@ urlpatterns = [
     path("my/cases/<str:number>/form/", case_views.case_form, name="case_form"),
     path("my/cases/<str:number>/materials/", case_views.case_materials, name="case_materials"),
     path(
+        "my/cases/<str:number>/materials/<int:material_id>/file/",
+        case_views.case_material_file,
+        name="case_material_file",
+    ),
+    path(
         "my/cases/<str:number>/commitments/", case_views.case_commitments, name="case_commitments"
     ),
     path("my/cases/<str:number>/submit/", case_views.case_submit, name="case_submit"),

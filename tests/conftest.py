@@ -41,3 +41,13 @@ def _private_media(settings, tmp_path):
 def _fast_password_hashing(settings):
     """Test accounts need no brute-force resistance; real hashing would dominate the run."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters (core.throttle) live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError
@@ -28,7 +28,55 @@ class UTF8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+# Problem answers every operation may give (decision 89): a malformed or oversized request
+# (400, 413, 422), a method the path does not take (405), and — for operations that need
+# credentials — 401 and 403. 404, 409 and 429 are documented where the router says so.
+COMMON_PROBLEMS = {
+    "400": "请求格式错误（如 Content-Length 无效、JSON 无法解析）",
+    "405": "该路径不支持此 HTTP 方法",
+    "413": "请求体超过上限",
+    "422": "请求参数未通过校验或不符合业务规则",
+}
+AUTH_PROBLEMS = {"401": "未提供或提供了无效的凭据", "403": "无权执行此操作"}
+PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
+PROBLEM_MEDIA = "application/problem+json"
+
+
+class TongbanAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document says what the node really answers: problem
+    documents as `application/problem+json`, the problems every operation may give, and
+    one entry per status code (ninja may list a code both as a number and as text)."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation["responses"] = _documented_responses(operation)
+        return schema
+
+
+def _documented_responses(operation: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for code, answer in operation.get("responses", {}).items():
+        merged = responses.setdefault(str(code), {})
+        content = {**merged.get("content", {}), **answer.get("content", {})}
+        merged.update(answer)
+        if content:
+            merged["content"] = content
+    wanted = dict(COMMON_PROBLEMS)
+    if operation.get("security"):
+        wanted |= AUTH_PROBLEMS
+    for code, description in wanted.items():
+        responses.setdefault(code, {"description": description})
+    for code, answer in responses.items():
+        content = answer.get("content", {})
+        is_problem = any(media.get("schema") == PROBLEM_REF for media in content.values())
+        if code in wanted or is_problem:
+            answer["content"] = {PROBLEM_MEDIA: {"schema": PROBLEM_REF}}
+    return dict(sorted(responses.items()))
+
+
+api = TongbanAPI(
     title="通办平台 API",
     version="1.0.0",
     description="政务服务“跨省通办”“区域通办”“省内通办”节点接口。错误按 RFC 9457 返回，"
@@ -113,18 +161,27 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem(request, status=exc.status_code, code=code, title=str(exc))
 
 
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body past DATA_UPLOAD_MAX_MEMORY_SIZE (a form field, a JSON body) that carried no
+    honest Content-Length for core.request_limits to refuse first."""
+    return problem(request, status=413, code="request_too_large", title="请求过大")
+
+
 def _register_routers() -> None:
     from cases.api import router as cases_router
     from catalog.api import router as catalog_router
     from core.api import router as core_router
     from halls.api import router as halls_router
     from licences.api import router as licences_router
+    from ratings.api import router as ratings_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
     api.add_router("", licences_router)
     api.add_router("", cases_router)
     api.add_router("", halls_router)
+    api.add_router("", ratings_router)
 
 
 _register_routers()

@@ -23,11 +23,25 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = _env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "tongban-embedded-default-not-for-production-6b0c1e0f2d")
-# Personal data (ID numbers, phones, addresses) is encrypted with keys derived from this.
-# Production must set its own and keep it apart from SECRET_KEY's rotation.
-PERSONAL_DATA_KEY = os.environ.get("TONGBAN_PERSONAL_DATA_KEY", SECRET_KEY)
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+# Production shape (issue 11, docs/deploy.md): DEBUG only when asked for, and no secret has a
+# default here. A node without DEBUG refuses to start unless SECRET_KEY and the two keys
+# below are set and distinct (core/checks.py). `make run`, `make test` and `make lint` set
+# the public demo values of scripts/demo.env explicitly.
+DEBUG = _env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Former SECRET_KEYs still accepted for sessions and signed links while they expire.
+SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS")
+# Personal data (ID numbers, phones, addresses) is encrypted with keys derived from this;
+# the old keys listed after it still decrypt until `manage.py reencrypt` has run.
+PERSONAL_DATA_KEY = os.environ.get("TONGBAN_PERSONAL_DATA_KEY", "")
+PERSONAL_DATA_OLD_KEYS = _env_list("TONGBAN_PERSONAL_DATA_OLD_KEYS")
+# Lookup hashes (ID numbers found without being stored in clear) use their own key when one
+# is set, so that the encryption key rotates without touching them; else the one above.
+PERSONAL_DATA_LOOKUP_KEY = os.environ.get("TONGBAN_PERSONAL_DATA_LOOKUP_KEY", "")
 
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 
@@ -45,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "ninja",
     "axes",
     "core",
@@ -56,18 +71,27 @@ INSTALLED_APPS = [
     "licences",
     "cases",
     "hotline",
+    "ratings",
     "portal",
     "console",
     "demo",
 ]
 
 MIDDLEWARE = [
+    # First: request sizes are checked before sessions, CSRF, authentication or parsing.
+    "core.request_limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from STATIC_ROOT (collectstatic), or from the apps with DEBUG on.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store on every answer to a signed-in user or token holder.
+    "core.private_responses.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A refusal no page view handled becomes a page in Chinese with its status.
@@ -159,15 +183,55 @@ USE_TZ = True
 MEDIA_ROOT = VAR_DIR / "media"
 CASE_UPLOAD_MAX_BYTES = int(os.environ.get("TONGBAN_CASE_UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = CASE_UPLOAD_MAX_BYTES + 1024 * 1024
+# Largest request body, checked before anything reads it (core.request_limits): uploads in
+# general, and the public token verification.
+REQUEST_MAX_BYTES = int(os.environ.get("TONGBAN_REQUEST_MAX_BYTES", 2 * CASE_UPLOAD_MAX_BYTES))
+VERIFY_MAX_BYTES = int(os.environ.get("TONGBAN_VERIFY_MAX_BYTES", 16 * 1024))
+# Anonymous licence verification (/verify/, POST /api/v1/licences/verify): at most this many
+# per client address per window (core.throttle; counted in the default cache).
+VERIFY_RATE_LIMIT = int(os.environ.get("TONGBAN_VERIFY_RATE_LIMIT", "30"))
+VERIFY_RATE_WINDOW = int(os.environ.get("TONGBAN_VERIFY_RATE_WINDOW", "60"))
 # 告知承诺: working days after the decision within which the commitment is verified (核查).
 COMMITMENT_VERIFICATION_WORKING_DAYS = int(
     os.environ.get("TONGBAN_COMMITMENT_VERIFICATION_DAYS", "20")
 )
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("TONGBAN_STATIC_ROOT", VAR_DIR / "static"))
+# whitenoise serves static files in the web process (docs/deploy.md): from STATIC_ROOT with
+# hashed, compressed, cached-forever names after collectstatic; from the apps themselves
+# with DEBUG on (the demo and the tests, no collectstatic).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
+# HTTPS (issue 11, docs/deploy.md): a node without DEBUG is reached over HTTPS, at its
+# reverse proxy: cookies only over HTTPS, HSTS, plain HTTP redirected — but the health
+# endpoints, which a balancer asks over plain HTTP. TONGBAN_HTTPS=0 serves plain HTTP.
+HTTPS = _env_bool("TONGBAN_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = _env_bool("TONGBAN_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("TONGBAN_HSTS_SECONDS", 31536000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("TONGBAN_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("TONGBAN_HSTS_PRELOAD", False)
+# Behind a proxy: the header it sets to "https" for HTTPS requests (X-Forwarded-Proto), and
+# whether its X-Forwarded-Host is the host asked for. Set them only when the proxy always
+# sets (or strips) these headers: a client could otherwise choose them.
+_proxy_ssl_header = os.environ.get("TONGBAN_PROXY_SSL_HEADER", "")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+USE_X_FORWARDED_HOST = _env_bool("TONGBAN_USE_X_FORWARDED_HOST", False)
+# The origins a form may be posted from, when they differ from the host (https://…).
+CSRF_TRUSTED_ORIGINS = _env_list("TONGBAN_CSRF_TRUSTED_ORIGINS")
 # Several nodes on one host (the four-node demo) need their own names: browsers keep cookies
 # per host, not per port.
 SESSION_COOKIE_NAME = os.environ.get("TONGBAN_SESSION_COOKIE_NAME", "sessionid")
@@ -176,12 +240,34 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# A strict CSP (django-csp 4): scripts, styles, fonts and fetches from this node only, no
+# inline script or style (templates load static files), no plugins, no framing, forms
+# posted here only. `data:` images for the API explorer's icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Working-day deadlines: how many working days before the deadline a case turns yellow.
 # 12345 tickets (hotline): how long after dispatch an organisation may return a ticket
 # (退单时限), in working days, or hours for a ticket counted in hours (接诉即办).
 HOTLINE_RETURN_WORKING_DAYS = int(os.environ.get("TONGBAN_HOTLINE_RETURN_WORKING_DAYS", "2"))
 HOTLINE_RETURN_HOURS = int(os.environ.get("TONGBAN_HOTLINE_RETURN_HOURS", "2"))
+# 好差评 (ratings): how many days a citizen has to rate a service event before the
+# default rating (系统默认评价) is given, and its level (4 满意; local rules, reference §2).
+RATINGS_WINDOW_DAYS = int(os.environ.get("TONGBAN_RATINGS_WINDOW_DAYS", "15"))
+RATINGS_DEFAULT_LEVEL = int(os.environ.get("TONGBAN_RATINGS_DEFAULT_LEVEL", "4"))
 DEADLINE_WARNING_DAYS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_DAYS", "3"))
 # The same for limits counted in hours (接诉即办): how many hours before the due moment.
 DEADLINE_WARNING_HOURS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_HOURS", "4"))
@@ -206,8 +292,10 @@ DELIVERY_HTTP_BASE_URL = os.environ.get("TONGBAN_DELIVERY_HTTP_BASE_URL", "")
 DELIVERY_HTTP_API_KEY = os.environ.get("TONGBAN_DELIVERY_HTTP_API_KEY", "")
 DELIVERY_HTTP_TIMEOUT = float(os.environ.get("TONGBAN_DELIVERY_HTTP_TIMEOUT", "10"))
 DELIVERY_HTTP_CARRIER_CODE = os.environ.get("TONGBAN_DELIVERY_HTTP_CARRIER_CODE", "ems")
-# Seals' private keys are encrypted at rest with keys derived from this (local key store).
-KEY_STORE_KEY = os.environ.get("TONGBAN_KEY_STORE_KEY", SECRET_KEY + ":key-store")
+# Seals' and the node's private keys are encrypted at rest with keys derived from this
+# (local key store); the old keys listed after it still decrypt until `manage.py reencrypt`.
+KEY_STORE_KEY = os.environ.get("TONGBAN_KEY_STORE_KEY", "")
+KEY_STORE_OLD_KEYS = _env_list("TONGBAN_KEY_STORE_OLD_KEYS")
 # Federation (docs/federation.md). Both empty: a node on its own, outside any federation.
 # The directory source is a file or an http(s) URL serving the signed directory; the anchor
 # is the PEM file of the directory authority's public key that this node trusts.
@@ -220,8 +308,12 @@ FEDERATION_CLOCK_SKEW_SECONDS = 300
 FEDERATION_DIRECTORY_REFRESH_SECONDS = int(
     os.environ.get("TONGBAN_FEDERATION_DIRECTORY_REFRESH", "300")
 )
-# Envelopes may carry a case's electronic materials.
-FEDERATION_MAX_BYTES = int(os.environ.get("TONGBAN_FEDERATION_MAX_BYTES", 64 * 1024 * 1024))
+# Envelopes may carry a case's electronic materials (base64: a third larger than the files).
+FEDERATION_MAX_BYTES = int(os.environ.get("TONGBAN_FEDERATION_MAX_BYTES", 32 * 1024 * 1024))
+# Envelopes older than this are refused (`envelope_too_old`), as a bound on replays.
+FEDERATION_MAX_ENVELOPE_AGE_SECONDS = int(
+    os.environ.get("TONGBAN_FEDERATION_MAX_ENVELOPE_AGE", str(7 * 24 * 3600))
+)
 
 # The address citizens and other nodes reach this node at (QR codes on licences point here).
 PUBLIC_BASE_URL = os.environ.get("TONGBAN_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
@@ -235,15 +327,21 @@ SMS_SIGN = os.environ.get("TONGBAN_SMS_SIGN", "通办")
 # Catalog import: the largest file accepted, in bytes.
 CATALOG_IMPORT_MAX_BYTES = int(os.environ.get("TONGBAN_CATALOG_IMPORT_MAX_BYTES", 20 * 1024 * 1024))
 
+# Logs on standard error: one JSON object a line without DEBUG (core/logging.py), plain
+# lines with it; ID and mobile numbers masked either way.
+LOG_FORMAT = os.environ.get("TONGBAN_LOG_FORMAT", "plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
     "filters": {"scrub": {"()": "core.personal_data.ScrubPersonalDataFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["scrub"],
         }
     },

@@ -446,6 +446,7 @@ ITEM = Kind(
         field_column(ItemVersion, "result_type", required=True),
         field_column(ItemVersion, "result_name"),
         field_column(ItemVersion, "result_licence_type", codec=LICENCE_CODE, ref="licence_type"),
+        field_column(ItemVersion, "held_result"),
         field_column(ItemVersion, "result_delivery", codec=choice_list(DELIVERY), required=True),
         field_column(ItemVersion, "fee_charged"),
         field_column(ItemVersion, "fees", codec=FEES),

@@ -17,6 +17,7 @@ from django.db.models import Prefetch, QuerySet
 
 from catalog.form_schema import parse_form_fields
 from catalog.models import (
+    PLATFORM_DEFINING_BODY,
     Availability,
     ItemList,
     ItemVersion,
@@ -137,7 +138,8 @@ def catalog_records() -> Iterator[Record]:
     carried them would make them this node's own when imported again."""
     for org in Organisation.objects.filter(node="").select_related("division").order_by("uscc"):
         yield as_record("organisation", org)
-    for licence_type in LicenceType.objects.order_by("code"):
+    platform_types = LicenceType.objects.filter(code__startswith=PLATFORM_DEFINING_BODY)
+    for licence_type in LicenceType.objects.exclude(pk__in=platform_types).order_by("code"):
         yield from licence_type_records(licence_type)
     for scheme in RegionalScheme.objects.prefetch_related("members").order_by("code"):
         yield as_record("scheme", scheme)

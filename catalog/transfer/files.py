@@ -85,6 +85,27 @@ def cell_text(value: Any) -> str:
     return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+# A cell a spreadsheet would run as a formula begins with one of these (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What we put in front of such a cell in CSV, and take off again on reading: a quote makes
+# Excel and LibreOffice show the cell as text.
+TEXT_MARK = "'"
+
+
+def csv_cell(value: str) -> str:
+    """A cell as CSV export writes it (decision 86): a cell that a spreadsheet would read
+    as a formula (`=HYPERLINK(…)`) gets a leading quote, and so does a cell that already
+    starts with one, so that `csv_value` gives back exactly the text exported."""
+    if value.startswith((*FORMULA_STARTS, TEXT_MARK)):
+        return TEXT_MARK + value
+    return value
+
+
+def csv_value(cell: str) -> str:
+    """The text of a CSV cell as `csv_cell` wrote it."""
+    return cell.removeprefix(TEXT_MARK)
+
+
 def read_sheet(data: bytes, filename: str) -> Sheet:
     """Read a catalog file's records; raise RuleViolation when the file itself is unusable."""
     suffix = encoding_of(filename)
@@ -105,9 +126,10 @@ def _csv_rows(data: bytes) -> Iterable[list[Any]]:
             "在 Excel 中请另存为“CSV UTF-8（逗号分隔）”",
         ) from exc
     try:
-        return list(csv.reader(io.StringIO(content, newline="")))
+        rows = list(csv.reader(io.StringIO(content, newline="")))
     except csv.Error as exc:
         raise RuleViolation("catalog_file_unreadable", f"CSV 文件格式错误：{exc}") from exc
+    return [[csv_value(cell) for cell in row] for row in rows]
 
 
 def _xlsx_rows(data: bytes) -> Iterable[list[Any]]:
@@ -205,7 +227,7 @@ def write_sheet(records: Sequence[Mapping[str, str]], filename: str) -> bytes:
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(HEADER)
-        writer.writerows(rows)
+        writer.writerows([[csv_cell(value) for value in row] for row in rows])
         # The BOM makes Excel open the file as UTF-8.
         return buffer.getvalue().encode("utf-8-sig")
     return _xlsx_bytes(rows)

@@ -14,6 +14,7 @@ from accounts.services import find_person, register_person
 from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from core.models import AuditEvent
+from core.personal_data import current_prefix
 from tests import builders
 
 
@@ -35,8 +36,8 @@ def test_new_person_is_stored_encrypted_and_masked():
     assert person.mobile_masked == "139****2368"
     assert person.real_name_verified_at is not None
     raw_id, raw_mobile = _raw_columns(person)
-    assert raw_id.startswith("v1:") and number not in raw_id
-    assert raw_mobile.startswith("v1:") and "13904112368" not in raw_mobile
+    assert raw_id.startswith(current_prefix()) and number not in raw_id
+    assert raw_mobile.startswith(current_prefix()) and "13904112368" not in raw_mobile
     assert find_person(number) == person
     audit = AuditEvent.objects.get(action="register_person")
     assert number not in audit.summary and "王芳" not in audit.summary

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from catalog.models import ItemVersion, Material
+from catalog.models import ItemVersion, Material, ServiceItem
 from catalog.services import draft_item_version, publish_item_version
 from core.actors import SystemActor
 from core.models import Division
@@ -256,7 +256,10 @@ def test_items_pagination(client):
     first = get_json(client, "/api/v1/items?page_size=3")
     second = get_json(client, "/api/v1/items?page_size=3&page=2")
     assert (first["count"], len(first["items"]), len(second["items"])) == (4, 3, 1)
-    ordered = [row["code"] for row in first["items"] + second["items"]]
+    # The node's own province (Liaoning) first, each province by code.
+    rows = first["items"] + second["items"]
+    province = dict(ServiceItem.objects.values_list("code", "division__code"))
+    ordered = [(not province[row["code"]].startswith("21"), row["code"]) for row in rows]
     assert ordered == sorted(ordered)
     assert len(get_json(client, "/api/v1/items?page_size=1000")["items"]) == 4
     assert get_json(client, "/api/v1/items?page=9")["items"] == []

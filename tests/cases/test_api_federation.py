@@ -80,6 +80,11 @@ def test_the_window_books_a_parcel_through_the_api(federation, client, settings)
     detail = client.get(f"/api/v1/cases/{case.number}", **builders.bearer(clerk)).json()
     assert detail["timeline"][-1]["action"] == "post_materials"
     assert detail["segments"][0]["organisation"] == "大连市政务服务中心"
+    client.force_login(clerk)  # the page shows the same segments as a styled, labelled table
+    page = client.get(f"/console/cases/{case.number}/").content.decode()
+    segments = page[page.index('id="segments"') :]
+    assert '<div class="table-wrap" role="region" aria-labelledby="segments-caption"' in segments
+    assert '<table class="data-table">' in segments and "大连市政务服务中心" in segments
     refused = _post(
         client, clerk, f"/api/v1/cases/{case.number}/shipments", {**parcel, "purpose": "result"}
     )

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from cases import engine, timeline
 from cases.models import Case, CaseMaterial
+from core import blobs
 from core.models import Division, Organisation
 from federation import services as exchange
 from federation.models import LogEntry, Outbox
@@ -116,7 +117,7 @@ def test_a_forwarded_case_opens_here_under_its_number_with_materials_and_timelin
     assert case.state_due_date is not None
     materials = case.materials.order_by("requirement__position")
     assert [m.node for m in materials] == ["jilin", "jilin"]
-    assert materials[0].file.read().startswith(b"%PDF")
+    assert blobs.read(materials[0].file.name, materials[0].sha256).startswith(b"%PDF")
     assert list(case.events.values_list("action", "node")) == [
         ("check_identity", "jilin"),
         ("forward", "jilin"),
@@ -176,7 +177,7 @@ def test_actions_here_travel_to_the_receiving_node_and_its_window_actions_come_b
     case.refresh_from_db()
     assert case.state == "submitted"
     current = case.materials.get(requirement__position=1, status=CaseMaterial.Status.PROVIDED)
-    assert current.file.read().endswith(b"%clear\n%%EOF\n")
+    assert blobs.read(current.file.name, current.sha256).endswith(b"%clear\n%%EOF\n")
     event = case.events.get(action="supplement")
     assert event.node == "jilin" and event.organisation.uscc == JILIN_WINDOW["uscc"]
     assert len(_sent("case.action")) == 1  # a remote action is not echoed back
@@ -330,6 +331,7 @@ def test_a_final_refusal_by_the_counterpart_shows_on_the_case(federation, monkey
             {
                 "format": "tongban-refusal/1",
                 "envelope": sent["id"],
+                "digest": hashlib.sha256(data["envelope"].encode()).hexdigest(),
                 "sender": "jilin",
                 "receiver": "liaoning",
                 "code": "item_unknown",

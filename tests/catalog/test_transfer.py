@@ -655,3 +655,20 @@ def _problems(records: list[dict[str, Any]]):
     with pytest.raises(RuleViolation) as info:
         import_records(records)
     return info.value.problems
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['=HYPERLINK("http://evil.example","点此")', "+1+2", "-2+3", "@SUM(A1)", "\t=1", "'=1", "'"],
+)
+def test_csv_export_escapes_formulas_and_reads_them_back(text):
+    """Decision 86: a cell a spreadsheet would run is written with a leading quote, and
+    the quote is taken off again on import, so the round trip keeps the text."""
+    import csv
+    import io
+
+    records = [{"record": "item", "code": "X1", "name": text}]
+    data = write_sheet(records, "catalog.csv")
+    header, row = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert row[header.index("name")] == "'" + text
+    assert read_sheet(data, "catalog.csv").records[0].cells["name"] == text.strip()

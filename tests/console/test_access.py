@@ -113,3 +113,14 @@ def test_the_applicants_upload_goes_through_the_portal_not_the_console(client, w
         {f"material_{world.material('居民户口簿').pk}": pdf()},
     )
     assert response.status_code == 403
+
+
+def test_the_header_names_the_person_with_their_account(client, world):
+    world.reviewer.first_name = "王丽"
+    world.reviewer.save()
+    client.force_login(world.reviewer)
+    html = client.get("/console/").content.decode()
+    header = html[
+        html.index('class="staff-name"') : html.index("</p>", html.index('class="staff-name"'))
+    ]
+    assert "王丽" in header and f"（账号 {world.reviewer.username}）" in header

@@ -10,6 +10,8 @@ from accounts.models import CreditRecord
 from cases import commitments as case_commitments
 from cases import engine
 from cases.models import Case, ClockPause
+from cases.services import supplement_due_window
+from core.calendar import chinese_date
 from core.models import PersonalDataAccess
 from core.personal_data import mask_id_number
 from tests import builders
@@ -61,6 +63,12 @@ def test_refusals_are_chinese_with_their_status(world):
 def test_a_supplement_request_needs_its_materials_and_a_due_date_in_the_limit(world):
     case = submitted_case(world)
     reviewer = logged_in(world.reviewer)
+    window = supplement_due_window(case)
+    hint = f"可选 {chinese_date(window.earliest)} 至 {chinese_date(window.latest)}（含）"
+    page = reviewer.get(f"/console/cases/{case.number}/").content.decode()
+    # The limit is shown under the field before any error, and the picker keeps to it.
+    assert hint in text(page.encode())
+    assert f'min="{window.earliest.isoformat()}" max="{window.latest.isoformat()}"' in page
     response = act(reviewer, case.number, "request_supplement", note="请补正")
     assert response.status_code == 422 and "请一次性列出需补正的全部材料" in text(response.content)
     hukou = world.material("居民户口簿")
@@ -72,7 +80,7 @@ def test_a_supplement_request_needs_its_materials_and_a_due_date_in_the_limit(wo
         materials=[hukou.pk],
         due_date=working_days_ahead(60).isoformat(),
     )
-    assert response.status_code == 422 and "补正期限应在今天之后" in text(response.content)
+    assert response.status_code == 422 and f"补正期限{hint}" in text(response.content)
     response = act(
         reviewer,
         case.number,

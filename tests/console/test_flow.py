@@ -98,7 +98,7 @@ def test_apply_supplement_approve_close_through_pages(world, caplog):
         "开始审查",
         "审查中要求补正",
         "提交补正材料",
-        "准予许可",
+        "准予办理",
         "制证出结果",
         "办结",
     ):

@@ -45,6 +45,8 @@ def test_the_node_registers_every_periodic_job_once(settings):
         "delivery.refresh_shipments": 30,
         "cases.scan_deadlines": settings.DEADLINE_SCAN_SECONDS,
         "hotline.refresh_warnings": 60,
+        "ratings.give_default_ratings": 300,
+        "ratings.refresh_warnings": 60,
     }
     names = list(jobs)
     assert names.index("federation.refresh_directory") < names.index("federation.deliver_outbox")

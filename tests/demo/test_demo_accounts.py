@@ -17,6 +17,7 @@ from django.core.management import call_command
 from accounts.models import Company, Notification, Person, Role, StaffRole
 from cases.models import Case, CaseArchive, CaseEvent, CaseMaterial, Commitment
 from cases.selectors import cases_for
+from core import blobs
 from core.models import AuditEvent, Organisation
 from core.validators import normalize_id_number, normalize_uscc
 from demo.pdf import demo_pdf
@@ -25,12 +26,14 @@ from demo.users import (
     ROLES,
     catalog_organisations,
     demo_accounts,
+    staff_name,
     staff_username,
 )
 from halls.models import Consultation, ServiceHall, Window
 from hotline.models import DispatchCatalogVersion, KnowledgeArticle, Ticket, TicketEvent
 from licences.models import Licence, LicenceEvent, Seal
 from licences.services import check_token
+from ratings.models import Invitation, Rating, Rectification
 
 STAFF_KEYS = {
     "username",
@@ -67,6 +70,9 @@ def _counts() -> dict[str, int]:
         ServiceHall,
         Window,
         Consultation,
+        Rating,
+        Rectification,
+        Invitation,
     ]
     return {m.__name__: m.objects.count() for m in models}
 
@@ -89,6 +95,7 @@ def test_load_demo_twice_changes_nothing(demo):
     assert before["Licence"] >= 2
     # 大连市政务服务中心 (four windows, three for its own clerk) and a 街道 便民服务中心.
     assert (before["ServiceHall"], before["Window"], before["Consultation"]) == (2, 5, 3)
+    assert before["Rating"] == 5 and before["Rectification"] == 2
     call_command("load_demo", stdout=StringIO())
     assert _counts() == before
 
@@ -124,7 +131,9 @@ def _every_role_of_every_demo_organisation_has_an_account():
             )
     clerk = _user("dl-gaj-window-clerk")
     assert clerk.staff_roles.get().organisation.name == "大连市公安局"
-    assert clerk.first_name == "大连市公安局窗口人员"
+    # Staff are people with names (the console's header shows them), stable across loads.
+    assert clerk.first_name == staff_name("dl-gaj-window-clerk")
+    assert 2 <= len(clerk.first_name) <= 3 and "窗口" not in clerk.first_name
     centre = _user("dl-zwfwzx-window-clerk").staff_roles.get().organisation
     assert (centre.name, centre.kind) == ("大连市政务服务中心", Organisation.Kind.SERVICE_CENTRE)
 
@@ -207,6 +216,28 @@ def _demo_users_table():
     assert "dl-gaj-window-clerk" in text and "citizen-wangfang" in text
     assert DEMO_PASSWORD in text
     assert demo_accounts().citizens[0].id_number not in text
+
+
+def test_demo_ratings(demo):
+    """One bad rating under rectification, one closed after its callback, and the
+    public results computed from them."""
+    from ratings.selectors import stats
+
+    open_one = Rectification.objects.get(closed_at__isnull=True)
+    assert (
+        open_one.state == "awaiting_callback"
+        and open_one.organisation.name == "辽宁省沈阳市沈阳公证处"
+    )
+    closed = Rectification.objects.get(closed_at__isnull=False)
+    assert closed.state == "closed" and closed.callback_at and closed.fix_rating.level == 4
+    assert Rating.objects.filter(subject_kind="ticket").count() == 1
+    assert Invitation.objects.filter(rating__isnull=True).exists()
+    rows = {row.name: row for row in stats()}
+    assert (
+        rows["辽宁省沈阳市沈阳公证处"].bad == 1
+        and rows["辽宁省沈阳市沈阳公证处"].rectification_rate == 0.0
+    )
+    assert rows["辽宁省市场监督管理局"].rectification_rate == 100.0
 
 
 def test_demo_users_before_load_demo():
@@ -315,7 +346,8 @@ def _demo_materials_are_real_pdf_files():
     for material in materials:
         assert material.content_type == "application/pdf"
         with default_storage.open(material.file.name) as stored:
-            content = stored.read()
+            assert b"%PDF" not in stored.read()  # encrypted at rest
+        content = blobs.read(material.file.name, material.sha256)
         assert len(content) == material.size
         _assert_wellformed_pdf(content)
 

@@ -41,6 +41,9 @@ def free_port() -> int:
 def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
     env.pop("DATABASE_URL", None)
+    # The demo keys tests/settings.py set, as `make run` gives its nodes (scripts/demo.env).
+    for name in ("TONGBAN_PERSONAL_DATA_KEY", "TONGBAN_KEY_STORE_KEY"):
+        env[name] = os.environ[name]
     env["DJANGO_SETTINGS_MODULE"] = "tongban.settings"
     return env
 

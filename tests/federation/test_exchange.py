@@ -148,14 +148,22 @@ def test_the_http_endpoint_answers_receipts_and_signed_refusals(federation, clie
         content_type="application/json",
     )
     assert forged.status_code == 403
+    # An envelope whose signature does not hold gets no signed refusal (decision 83).
     refusal = forged.json()
-    assert refusal["code"] == "signature_invalid"
+    assert refusal["code"] == "signature_invalid" and "refusal" not in refusal
+    invalid, invalid_signature = federation.jilin.envelope("federation.ping", {"extra": 1})
+    refused = client.post(
+        "/federation/v1/envelopes",
+        {"envelope": invalid, "signature": invalid_signature},
+        content_type="application/json",
+    ).json()
     key = federation.local_key
+    assert refused["code"] == "payload_invalid"
     assert verify(
         key.algorithm,
         key.public_pem.encode(),
-        refusal["refusal"].encode(),
-        base64.b64decode(refusal["signature"]),
+        refused["refusal"].encode(),
+        base64.b64decode(refused["signature"]),
     )
     garbage = client.post("/federation/v1/envelopes", "{", content_type="application/json")
     assert garbage.status_code == 400

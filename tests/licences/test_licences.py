@@ -68,7 +68,7 @@ def test_one_changed_byte_is_tampered(world):
     forged = f"{prefix}.{canonical.b64url(bytes(raw))}.{signature}"
     assert services.check_token(forged).outcome == "tampered"
     assert services.check_token(licence.token[:-3] + "AAA").outcome == "tampered"
-    assert services.check_token("garbage").outcome == "tampered"
+    assert services.check_token("garbage").outcome == "malformed"
 
 
 def test_wrong_algorithm_claim_and_unknown_issuer(world):

@@ -83,9 +83,29 @@ def test_login_is_locked_after_five_failures_and_stays_locked(client, caplog):
     assert response.status_code == 302
     # The ID number is neither stored by the throttle nor logged.
     attempt = AccessAttempt.objects.get()
-    assert attempt.username.startswith("id:") and person.id_number not in attempt.username
+    assert attempt.username == person.user.username and person.id_number not in attempt.username
     assert person.id_number not in attempt.post_data
     assert person.id_number not in caplog.text
+
+
+def test_lockout_is_per_resolved_account_whichever_name_is_typed(client):
+    """Decision 81: failures by ID number lock the account under its username too, and
+    the other way round; an unknown ID number is still counted under its keyed hash."""
+    person = builders.person("赵敏", username="zhaomin")
+    for _ in range(5):
+        client.post("/login/", {"username": person.id_number, "password": "wrong"})
+    response = client.post("/login/", {"username": "zhaomin", "password": "pw-123456"})
+    assert response.status_code == 429
+    other = builders.person("周芷若", username="zhouzr")
+    for _ in range(3):
+        client.post("/login/", {"username": "zhouzr", "password": "wrong"})
+    for _ in range(2):
+        client.post("/login/", {"username": other.id_number.lower(), "password": "wrong"})
+    response = client.post("/login/", {"username": other.id_number, "password": "pw-123456"})
+    assert response.status_code == 429
+    stranger = builders.valid_id_number("19700101")
+    client.post("/login/", {"username": stranger, "password": "wrong"})
+    assert AccessAttempt.objects.filter(username__startswith="id:").count() == 1
 
 
 def test_staff_login_lockout_and_success_resets_failures(client):

@@ -7,8 +7,10 @@ import re
 
 from accounts.models import Notification
 from accounts.services import record_false_commitment
+from cases.commitments import deficiency_due_window
 from cases.models import Case, CaseMaterial, Commitment
 from core.actors import SystemActor
+from core.calendar import chinese_date
 from tests import builders
 from tests.case_pages import (
     apply_online,
@@ -90,7 +92,12 @@ def test_a_citizen_applies_online_with_uploads_and_sees_the_case(client, world):
         "marriage.pdf",
         "record.pdf",
     ]
-    assert Notification.objects.filter(recipient=world.applicant.user).count() == 1
+    # One announcement of the case, its title naming the item, so a person with several
+    # cases knows which one; and the invitation to rate the application (好差评).
+    mine = Notification.objects.filter(recipient=world.applicant.user)
+    message = mine.get(link__startswith="/my/cases/")
+    assert message.title == f"待受理：{world.version.name}（{number}）"
+    assert mine.filter(link__startswith="/ratings/rate/").count() == 1
 
     listing = client.get("/my/cases/")
     assert number in listing.content.decode() and "待受理" in text(listing.content)
@@ -206,6 +213,9 @@ def test_deficiency_acceptance_through_the_pages(client, world):
     number = apply_online(client, world.version, ANSWERS, submit=False)
     page = text(client.get(f"/my/cases/{number}/commitments/").content)
     assert "容缺受理" in page and "结婚证" in page and "告知书" in page
+    window = deficiency_due_window(Case.objects.get(number=number))
+    hint = f"可选 {chinese_date(window.earliest)} 至 {chinese_date(window.latest)}（含）"
+    assert hint in page  # before any error
     # A date beyond the promised limit is refused with the limit named.
     too_late = working_days_ahead(60)
     response = client.post(
@@ -217,7 +227,7 @@ def test_deficiency_acceptance_through_the_pages(client, world):
         },
     )
     assert response.status_code == 422
-    assert "补齐期限应在今天之后、不晚于承诺时限" in text(response.content)
+    assert f"承诺补齐日期{hint}" in text(response.content)
     assert not Commitment.objects.exists()
     # A required material cannot be chosen at all.
     response = client.post(
@@ -388,3 +398,14 @@ def test_labels_of_the_apply_form_are_unique(client, world):
     ids = re.findall(r'id="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     assert structure(html).tags.get("form", 0) >= 2  # the page's form and the header's
+
+
+def test_the_step_bar_ticks_only_the_steps_that_are_done(client, world):
+    client.force_login(world.applicant.user)
+    number = apply_online(client, world.version, ANSWERS, submit=False)
+    html = client.get(f"/my/cases/{number}/submit/").content.decode()
+    bar = html[
+        html.index('class="apply-steps"') : html.index("</ol>", html.index('class="apply-steps"'))
+    ]
+    done = re.findall(r'<li class="is-done"><a [^>]*>([^<]+)<', bar)
+    assert done == ["填写申请表"]  # no material given yet: 上传材料 is not ticked

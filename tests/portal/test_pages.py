@@ -383,3 +383,30 @@ def test_pages_use_only_local_static_files(client, catalog):
     assert "http://" not in html.split("<body")[0]
     assert "https://" not in html.split("<body")[0]
     assert client.get("/static/portal/portal.css").status_code == 200
+
+
+def test_search_and_browsing_put_the_nodes_own_province_first(client, catalog, settings):
+    jilin = builders.item("长春市户口迁移", org=builders.organisation("长春市公安局", "220100"))
+    builders.offered(jilin)
+    names = ["户口迁移（夫妻投靠）", "长春市户口迁移"]
+
+    def order(url):
+        page = get_text(client, url)
+        return sorted(names, key=page.index)
+
+    assert order("/items/") == names  # on the Liaoning node
+    assert order("/items/?q=户口迁移") == names
+    settings.NODE_DIVISION = "220000"  # the same catalog seen on the Jilin node
+    assert order("/items/") == names[::-1]
+    assert order("/items/?q=户口迁移") == names[::-1]
+
+
+def test_the_department_filter_starts_empty(client, catalog):
+    html = client.get("/items/").content.decode()
+    select = html[
+        html.index('name="organisation"') : html.index(
+            "</select>", html.index('name="organisation"')
+        )
+    ]
+    assert '<option value="" selected>不限</option>' in select
+    assert select.count("selected") == 1

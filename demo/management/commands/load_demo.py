@@ -23,6 +23,8 @@ with a CommandError.
    other nodes get one small case each.
 6. On the Liaoning node, the 12345 demo (`demo/hotline.py`): the 大连 centre and its agent,
    the dispatch catalog, knowledge articles and tickets of every type in different states.
+7. On the Liaoning node, 好差评 (`demo/ratings.py`): ratings of the closed cases and a
+   ticket, one bad rating under rectification and one closed after its callback.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from core.exceptions import RuleViolation
 from demo.cases import load_demo_cases
 from demo.halls import load_demo_halls
 from demo.hotline import load_demo_hotline
+from demo.ratings import load_demo_ratings
 from demo.seals import load_demo_seals
 from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
 
@@ -71,6 +74,7 @@ class Command(BaseCommand):
             halls = load_demo_halls()
             cases = load_demo_cases()
             tickets = load_demo_hotline()
+            ratings = load_demo_ratings()
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc
         finally:
@@ -81,6 +85,6 @@ class Command(BaseCommand):
             f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；"
             f"服务大厅：新建 {halls.halls} 个、窗口 {halls.windows} 个、窗口咨询 {halls.consultations} 条；"
             f"演示办件：新建 {cases} 件；"
-            f"12345 演示工单：新建 {tickets} 件。"
+            f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条。"
             "账号清单见 `manage.py demo_users`。"
         )
