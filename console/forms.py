@@ -281,6 +281,14 @@ class VerificationForm(forms.Form):
 
 
 class IntakeSearchForm(FilterForm):
+    MINE, ALL = "mine", "all"
+
+    received = forms.ChoiceField(
+        label="范围",
+        required=False,
+        choices=[(MINE, "我的窗口入驻的事项"), (ALL, "全部现行事项")],
+        help_text="只能在入驻该事项的窗口收件。",
+    )
     q = forms.CharField(
         label="事项名称或编码",
         required=False,

@@ -56,7 +56,7 @@ from core import blobs
 from core.exceptions import NotFound, RuleViolation
 from delivery.carriers import Party
 from delivery.models import Shipment
-from halls.selectors import window_receives, windows_of_clerk
+from halls.selectors import received_items, window_receives, windows_of_clerk
 from portal.case_display import (
     WARNING_TEXT,
     case_page_context,
@@ -569,12 +569,16 @@ def intake(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     query = form.valid_values().get("q")
     versions = filter_item_versions(ItemFilter(q=query)).select_related("item__organisation")
+    windows = list(windows_of_clerk(request.user))
+    if form.valid_values().get("received", IntakeSearchForm.MINE) == IntakeSearchForm.MINE:
+        versions = versions.filter(received_items(windows))
     page = Paginator(versions, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
     clerk = _clerk_role(request)
     context = {
         "form": form,
         "page": page,
         "clerk_org": clerk.organisation if clerk else None,
+        "windows": windows,
     }
     return render(request, "console/intake.html", context)
 

@@ -160,6 +160,22 @@ def window_receives(window: Window, item: ServiceItem, *, on: dt.date | None = N
     )
 
 
+def received_items(windows: list[Window], *, on: dt.date | None = None) -> Q:
+    """A filter on item versions (or anything with an `item`) for the items some of
+    `windows` receive — the same rule as `window_receives`, for a listing."""
+    ids = [w.pk for w in windows]
+    own = ListEntry.objects.filter(
+        list_version__in=current_list_versions(on), list_version__item_list__windows__in=ids
+    ).values("item_id")
+    named = ServiceItem.objects.filter(windows__in=ids).values("pk")
+    received = Q(item_id__in=own) | Q(item_id__in=named)
+    if ItemList.objects.filter(windows__in=ids, scope=Scope.REGIONAL).exists():
+        for source in ZoneSource.objects.all():
+            codes = [entry.get("item") for entry in source.offered or []]
+            received |= Q(item__organisation__node=source.node, item__code__in=codes)
+    return received
+
+
 def windows_of_clerk(user: Any) -> QuerySet[Window]:
     """The windows a clerk is assigned to, with their hall and organisation."""
     if not getattr(user, "is_authenticated", False):

@@ -54,6 +54,17 @@ def test_the_case_records_the_window_and_its_organisation_receives(police):
     assert case.channel == "window" and case.place == window.hall.division
 
 
+def test_the_case_page_names_the_window_and_links_its_hall(client, police):
+    version = builders.item(org=police, scopes=())
+    clerk = builders.staff("window_clerk", police)
+    window = builders.at_window(clerk, version)
+    case = _apply(clerk, version)
+    client.force_login(clerk)
+    page = client.get(f"/console/cases/{case.number}/").content.decode()
+    assert f'href="/halls/{window.hall.code}/"' in page
+    assert "1号窗口 综合受理窗口" in page
+
+
 def test_a_window_that_does_not_receive_the_item_refuses_it(police):
     received = builders.item(org=police, scopes=())
     other = builders.item("新生儿入户", org=police, scopes=())
@@ -195,3 +206,19 @@ def test_a_township_hall_serves_as_a_place_inside_its_city():
     case = _apply(clerk, version)
     assert case.window == window and case.place == street
     assert (case.scope, case.mode) == ("local", "window")
+
+
+def test_the_intake_search_shows_what_the_clerks_windows_receive(client, police):
+    received = builders.item("首次申领居民身份证", org=police, scopes=())
+    other = builders.item("新生儿入户", org=police, scopes=())
+    clerk = builders.staff("window_clerk", police)
+    builders.at_window(clerk, received)
+    client.force_login(clerk)
+    page = client.get("/console/intake/").content.decode()
+    assert "首次申领居民身份证" in page and "新生儿入户" not in page
+    assert "我的窗口：" in page
+    everything = client.get("/console/intake/?received=all").content.decode()
+    assert "新生儿入户" in everything
+    # Opening the form of an item no window of theirs receives: said before they type.
+    form = client.get(f"/console/intake/{other.item.code}/").content.decode()
+    assert "您所在的窗口均未入驻该事项" in form
