@@ -229,8 +229,10 @@ def test_the_window_records_how_the_result_is_delivered(client, world):
     before = Case.objects.count()
     page = client.get(f"/console/intake/{world.version.item.code}/")
     key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', page.content.decode()).group(1)
+    window = re.search(r'<option value="(\d+)" selected>', page.content.decode()).group(1)
     data = {
         "idempotency_key": key,
+        "applicant-window": window,
         **{f"applicant-{k}": v for k, v in applicant.items()},
         "form-reason": "随子女落户",
         "delivery_method": "post",
