@@ -17,7 +17,7 @@ DEMO_ENV := set -a && . scripts/demo.env && set +a &&
 PYTEST := $(VENV)/bin/pytest -n 2 -q
 
 .DEFAULT_GOAL := help
-.PHONY: help run run-prod run-node stop-node start-node test test-fast test-sqlite test-postgres lint fmt typecheck setup clean
+.PHONY: help run run-prod run-node stop-node start-node test test-fast test-sqlite test-postgres lint fmt typecheck setup clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -55,7 +55,7 @@ lint: setup ## ruff, Django's checks and missing migrations
 	$(DEMO_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 typecheck: setup ## mypy on the apps
-	$(VENV)/bin/mypy core accounts catalog federation delivery halls licences cases hotline ratings portal console demo tongban
+	$(VENV)/bin/mypy core accounts catalog federation delivery halls licences cases hotline ratings portal console demo bench tongban
 
 fmt: setup ## Format the code
 	$(VENV)/bin/ruff format .
@@ -74,6 +74,13 @@ test-fast: lint typecheck ## Lint, and every test but the real-node and browser 
 	env -u DATABASE_URL $(PYTEST) $(NOT_SLOW)
 	bash scripts/ensure-postgres "$(PG_URL)"
 	DATABASE_URL=$(PG_URL) $(PYTEST) $(NOT_SLOW)
+
+BENCH_SECONDS ?= 60
+BENCH_SCALE ?= full
+bench: setup ## Measure one node (gunicorn, PostgreSQL tongban_bench, the worker): BENCH_SECONDS=60 BENCH_SCALE=full|small
+	BENCH_COMMAND="make bench BENCH_SECONDS=$(BENCH_SECONDS) BENCH_SCALE=$(BENCH_SCALE)$(if $(BENCH_WORKERS), BENCH_WORKERS=$(BENCH_WORKERS))" \
+	  $(PY) scripts/bench --seconds $(BENCH_SECONDS) --scale $(BENCH_SCALE) \
+	  $(if $(BENCH_WORKERS),--workers $(BENCH_WORKERS)) $(if $(BENCH_DATABASE),--database $(BENCH_DATABASE))
 
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var/

@@ -95,7 +95,7 @@ def get_case(request: HttpRequest, number: str) -> dict[str, Any]:
     summary="执行办件操作（不允许的操作返回 409 或 403）",
 )
 def act(request: HttpRequest, number: str, action: str, payload: ActionIn) -> dict[str, Any]:
-    case = selectors.get_case_for(request.user, number)
+    case = selectors.find_case_for(request.user, number)
     given = payload.model_dump(exclude_unset=True, exclude={"note"})
     # An empty field is no input: clients may send every field of the body's schema.
     data = {k: v for k, v in given.items() if v not in (None, "", [])}
@@ -115,7 +115,7 @@ def upload_material(
     file: File[UploadedFile],
     paper_custody: Form[str] = "",
 ) -> Status[dict[str, Any]]:
-    case = selectors.get_case_for(request.user, number)
+    case = selectors.find_case_for(request.user, number)
     requirement = case.item_version.materials.filter(pk=material).first()
     if requirement is None:
         raise RuleViolation("material_not_of_item", f"材料 {material} 不是该事项的申请材料")

@@ -16,9 +16,10 @@ import ctypes
 import ctypes.util
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -69,12 +70,7 @@ def verify(algorithm: Algorithm, public_pem: bytes, data: bytes, signature: byte
     """True if `signature` is `data` signed by the key; False for any other signature,
     including one made with another algorithm. Raises SigningError for an unusable key."""
     if algorithm == Algorithm.ED25519:
-        try:
-            key = serialization.load_pem_public_key(public_pem)
-        except (ValueError, UnsupportedAlgorithm) as exc:
-            raise SigningError("not a PEM public key") from exc
-        if not isinstance(key, Ed25519PublicKey):
-            raise SigningError("not an Ed25519 public key")
+        key = _ed_public_key(public_pem)
         try:
             key.verify(signature, data)
         except InvalidSignature:
@@ -105,6 +101,22 @@ def _ed_public_pem(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+# A node verifies against a handful of keys (its seals, the directory's seals and nodes):
+# each is parsed once per process rather than on every verification.
+_CACHED_PUBLIC_KEYS = 1024
+
+
+@lru_cache(maxsize=_CACHED_PUBLIC_KEYS)
+def _ed_public_key(public_pem: bytes) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(public_pem)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise SigningError("not a PEM public key") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise SigningError("not an Ed25519 public key")
+    return key
 
 
 def _load_ed_private(private_pem: bytes) -> Ed25519PrivateKey:
@@ -176,6 +188,10 @@ class _LibCrypto:
         for name, (restype, argtypes) in sig.items():
             func = getattr(lib, name)
             func.restype, func.argtypes = restype, argtypes
+        # Parsed public keys by PEM (see _CACHED_PUBLIC_KEYS). A cached key is never freed:
+        # another thread may be verifying with it; past the bound, keys are parsed per call.
+        self._public_keys: dict[bytes, int] = {}
+        self._public_keys_lock = threading.Lock()
 
     # Key I/O
 
@@ -264,9 +280,31 @@ class _LibCrypto:
             self.lib.EVP_PKEY_CTX_free(pctx)
             self.lib.EVP_PKEY_free(key)
 
+    def _public_key(self, pem: bytes) -> tuple[int, bool]:
+        """(key, owned): the cached parsed key of `pem`, or a fresh one the caller must free
+        when the cache is full. Raises SigningError for anything but an SM2 public key."""
+        key = self._public_keys.get(pem)
+        if key is not None:
+            return key, False
+        key = self._read_key(pem, private=False)
+        with self._public_keys_lock:
+            cached = self._public_keys.get(pem)
+            if cached is not None:
+                self.lib.EVP_PKEY_free(key)
+                return cached, False
+            if len(self._public_keys) < _CACHED_PUBLIC_KEYS:
+                self._public_keys[pem] = key
+                return key, False
+        return key, True
+
     def sm2_verify(self, public_pem: bytes, data: bytes, signature: bytes) -> bool:
-        key = self._read_key(public_pem, private=False)
-        mctx, pctx = self._digest_ctx(key)
+        key, owned = self._public_key(public_pem)
+        try:
+            mctx, pctx = self._digest_ctx(key)
+        except SigningError:
+            if owned:
+                self.lib.EVP_PKEY_free(key)
+            raise
         try:
             if self.lib.EVP_DigestVerifyInit(mctx, None, self.lib.EVP_sm3(), None, key) != 1:
                 raise SigningError("SM2 verify init failed")
@@ -276,7 +314,8 @@ class _LibCrypto:
             self.lib.ERR_clear_error()
             self.lib.EVP_MD_CTX_free(mctx)
             self.lib.EVP_PKEY_CTX_free(pctx)
-            self.lib.EVP_PKEY_free(key)
+            if owned:
+                self.lib.EVP_PKEY_free(key)
 
 
 @cache

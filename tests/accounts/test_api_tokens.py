@@ -76,3 +76,22 @@ def test_a_deactivated_account_loses_its_tokens(client):
     applicant.user.is_active = False
     applicant.user.save()
     assert client.get("/api/v1/cases", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+@pytest.mark.django_db
+def test_last_use_is_written_at_most_once_a_minute(django_assert_num_queries):
+    import datetime as dt
+
+    from accounts.services import authenticate_token, create_api_token
+
+    user = builders.person("李四").user
+    raw = create_api_token(user, actor=SystemActor("test"))
+    with django_assert_num_queries(2):  # read the token, write its first use
+        assert authenticate_token(raw) == user
+    first = ApiToken.objects.get(user=user).last_used_at
+    with django_assert_num_queries(1):  # used again within the minute: read only
+        assert authenticate_token(raw) == user
+    assert ApiToken.objects.get(user=user).last_used_at == first
+    ApiToken.objects.filter(user=user).update(last_used_at=first - dt.timedelta(minutes=2))
+    assert authenticate_token(raw) == user
+    assert ApiToken.objects.get(user=user).last_used_at > first - dt.timedelta(minutes=1)

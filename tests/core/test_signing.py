@@ -116,3 +116,33 @@ def test_ed25519_and_cross_algorithm_refusals():
     assert not verify(Algorithm.SM2, sm.public_pem, b"x", b"\x30\x00")
     assert public_pem_of(Algorithm.SM2, sm.private_pem) == sm.public_pem
     assert public_pem_of(Algorithm.ED25519, ed.private_pem) == ed.public_pem
+
+
+@pytest.mark.parametrize("algorithm", [Algorithm.SM2, Algorithm.ED25519])
+def test_a_public_key_is_parsed_once_and_still_checks_every_signature(algorithm):
+    from core import signing
+
+    keys = generate_key(algorithm)
+    other = generate_key(algorithm)
+    good = sign(algorithm, keys.private_pem, b"licence")
+    for _ in range(3):
+        assert verify(algorithm, keys.public_pem, b"licence", good)
+        assert not verify(algorithm, keys.public_pem, b"licence!", good)
+        assert not verify(algorithm, other.public_pem, b"licence", good)
+    if algorithm == Algorithm.SM2:
+        assert keys.public_pem in signing._libcrypto()._public_keys
+    else:
+        assert signing._ed_public_key.cache_info().hits >= 2
+    # A key that cannot be read is refused every time, never remembered.
+    for _ in range(2):
+        with pytest.raises(SigningError):
+            verify(
+                algorithm,
+                b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+                b"x",
+                good,
+            )
+    wrong_kind = other if algorithm == Algorithm.ED25519 else generate_key(Algorithm.ED25519)
+    if algorithm == Algorithm.SM2:
+        with pytest.raises(SigningError):
+            verify(Algorithm.SM2, wrong_kind.public_pem, b"licence", good)
