@@ -74,7 +74,8 @@ class Account:
         person = Person.objects.filter(user=self.user).only("name").first()
         if person is not None:
             return mask_name(person.name)
-        return str(self.user.get_username())
+        # Staff are people too: their name, as the console's header shows it.
+        return str(self.user.get_full_name() or self.user.get_username())
 
     @cached_property
     def unread(self) -> int:

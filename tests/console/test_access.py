@@ -124,3 +124,10 @@ def test_the_header_names_the_person_with_their_account(client, world):
         html.index('class="staff-name"') : html.index("</p>", html.index('class="staff-name"'))
     ]
     assert "王丽" in header and f"（账号 {world.reviewer.username}）" in header
+    portal = client.get("/").content.decode()  # the portal's account bar names them too
+    bar = portal[
+        portal.index('class="account-name"') : portal.index(
+            "</li>", portal.index('class="account-name"')
+        )
+    ]
+    assert "王丽" in bar and world.reviewer.username not in bar
