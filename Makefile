@@ -10,6 +10,8 @@ AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 # Real node processes and a headless browser: slow, and independent of the database the
 # suite runs on, so they run once, in the SQLite pass.
 NOT_SLOW := -m "not nodes and not browser"
+# The quick lane while working: neither those nor the bounded fuzzing of the whole API.
+FAST := -m "not nodes and not browser and not fuzz"
 # The public demo values (DEBUG=1 and the three keys) for the commands that need settings
 # but are no real node: lint here, `make run` sets them itself (scripts/run-nodes) and the
 # tests through tests/settings.py. A real node sets its own (docs/deploy.md).
@@ -70,10 +72,8 @@ test-postgres: setup ## The suite on PostgreSQL ($(PG_URL)) but the real-node an
 
 test: lint typecheck test-sqlite test-postgres ## Set up, lint, and run the whole suite on SQLite and PostgreSQL (the full gate, CI's)
 
-test-fast: lint typecheck ## Lint, and every test but the real-node and browser ones on SQLite and PostgreSQL
-	env -u DATABASE_URL $(PYTEST) $(NOT_SLOW)
-	bash scripts/ensure-postgres "$(PG_URL)"
-	DATABASE_URL=$(PG_URL) $(PYTEST) $(NOT_SLOW)
+test-fast: lint typecheck ## Lint, types, and every test but the real-node, browser and fuzzing ones, on SQLite
+	env -u DATABASE_URL $(PYTEST) $(FAST)
 
 BENCH_SECONDS ?= 60
 BENCH_SCALE ?= full

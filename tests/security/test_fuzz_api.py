@@ -32,6 +32,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests import builders
 
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("TONGBAN_FUZZ_EXAMPLES", "5"))
 CHECKS = [
     not_a_server_error,
