@@ -26,6 +26,8 @@ from xml.sax.saxutils import escape
 import segno
 from django.conf import settings
 from django.utils import timezone
+from django.utils.html import escape as html_escape
+from django.utils.safestring import SafeString, mark_safe
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -579,3 +581,14 @@ def _draw_status_stamp(canvas: Canvas, font: str, status: str) -> None:
     canvas.setFont(font, 110)
     canvas.drawCentredString(0, -40, status)
     canvas.restoreState()
+
+
+def qr_svg(url: str, *, label: str = "电子证照核验二维码") -> SafeString:
+    """The verification QR code (segno, error level M as on the PDF) as an inline SVG image
+    with an accessible name; it scales with its CSS width."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=1, border=4, omitsize=True, svgclass="qr-code", dark="#000", light="#fff"
+    )
+    named = f'<svg role="img" aria-label="{html_escape(label)}" '
+    # segno's own markup, holding only the QR modules; the label is escaped.
+    return mark_safe(svg.replace("<svg ", named, 1))

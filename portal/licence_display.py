@@ -12,14 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from core.calendar import chinese_date
 from licences.models import Licence, LicenceEvent, Seal
-from licences.rendering import FontMissing, render_licence_pdf, verify_url
+from licences.rendering import FontMissing, qr_svg, render_licence_pdf, verify_url
 from licences.seal_image import label_for, seal_svg
 from licences.selectors import face_for
 from licences.services import Verification, record_download
@@ -50,17 +48,6 @@ OUTCOME_ADVICE = {
     "签发节点确认，请稍后再次核验或向签发地核实。",
 }
 CHANNEL_LABELS = {"page": "核验页面", "api": "核验接口", "federation": "其他节点"}
-
-
-def qr_svg(url: str, *, label: str = "电子证照核验二维码") -> SafeString:
-    """The verification QR code (segno, error level M as on the PDF) as an inline SVG image
-    with an accessible name; it scales with its CSS width."""
-    svg = segno.make(url, error="m").svg_inline(
-        scale=1, border=4, omitsize=True, svgclass="qr-code", dark="#000", light="#fff"
-    )
-    named = f'<svg role="img" aria-label="{escape(label)}" '
-    # segno's own markup, holding only the QR modules; the label is escaped.
-    return mark_safe(svg.replace("<svg ", named, 1))
 
 
 def licence_qr(licence: Licence) -> SafeString:

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.models import StaffRole
 from cases.models import Case
 from core.exceptions import NotFound, RuleViolation
+from licences.rendering import qr_svg
 from ratings import engine, selectors, services
 from ratings.models import CallbackOutcome, Channel, Level, Rectification
 from ratings.subjects import event_label
@@ -227,8 +228,6 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
     url = ""
     qr = ""
     if invitation is not None:
-        from portal.licence_display import qr_svg
-
         path = reverse("ratings:rate", args=[invitation.token]) + "?channel=qr"
         url = request.build_absolute_uri(path)
         qr = qr_svg(url, label="扫码评价本次服务")
