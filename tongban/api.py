@@ -174,6 +174,7 @@ def _register_routers() -> None:
     from core.api import router as core_router
     from halls.api import router as halls_router
     from licences.api import router as licences_router
+    from payments.api import router as payments_router
     from ratings.api import router as ratings_router
 
     api.add_router("", core_router)
@@ -182,6 +183,7 @@ def _register_routers() -> None:
     api.add_router("", cases_router)
     api.add_router("", halls_router)
     api.add_router("", ratings_router)
+    api.add_router("", payments_router)
 
 
 _register_routers()

@@ -1,0 +1,162 @@
+"""Fees and postage of a case (缴费): what is due, the hold until it is paid, refunds.
+
+Nothing here decides *when* a case waits for payment: the workflow definition does
+(cases/workflows/online.json, version 5). Its submit actions run `hold_for_payment`, which
+moves a case that owes something, once the submission is committed, into the state tagged `awaiting_payment` through the
+definition's own system action (the one running `open_payment`); the settled payment
+(`payments.registry.on_paid`) takes the system action leaving that state, which runs
+`require_paid`. Acceptance also runs `require_paid`, and the actions that end a case
+without a result run `refund_payment` — where the definition says so (docs/payments.md).
+
+What is due: every fee of the pinned item version with a fixed amount in yuan, and the
+postage of the result when the applicant chose delivery by post
+(`delivery.services.result_postage`). A fee whose amount is not a number (按件计、一个范围)
+is assessed by the department and not collected here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from functools import partial
+
+from django.db import transaction
+
+from cases.models import Case
+from cases.workflow import SYSTEM, definition_of
+from core.actors import SystemActor
+from core.exceptions import RuleViolation
+from core.process import Transition
+from delivery.services import result_postage
+from payments import selectors as payment_selectors
+from payments import services as payment_services
+from payments.models import Payment
+from payments.services import Line, LineKind
+
+PAYMENT_ACTOR = SystemActor("payment")
+HOLD_TAG = "awaiting_payment"
+
+
+def _yuan(value: object) -> Decimal | None:
+    """A fee amount as yuan and fen, or None if it is not a fixed positive amount."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def lines_due(case: Case) -> list[Line]:
+    """What the applicant of `case` pays: the item version's fixed fees and the postage of
+    a result sent by post."""
+    version = case.item_version
+    lines = []
+    if version.fee_charged:
+        for fee in version.fees or []:
+            amount = _yuan(fee.get("amount")) if isinstance(fee, dict) else None
+            if amount is not None:
+                lines.append(
+                    Line(LineKind.FEE, str(fee.get("name", "")), amount, str(fee.get("basis", "")))
+                )
+    if case.delivery_method == Case.DeliveryMethod.POST:
+        postage = result_postage()
+        if postage > 0:
+            lines.append(Line(LineKind.POSTAGE, "办理结果邮寄费", postage))
+    return lines
+
+
+def collects_here(case: Case) -> bool:
+    """Whether this node collects the case's payment: the node that handles the case and
+    that the applicant applied on. A case forwarded to or from another node is not held
+    here (decision 229)."""
+    return not case.counterpart_node and case.handling_org.is_local
+
+
+# Effects named by the definitions ------------------------------------------------------------
+
+
+def hold_for_payment(t: Transition[Case]) -> None:
+    """After submitting: a case that owes something goes on into the state the definition
+    tags `awaiting_payment`, through the system action leading there — once the submission
+    is committed, so that the applicant is told "submitted" first and "pay now" last.
+    Until then acceptance is refused all the same (`require_paid`)."""
+    case = t.process
+    if not collects_here(case) or not lines_due(case):
+        return
+    transaction.on_commit(partial(_hold, case.pk), robust=True)
+
+
+def _hold(case_pk: int) -> None:
+    from cases.engine import take_action
+
+    case = Case.objects.select_related("workflow").get(pk=case_pk)
+    spec = definition_of(case).action_into(case.state, HOLD_TAG)
+    if spec is not None and payment_selectors.open_payment_of(case.number) is None:
+        take_action(case, spec.name, actor=PAYMENT_ACTOR)
+
+
+def open_payment(t: Transition[Case]) -> None:
+    """Open the case's payment (缴费单) for what it owes; `payment_nothing_due` if nothing."""
+    case = t.process
+    lines = lines_due(case)
+    if not lines:
+        raise RuleViolation("payment_nothing_due", f"办件 {case.number} 无需缴费")
+    payment = payment_services.open_payment(
+        case_number=case.number,
+        payee=case.handling_org,
+        subject=f"{case.item_version.name}（办件 {case.number}）",
+        lines=lines,
+        actor=t.actor,
+    )
+    t.event_data["payment"] = {"order_number": payment.order_number, "amount": payment.amount_text}
+
+
+def require_paid(t: Transition[Case]) -> None:
+    """Refuse (`payment_outstanding`) while the case's payment is still due."""
+    payment = payment_selectors.open_payment_of(t.process.number)
+    if payment is not None and payment.is_due:
+        raise RuleViolation(
+            "payment_outstanding",
+            f"申请人尚未缴纳费用（{payment.amount_text} 元），缴费后方可继续办理",
+            status=409,
+        )
+
+
+def refund_payment(t: Transition[Case]) -> None:
+    """Refund what was paid for the case, or cancel what is still due: the case ends
+    without the result the fees pay for (decision 232)."""
+    payment = payment_selectors.open_payment_of(t.process.number)
+    if payment is None:
+        return
+    label = t.definition.action_label(t.action)
+    payment = payment_services.refund_payment(payment, reason=f"办件{label}", actor=t.actor)
+    t.event_data["refund"] = {"order_number": payment.order_number, "status": payment.status}
+
+
+# Told by payments ---------------------------------------------------------------------------------
+
+
+def payment_settled(payment: Payment) -> None:
+    """A `payments.registry.on_paid` callback: the case waiting for this payment moves on,
+    through the system action of the definition leaving its `awaiting_payment` state. A
+    case not waiting (withdrawn meanwhile, or never held) is left as it is."""
+    case = Case.objects.select_related("workflow").filter(number=payment.case_number).first()
+    if case is None:
+        return
+    definition = definition_of(case)
+    if not definition.has_tag(case.state, HOLD_TAG):
+        return
+    spec = next(
+        (
+            a
+            for a in definition.actions_from(case.state)
+            if "require_paid" in a.effects and any(w.role == SYSTEM for w in a.by)
+        ),
+        None,
+    )
+    if spec is None:
+        return
+    from cases.engine import take_action
+
+    take_action(case, spec.name, actor=PAYMENT_ACTOR)
