@@ -8,10 +8,11 @@ definition's own system action (the one running `open_payment`); the settled pay
 `require_paid`. Acceptance also runs `require_paid`, and the actions that end a case
 without a result run `refund_payment` — where the definition says so (docs/payments.md).
 
-What is due: every fee of the pinned item version with a fixed amount in yuan, and the
-postage of the result when the applicant chose delivery by post
-(`delivery.services.result_postage`). A fee whose amount is not a number (按件计、一个范围)
-is assessed by the department and not collected here.
+What is due: the fee of the pinned item version when it lists one fee with a fixed amount
+in yuan, and the postage of the result when the applicant chose delivery by post
+(`delivery.services.result_postage`). A fee whose amount is not a number (按件计、一个范围),
+or a list of several fees (alternatives, or charged on demand), is assessed by the
+department and not collected here.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from functools import partial
 
 from django.db import transaction
 
+from accounts.models import Role
+from accounts.selectors import staff_user
 from cases.models import Case
+from cases.selectors import is_applicant
 from cases.workflow import SYSTEM, definition_of
-from core.actors import SystemActor
+from core.actors import Actor, SystemActor
 from core.exceptions import RuleViolation
 from core.process import Transition
 from delivery.services import result_postage
@@ -48,17 +52,21 @@ def _yuan(value: object) -> Decimal | None:
 
 
 def lines_due(case: Case) -> list[Line]:
-    """What the applicant of `case` pays: the item version's fixed fees and the postage of
-    a result sent by post."""
+    """What the applicant of `case` pays: the item version's one fixed fee and the postage
+    of a result sent by post."""
     version = case.item_version
-    lines = []
-    if version.fee_charged:
-        for fee in version.fees or []:
-            amount = _yuan(fee.get("amount")) if isinstance(fee, dict) else None
-            if amount is not None:
-                lines.append(
-                    Line(LineKind.FEE, str(fee.get("name", "")), amount, str(fee.get("basis", "")))
-                )
+    lines: list[Line] = []
+    fees = (version.fees or []) if version.fee_charged else []
+    # One fee with a fixed amount is what the applicant owes. Several fees are alternatives
+    # or charged on demand (住宅 80 元 / 非住宅 550 元, 翻译费（按需）): the catalog does not
+    # say which apply, so they are assessed at the counter, not collected here (decision 228).
+    if len(fees) == 1 and isinstance(fees[0], dict):
+        fee = fees[0]
+        amount = _yuan(fee.get("amount"))
+        if amount is not None:
+            lines.append(
+                Line(LineKind.FEE, str(fee.get("name", "")), amount, str(fee.get("basis", "")))
+            )
     if case.delivery_method == Case.DeliveryMethod.POST:
         postage = result_postage()
         if postage > 0:
@@ -160,3 +168,42 @@ def payment_settled(payment: Payment) -> None:
     from cases.engine import take_action
 
     take_action(case, spec.name, actor=PAYMENT_ACTOR)
+
+
+# Paying a case's payment (called by the portal, the console and the API) -------------------
+
+
+def _waiting_payment(case: Case) -> Payment:
+    payment = payment_selectors.open_payment_of(case.number)
+    if (
+        payment is None
+        or not payment.is_due
+        or not definition_of(case).has_tag(case.state, HOLD_TAG)
+    ):
+        raise RuleViolation("payment_not_due", f"办件 {case.number} 目前无需缴费", status=409)
+    return payment
+
+
+def pay_online(case: Case, *, actor: Actor, base_url: str, return_url: str) -> str:
+    """The page where the applicant of `case` pays what it owes (网上缴费): only the
+    applicant (`action_forbidden`, 403), only while the case waits for payment
+    (`payment_not_due`)."""
+    if not is_applicant(case, actor):
+        raise RuleViolation("action_forbidden", "只有申请人本人可以网上缴费", status=403)
+    payment = _waiting_payment(case)
+    return payment_services.start_online_payment(
+        payment, base_url=base_url, return_url=return_url, actor=actor
+    )
+
+
+def take_counter_payment(case: Case, *, method: str, reference: str, actor: Actor) -> Payment:
+    """A window clerk of the organisation that received or handles `case` took its payment
+    in cash or by POS (窗口收费); the case then goes on as with a payment made online."""
+    if staff_user(actor, [Role.WINDOW_CLERK], [case.receiving_org, case.handling_org]) is None:
+        raise RuleViolation(
+            "action_forbidden", "只有收件或办理单位的窗口人员可以登记收费", status=403
+        )
+    payment = _waiting_payment(case)
+    return payment_services.record_counter_payment(
+        payment, method=method, reference=reference, actor=actor
+    )

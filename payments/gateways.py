@@ -208,7 +208,8 @@ class LocalGateway:
     algorithm = signing.Algorithm.ED25519
 
     def create_order(self, request: OrderRequest) -> Order:
-        return Order(pay_url=f"/payments/local/{urllib.parse.quote(request.order_number)}/")
+        query = urllib.parse.urlencode({"return": request.return_url})
+        return Order(pay_url=f"/payments/local/{urllib.parse.quote(request.order_number)}/?{query}")
 
     def read_notice(self, body: bytes, signature: str) -> Notice:
         _, public_pem = _local_key(settings.SECRET_KEY)

@@ -37,6 +37,8 @@ from payments.models import OPEN_STATUSES, Payment, PaymentMethod, PaymentNotice
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+# Where the gateway posts its notices (payments/api.py).
+NOTICE_PATH = "/api/v1/payments/notices/{gateway}"
 MAX_AMOUNT = Decimal("99999999.99")
 # The actor named in audit rows of changes the gateway reported.
 GATEWAY_ACTOR = SystemActor("payment_gateway")
@@ -116,14 +118,13 @@ def open_payment(
     return payment
 
 
-def start_online_payment(
-    payment: Payment, *, notify_url: str, return_url: str, actor: Actor
-) -> str:
+def start_online_payment(payment: Payment, *, base_url: str, return_url: str, actor: Actor) -> str:
     """Open the order at the gateway and return the page where the applicant pays it.
 
     Refused with `payment_not_due` unless the payment is still due, and with
     `payment_gateway_unavailable` (503) if the gateway cannot be asked. Nothing is stored
-    but the gateway's code: the order number is ours, the notice brings the rest."""
+    but the gateway's code: the order number is ours, the notice brings the rest. The
+    gateway posts its notice to this node's API at `base_url` (`NOTICE_PATH`)."""
     if not payment.is_due:
         raise RuleViolation(
             "payment_not_due",
@@ -136,7 +137,7 @@ def start_online_payment(
         amount=payment.amount_text,
         subject=payment.subject,
         payee_uscc=payment.payee.uscc,
-        notify_url=notify_url,
+        notify_url=base_url.rstrip("/") + NOTICE_PATH.format(gateway=adapter.code),
         return_url=return_url,
     )
     try:

@@ -141,10 +141,20 @@ def test_postage_alone_holds_a_free_item(
     assert Payment.objects.get(case_number=case.number).amount == Decimal("8.00")
 
 
-def test_fees_without_a_fixed_amount_are_not_collected_online(
-    world: World, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    "fees",
+    [
+        [{"name": "档案查询费", "amount": "按页计", "basis": "x"}],
+        [
+            {"name": "不动产登记费（住宅）", "amount": "80", "basis": "x"},
+            {"name": "不动产登记费（非住宅）", "amount": "550", "basis": "x"},
+        ],
+    ],
+)
+def test_fees_that_must_be_assessed_are_not_collected_online(
+    world: World, django_capture_on_commit_callbacks, fees
 ):
-    version = fee_item(world, fees=[{"name": "档案查询费", "amount": "按页计", "basis": "x"}])
+    version = fee_item(world, fees=fees)
     case = _submit(world, _start(world, version), django_capture_on_commit_callbacks)
     assert case.state == "submitted"
     assert not Payment.objects.filter(case_number=case.number).exists()
