@@ -96,12 +96,21 @@ def hold_for_payment(t: Transition[Case]) -> None:
 
 
 def _hold(case_pk: int) -> None:
+    hold_if_due(Case.objects.select_related("workflow").get(pk=case_pk))
+
+
+def hold_if_due(case: Case) -> Case:
+    """Move a submitted case that owes something into the `awaiting_payment` state, unless
+    it has its payment already (what `hold_for_payment` does once the submission is
+    committed; the demo calls it directly, inside its one transaction)."""
     from cases.engine import take_action
 
-    case = Case.objects.select_related("workflow").get(pk=case_pk)
+    if not collects_here(case) or not lines_due(case):
+        return case
     spec = definition_of(case).action_into(case.state, HOLD_TAG)
-    if spec is not None and payment_selectors.open_payment_of(case.number) is None:
-        take_action(case, spec.name, actor=PAYMENT_ACTOR)
+    if spec is None or payment_selectors.open_payment_of(case.number) is not None:
+        return case
+    return take_action(case, spec.name, actor=PAYMENT_ACTOR)
 
 
 def open_payment(t: Transition[Case]) -> None:
