@@ -221,3 +221,29 @@ def test_an_approved_case_keeps_its_payment(world: World, django_capture_on_comm
         case = engine.take_action(case, name, actor=world.reviewer)
     engine.take_action(case, "approve", actor=world.approver)
     assert Payment.objects.get(case_number=case.number).status == "paid"
+
+
+def test_the_api_lists_the_payments_and_starts_paying(
+    world: World, client, django_capture_on_commit_callbacks
+):
+    from tests import builders
+
+    case = _submit(world, _start(world, fee_item(world)), django_capture_on_commit_callbacks)
+    headers = builders.bearer(world.applicant.user)
+    listed = client.get(f"/api/v1/cases/{case.number}/payments", **headers)
+    assert listed.status_code == 200
+    [payment] = listed.json()
+    assert (payment["status"], payment["amount"], payment["lines"][0]["amount"]) == (
+        "due",
+        "20.00",
+        "20.00",
+    )
+    started = client.post(f"/api/v1/cases/{case.number}/payment", **headers)
+    assert started.status_code == 200, started.content
+    assert started.json()["pay_url"].startswith("http://testserver/payments/local/")
+
+    other = builders.person("钱七", mobile="13900001111")
+    forbidden = client.post(f"/api/v1/cases/{case.number}/payment", **builders.bearer(other.user))
+    assert forbidden.status_code == 404
+    clerk = client.post(f"/api/v1/cases/{case.number}/payment", **builders.bearer(world.clerk))
+    assert (clerk.status_code, clerk.json()["code"]) == (403, "action_forbidden")
