@@ -247,3 +247,20 @@ def test_the_api_lists_the_payments_and_starts_paying(
     assert forbidden.status_code == 404
     clerk = client.post(f"/api/v1/cases/{case.number}/payment", **builders.bearer(world.clerk))
     assert (clerk.status_code, clerk.json()["code"]) == (403, "action_forbidden")
+
+
+def test_only_the_system_moves_a_case_into_and_out_of_waiting(
+    world: World, django_capture_on_commit_callbacks
+):
+    case = _submit(world, _start(world, fee_item(world)), django_capture_on_commit_callbacks)
+    for who in (world.applicant.user, world.reviewer, world.clerk):
+        with pytest.raises(RuleViolation) as refused:
+            engine.take_action(case, "confirm_payment", actor=who)
+        assert refused.value.code == "action_forbidden"
+    free = _start(world, quick_item(world))
+    free = engine.take_action(free, "submit", actor=world.applicant.user)
+    with pytest.raises(RuleViolation) as nothing:
+        engine.take_action(free, "request_payment", actor=SystemActor("test"))
+    assert nothing.value.code == "payment_nothing_due"
+    free.refresh_from_db()
+    assert free.state == "submitted"
