@@ -44,6 +44,7 @@ from console.forms import (
     FINISHED,
     OPEN,
     ActionForm,
+    CounterPaymentForm,
     InboxFilterForm,
     IntakeApplicantForm,
     IntakeSearchForm,
@@ -236,6 +237,9 @@ def _render_case(
         }
     )
     context["foreign_form"] = foreign_licence_form(case) if upload_materials else None
+    # 窗口收费: the clerk records a payment taken in cash or by POS (console/payment_views.py).
+    if clerk and context["payment_due"] and "payment_form" not in extra:
+        context["payment_form"] = CounterPaymentForm()
     context["step_forms"] = [
         (step, StepResultForm(step_id=step.pk))
         for step in joint.actionable_steps(case, request.user)
@@ -252,6 +256,9 @@ def _render_case(
         context["on_behalf"] = True
     context.update(extra)
     return render(request, "console/case.html", context, status=status)
+
+
+render_case = _render_case
 
 
 def _shipment_form(case: Any, purposes: list[str], data: Any = None) -> ShipmentForm:

@@ -21,6 +21,7 @@ from core.models import Division
 from core.workflow import Definition
 from delivery.selectors import shipments_for_case
 from federation.directory import node_names
+from payments.selectors import payments_for_case
 from portal.templatetags.portal_format import time_limit
 
 # Timeline entries that are not workflow actions.
@@ -193,6 +194,17 @@ def case_page_context(case: Case, viewer: Any, *, staff: bool) -> dict[str, Any]
         "warning_text": WARNING_TEXT.get(case.warning, ""),
         "allowed": {a["name"]: a for a in view["allowed_actions"]},
         "shipments": list(shipments_for_case(case.number)),
+        # 缴费: the case's payments, newest first; the one to pay while the case waits for it.
+        **payment_context(case, definition),
+    }
+
+
+def payment_context(case: Case, definition: Definition) -> dict[str, Any]:
+    payments = payments_for_case(case.number)
+    due = next((p for p in payments if p.is_due), None)
+    return {
+        "payments": payments,
+        "payment_due": due if due and definition.has_tag(case.state, "awaiting_payment") else None,
     }
 
 

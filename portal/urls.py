@@ -3,7 +3,7 @@ and the public licence verification page."""
 
 from django.urls import path
 
-from portal import account_views, case_views, hall_views, licence_views, views
+from portal import account_views, case_views, hall_views, licence_views, payment_views, views
 
 app_name = "portal"
 
@@ -42,6 +42,7 @@ urlpatterns = [
         "my/cases/<str:number>/commitments/", case_views.case_commitments, name="case_commitments"
     ),
     path("my/cases/<str:number>/submit/", case_views.case_submit, name="case_submit"),
+    path("my/cases/<str:number>/pay/", payment_views.case_pay, name="case_pay"),
     path(
         "my/cases/<str:number>/foreign-licence/",
         case_views.foreign_licence,

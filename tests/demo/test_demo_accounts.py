@@ -33,6 +33,7 @@ from halls.models import Consultation, ServiceHall, Window
 from hotline.models import DispatchCatalogVersion, KnowledgeArticle, Ticket, TicketEvent
 from licences.models import Licence, LicenceEvent, Seal
 from licences.services import check_token
+from payments.models import Payment
 from ratings.models import Invitation, Rating, Rectification
 
 STAFF_KEYS = {
@@ -269,9 +270,21 @@ def _demo_cases_stand_in_many_states():
         "citizen-zhoumin": "under_review",
         "citizen-lijianguo": "submitted",
     }
-    items = {"citizen-sunhaoran": "首次申领居民身份证", "citizen-chenjing": "学历公证"}
+    items = {
+        "citizen-wangfang": "社会保障卡申领",
+        "citizen-sunhaoran": "首次申领居民身份证",
+        "citizen-chenjing": "学历公证",
+    }
     for username, state in states.items():
         assert _case_of(username, items.get(username)).state == state, username
+
+    # 缴费: 80 元 awaiting 王芳; 孙浩然 paid in cash at the window, 陈静 online.
+    awaiting = _case_of("citizen-wangfang", "学历公证")
+    assert awaiting.state == "awaiting_payment"
+    assert Payment.objects.get(case_number=awaiting.number).status == "due"
+    paid = {p.case_number: p.method for p in Payment.objects.filter(status="paid")}
+    assert paid[_case_of("citizen-sunhaoran", "首次申领居民身份证").number] == "cash"
+    assert paid[_case_of("citizen-chenjing", "学历公证").number] == "online"
 
     supplement = _case_of("citizen-zhaozihan")
     assert supplement.clock_state == Case.ClockState.PAUSED
@@ -309,7 +322,7 @@ def _demo_cases_fill_the_inboxes():
     assert province.count() == Case.objects.filter(submitted_at__isnull=False).count()
     assert Case.objects.filter(submitted_at__isnull=True).count() == 2
     assert not cases_for(_user("dl-gaj-catalog-maintainer")).exists()
-    assert cases_for(_user("citizen-wangfang")).count() == 1
+    assert cases_for(_user("citizen-wangfang")).count() == 2  # her draft, her 待缴费 case
     assert cases_for(_user("agent-haichen")).count() == 1
     assert Notification.objects.filter(recipient__username="citizen-chenjing").count() >= 6
 
