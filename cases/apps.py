@@ -49,6 +49,10 @@ class CasesConfig(AppConfig):
         }.items():
             register_effect(name, effect)
         inbound.register()
+        from cases import sharing as case_sharing
+        from sharing.calls import register_case_check
+
+        register_case_check("cases", case_sharing.case_concerns)
         delivery_registry.on_status_change(shipping.on_shipment_status)
         scheduler.register_periodic(
             "cases.scan_deadlines", settings.DEADLINE_SCAN_SECONDS, scan_deadlines

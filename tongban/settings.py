@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "delivery",
     "halls",
     "licences",
+    "sharing",
     "cases",
     "hotline",
     "ratings",
