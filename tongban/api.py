@@ -175,6 +175,7 @@ def _register_routers() -> None:
     from halls.api import router as halls_router
     from licences.api import router as licences_router
     from ratings.api import router as ratings_router
+    from sharing.api import router as sharing_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
@@ -182,6 +183,7 @@ def _register_routers() -> None:
     api.add_router("", cases_router)
     api.add_router("", halls_router)
     api.add_router("", ratings_router)
+    api.add_router("", sharing_router)
 
 
 _register_routers()
