@@ -100,7 +100,7 @@ def test_a_department_requests_is_granted_and_verifies(client):
 
     log = client.get("/api/v1/sharing/my-data-log", **builders.bearer(applicant.user)).json()
     assert log["count"] == 2  # the bulk attempt names nobody
-    read = [e for e in log["items"] if e["outcome"] == "answered"][0]
+    read = next(e for e in log["items"] if e["outcome"] == "answered")
     assert read["consumer"] == "大连市民政局" and read["case_number"] == case.number
     assert read["purpose"] == "婚姻登记核验户籍" and applicant.id_number not in json.dumps(log)
 
@@ -108,7 +108,7 @@ def test_a_department_requests_is_granted_and_verifies(client):
 def test_the_data_log_is_constant_in_queries(client):
     resource = helpers.household_resource()
     consumer = builders.organisation("大连市民政局", division="210200", seed=9302)
-    grant, credential = helpers.granted(resource, consumer)
+    grant, _credential = helpers.granted(resource, consumer)
     applicant = builders.person("周八")
     case = case_services.start_case(
         item_version=builders.item(),
