@@ -221,3 +221,88 @@ def provider_timeliness(as_of: dt.date | None = None) -> list[ProviderTimeliness
         )
         for r in rows
     ]
+
+
+# What a consuming organisation can obtain by sharing --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A material `consumer` can obtain under a grant instead of asking the applicant: the
+    grant (held here or from another node), what it reads and from whom."""
+
+    material_code: str
+    grant: str
+    resource_name: str
+    provider_name: str
+    node: str
+    subject_kind: str
+    fields: tuple[str, ...]
+    methods: tuple[str, ...]
+    field_labels: tuple[str, ...]
+    verify_field: str
+
+    @property
+    def personal(self) -> bool:
+        return self.subject_kind == "person"
+
+    @property
+    def method(self) -> str:
+        return "query" if "query" in self.methods else "verify"
+
+
+def offers_for(
+    consumer_id: int, codes: set[str], *, today: dt.date | None = None
+) -> dict[str, Offer]:
+    """By material code, the grant `consumer_id` can obtain that material with: a grant
+    of this node's resources or one held from another node, in force today, allowing a
+    verification or a query. Two queries."""
+    today = today or timezone.localdate()
+    offers: dict[str, Offer] = {}
+    if not codes:
+        return offers
+    grants = Grant.objects.filter(
+        consumer_id=consumer_id, revoked_at__isnull=True, expires_on__gte=today
+    ).select_related("resource__provider")
+    for grant in grants:
+        resource = grant.resource
+        methods = tuple(m for m in grant.methods if m in ("verify", "query"))
+        if not methods or resource.sharing_class == SharingClass.NOT_SHARED:
+            continue
+        for code in set(resource.material_codes) & codes:
+            offers.setdefault(
+                code,
+                Offer(
+                    code,
+                    grant.number,
+                    resource.name,
+                    resource.provider.name,
+                    "",
+                    resource.subject_kind,
+                    tuple(grant.fields),
+                    methods,
+                    tuple(resource.field_label(f) for f in grant.fields),
+                    str(resource.adapter_config.get("verify_field") or grant.fields[0]),
+                ),
+            )
+    for held in HeldGrant.objects.filter(consumer_id=consumer_id, expires_on__gte=today):
+        methods = tuple(m for m in held.methods if m in ("verify", "query"))
+        if not methods:
+            continue
+        for code in set(held.material_codes) & codes:
+            offers.setdefault(
+                code,
+                Offer(
+                    code,
+                    held.number,
+                    held.resource_name,
+                    held.provider_node,
+                    held.provider_node,
+                    held.subject_kind,
+                    tuple(held.fields),
+                    methods,
+                    tuple(held.fields),
+                    held.fields[0],
+                ),
+            )
+    return offers
