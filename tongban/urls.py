@@ -24,6 +24,7 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("hotline/", include("hotline.urls")),
     path("ratings/", include("ratings.urls")),
+    path("sharing/", include("sharing.urls")),
     path("open311/v2/", include("hotline.open311")),
     path("", include("portal.urls")),
 ]

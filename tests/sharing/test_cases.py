@@ -90,3 +90,14 @@ def test_with_the_source_down_the_applicant_is_asked_to_upload():
     )
     assert case_engine.take_action(case, "submit", actor=applicant.user).state == "submitted"
     assert not sharing_rows(case)[household.pk].unavailable
+
+
+def test_the_reviewer_sees_the_source_and_the_answer(client):
+    case, applicant, household = _case()
+    consent_to_sharing(case, actor=applicant.user)
+    case = case_engine.take_action(case, "submit", actor=applicant.user)
+    reviewer = builders.staff("reviewer", case.handling_org)
+    client.force_login(reviewer)
+    page = client.get(f"/console/cases/{case.number}/").content.decode()
+    assert "共享获取（免提交）" in page and "大连市公安局·居民户籍信息" in page
+    assert "核验结果：属实" in page
