@@ -70,7 +70,9 @@ def requests_page(request: HttpRequest) -> HttpResponse:
             "grants": selectors.grants_of(request.user),
             "held": selectors.held_grants_of(request.user),
             "resources": selectors.published_resources(),
-            "roles": StaffRole.objects.filter(user_id=request.user.pk or 0).select_related("organisation"),
+            "roles": StaffRole.objects.filter(user_id=request.user.pk or 0).select_related(
+                "organisation"
+            ),
             "default_until": timezone.localdate() + dt.timedelta(days=365),
         },
     )
@@ -80,7 +82,11 @@ def requests_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def create_request(request: HttpRequest) -> HttpResponse:
     """提出共享需求 from the page (the first organisation the user works for)."""
-    role = StaffRole.objects.filter(user_id=request.user.pk or 0).select_related("organisation").first()
+    role = (
+        StaffRole.objects.filter(user_id=request.user.pk or 0)
+        .select_related("organisation")
+        .first()
+    )
     if role is None:
         raise RuleViolation("action_forbidden", "只有部门工作人员可以提出共享需求", status=403)
     resource = selectors.get_resource(request.POST.get("resource", ""))

@@ -93,7 +93,7 @@ def test_with_the_source_down_the_applicant_is_asked_to_upload():
 
 
 def test_the_reviewer_sees_the_source_and_the_answer(client):
-    case, applicant, household = _case()
+    case, applicant, _household = _case()
     consent_to_sharing(case, actor=applicant.user)
     case = case_engine.take_action(case, "submit", actor=applicant.user)
     reviewer = builders.staff("reviewer", case.handling_org)
