@@ -55,6 +55,10 @@ class CasesConfig(AppConfig):
         }.items():
             register_effect(name, effect)
         inbound.register()
+        from cases import sharing as case_sharing
+        from sharing.calls import register_case_check
+
+        register_case_check("cases", case_sharing.case_concerns)
         delivery_registry.on_status_change(shipping.on_shipment_status)
         payments_registry.on_paid(payment.payment_settled)
         scheduler.register_periodic(

@@ -130,7 +130,14 @@ def take_action(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> Case:
-    """Take workflow action `name` on `case` as `actor` (core/process.py, `Process.act`)."""
+    """Take workflow action `name` on `case` as `actor` (core/process.py, `Process.act`).
+    Before an action that requires the materials, those obtainable by data sharing are
+    verified or fetched (cases/sharing.py), outside the action's transaction."""
+    spec = definition_of(case).action(name, case.state)
+    if spec is not None and "require_materials" in spec.effects:
+        from cases.sharing import obtain_shared_materials
+
+        obtain_shared_materials(case, actor=actor)
     return PROCESS.act(case, name, actor=actor, note=note, data=data)
 
 

@@ -298,6 +298,12 @@ class CaseMaterial(models.Model):
     # here is sent to the counterpart with the next action (`exchanged_at` then set).
     node = models.CharField("提交节点", max_length=32, blank=True, default="")
     exchanged_at = models.DateTimeField("已同步至协同节点", null=True, blank=True)
+    # 应享尽享: obtained from the issuing organisation's data under a grant at submission
+    # (cases/sharing.py): which resource and provider, the grant, and its answer (the
+    # verification's yes, or the granted fields of the record — encrypted).
+    shared_source = models.CharField("共享数据来源", max_length=200, blank=True)
+    shared_grant = models.CharField("共享授权编号", max_length=32, blank=True)
+    shared_answer = EncryptedJSONField("共享核验结果（加密）", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "办件材料"

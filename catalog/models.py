@@ -341,6 +341,9 @@ class Material(_FrozenWhenPublished):
     )
     position = models.PositiveSmallIntegerField("序号", default=0)
     name = models.CharField("材料名称", max_length=200)
+    # 材料编码: the same material asked by many items has one code, so a data resource that
+    # can replace it (sharing.DataResource.material_codes) serves every item asking for it.
+    code = models.CharField("材料编码", max_length=40, blank=True, default="", db_index=True)
     necessity = models.CharField("必要性", max_length=24, choices=Necessity.choices)
     source_type = models.CharField("来源渠道", max_length=16, choices=SourceType.choices)
     originals = models.PositiveSmallIntegerField("原件份数", default=0)

@@ -44,6 +44,11 @@ urlpatterns = [
     path("my/cases/<str:number>/submit/", case_views.case_submit, name="case_submit"),
     path("my/cases/<str:number>/pay/", payment_views.case_pay, name="case_pay"),
     path(
+        "my/cases/<str:number>/sharing-consent/",
+        case_views.sharing_consent,
+        name="sharing_consent",
+    ),
+    path(
         "my/cases/<str:number>/foreign-licence/",
         case_views.foreign_licence,
         name="foreign_licence",

@@ -177,6 +177,7 @@ def _register_routers() -> None:
     from licences.api import router as licences_router
     from payments.api import router as payments_router
     from ratings.api import router as ratings_router
+    from sharing.api import router as sharing_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
@@ -186,6 +187,7 @@ def _register_routers() -> None:
     api.add_router("", halls_router)
     api.add_router("", ratings_router)
     api.add_router("", payments_router)
+    api.add_router("", sharing_router)
 
 
 _register_routers()

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "payments",
     "halls",
     "licences",
+    "sharing",
     "cases",
     "hotline",
     "ratings",

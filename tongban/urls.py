@@ -25,6 +25,7 @@ urlpatterns = [
     path("hotline/", include("hotline.urls")),
     path("ratings/", include("ratings.urls")),
     path("payments/", include("payments.urls")),
+    path("sharing/", include("sharing.urls")),
     path("open311/v2/", include("hotline.open311")),
     path("", include("portal.urls")),
 ]
