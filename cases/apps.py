@@ -12,7 +12,9 @@ class CasesConfig(AppConfig):
         from django.conf import settings
 
         from cases import (
+            bundles,
             commitments,
+            engine,
             inbound,
             joint,
             materials,
@@ -49,6 +51,8 @@ class CasesConfig(AppConfig):
         }.items():
             register_effect(name, effect)
         inbound.register()
+        # 一件事: a sub-case decided moves its bundle case on (cases/bundles.py).
+        engine.on_transition("bundles", bundles.on_case_transition)
         delivery_registry.on_status_change(shipping.on_shipment_status)
         scheduler.register_periodic(
             "cases.scan_deadlines", settings.DEADLINE_SCAN_SECONDS, scan_deadlines

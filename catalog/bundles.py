@@ -455,7 +455,8 @@ def bundle_materials(steps: Sequence[BundleStep]) -> list[BundleMaterial]:
                 )
                 entry.produced_by = producer_of(material, step, steps)
             entry.requirements.append((step, material))
-            entry.required |= material.necessity == Material.Necessity.REQUIRED
+            # 容缺 is a commitment of one case: a bundle asks for 容缺后补 materials up front.
+            entry.required |= material.necessity != Material.Necessity.OPTIONAL
     return list(merged.values())
 
 
