@@ -96,7 +96,7 @@ def _record(bundle_case: BundleCase, action: str, note: str, actor: Actor) -> No
     )
 
 
-def _item_name(step: BundleStep) -> str:
+def item_name(step: BundleStep) -> str:
     return step.item_version.name if step.item_version is not None else str(step.item)
 
 
@@ -168,7 +168,7 @@ def start_bundle_case(
     _record(
         bundle_case,
         "start",
-        f"申请{bundle.name}，涉及事项：{'、'.join(_item_name(s) for s in steps)}",
+        f"申请{bundle.name}，涉及事项：{'、'.join(item_name(s) for s in steps)}",
         actor,
     )
     return bundle_case
@@ -425,7 +425,7 @@ def advance_bundle_case(bundle_case_id: int) -> BundleCase:
             stopped = [s for s in subs if s.status in STOPPING]
             waiting = [s for s in subs if s.status == Sub.WAITING]
             if stopped:
-                names = "、".join(_item_name(s.step) for s in stopped)
+                names = "、".join(item_name(s.step) for s in stopped)
                 for sub in waiting:
                     sub.status, sub.note = Sub.BLOCKED, f"因“{names}”未办成，无法办理"
                     sub.save(update_fields=["status", "note"])
@@ -474,7 +474,7 @@ def withdraw_bundle_case(bundle_case: BundleCase, *, actor: Actor, note: str = "
         raise RuleViolation(
             "bundle_withdraw_not_possible",
             "以下事项已进入审查，不能撤回："
-            + "、".join(f"{_item_name(s.step)}（{s.case.number}）" for s in stuck),  # type: ignore[union-attr]
+            + "、".join(f"{item_name(s.step)}（{s.case.number}）" for s in stuck),  # type: ignore[union-attr]
             status=409,
         )
     bundle_case.status = Status.WITHDRAWN
@@ -596,14 +596,14 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
                 event.actor_label,
                 _event_label(event, sub),
                 event.note,
-                _item_name(sub.step),
+                item_name(sub.step),
             )
         )
     rows.sort(key=lambda r: r.at)
     numbers = {s.case.number: s for s in subs if s.case is not None}
     results = [
         ResultRow(
-            _item_name(numbers[lic.case_number].step),
+            item_name(numbers[lic.case_number].step),
             lic.licence_type.name,
             lic.identifier,
             lic.case_number,
@@ -618,14 +618,14 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
         if event.action == "issue_licence" and identifier and identifier not in known:
             sub = by_case[event.case_id]
             results.append(
-                ResultRow(_item_name(sub.step), event.note, str(identifier), sub.case.number)  # type: ignore[union-attr]
+                ResultRow(item_name(sub.step), event.note, str(identifier), sub.case.number)  # type: ignore[union-attr]
             )
             known.add(identifier)
     stopped = [s for s in subs if s.status in STOPPING]
     blocked = [
-        (s, "、".join(_item_name(b.step) for b in subs if b.status == Sub.BLOCKED)) for s in stopped
+        (s, "、".join(item_name(b.step) for b in subs if b.status == Sub.BLOCKED)) for s in stopped
     ]
-    current = [_item_name(s.step) for s in subs if s.status == Sub.RUNNING]
+    current = [item_name(s.step) for s in subs if s.status == Sub.RUNNING]
     return BundleOverview(
         bundle_case=bundle_case,
         status_label=bundle_case.get_status_display(),

@@ -237,3 +237,76 @@ def test_bad_answers_name_the_merged_form_and_missing_materials_stop_submission(
             bundle_case, "name:其他", content=builders.uploaded_pdf(), name="x.pdf", actor=user
         )
     assert info.value.code == "material_not_of_bundle"
+
+
+# The API ---------------------------------------------------------------------------------------
+
+
+def test_the_api_runs_a_bundle_case_and_refuses_bad_answers_with_stable_codes(world, client):
+    headers = builders.bearer(world["applicant"].user)
+    response = client.post(
+        "/api/v1/bundle-cases",
+        {"bundle": "newborn", "form": {**ANSWERS, "card": "否"}},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 201, response.content.decode()
+    body = response.json()
+    number = body["number"]
+    assert body["status"] == "draft" and len(body["sub_cases"]) == 2
+    produced = {m["name"]: m["produced_by"] for m in body["materials"]}
+    assert produced == {"居民户口簿": None, "结婚证": None, "出生医学证明": "出生医学证明首次签发"}
+    for key, marker in ((HUKOU_KEY, "1"), ("name:结婚证", "2")):
+        response = client.post(
+            f"/api/v1/bundle-cases/{number}/materials",
+            {"key": key, "file": _pdf(marker)},
+            **headers,
+        )
+        assert response.status_code == 201, response.content.decode()
+    response = client.post(f"/api/v1/bundle-cases/{number}/submit", **headers)
+    assert response.status_code == 200, response.content.decode()
+    body = response.json()
+    assert body["status"] == "running" and body["current"] == ["出生医学证明首次签发"]
+    assert body["sub_cases"][0]["case_state"] == "submitted"
+    assert body["due_date"]
+    rows = client.get("/api/v1/bundle-cases", **headers).json()["items"]
+    assert [r["number"] for r in rows] == [number]
+    response = client.post(
+        f"/api/v1/bundle-cases/{number}/withdraw",
+        {"note": "不办了"},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.json()["status"] == "withdrawn"
+
+    stranger = builders.bearer(builders.person("路人").user)
+    response = client.get(f"/api/v1/bundle-cases/{number}", **stranger)
+    assert response.status_code == 404 and response.json()["code"] == "bundle_case_not_found"
+    response = client.post(
+        "/api/v1/bundle-cases",
+        {"bundle": "newborn", "form": {**ANSWERS, "birth_date": "昨天"}},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 422 and response.json()["code"] == "form_invalid"
+
+
+def test_the_api_list_has_a_fixed_number_of_queries(world, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    headers = builders.bearer(world["applicant"].user)
+    submitted(world)
+    client.get("/api/v1/bundle-cases", **headers)  # the token's first use is written
+    with CaptureQueriesContext(connection) as one:
+        client.get("/api/v1/bundle-cases", **headers)
+    submitted(world, {**ANSWERS, "card": "否"})
+    with CaptureQueriesContext(connection) as two:
+        rows = client.get("/api/v1/bundle-cases", **headers).json()["items"]
+    assert len(rows) == 2 and len(two) == len(one)
+
+
+def _pdf(marker: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(f"m{marker}.pdf", builders.uploaded_pdf(marker), "application/pdf")
