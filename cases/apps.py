@@ -12,7 +12,9 @@ class CasesConfig(AppConfig):
         from django.conf import settings
 
         from cases import (
+            bundles,
             commitments,
+            engine,
             inbound,
             joint,
             materials,
@@ -59,6 +61,8 @@ class CasesConfig(AppConfig):
         from sharing.calls import register_case_check
 
         register_case_check("cases", case_sharing.case_concerns)
+        # 一件事: a sub-case decided moves its bundle case on (cases/bundles.py).
+        engine.on_transition("bundles", bundles.on_case_transition)
         delivery_registry.on_status_change(shipping.on_shipment_status)
         payments_registry.on_paid(payment.payment_settled)
         scheduler.register_periodic(

@@ -441,3 +441,166 @@ class CaseArchive(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} 档案"
+
+
+# 一件事一次办 (cases/bundles.py) ----------------------------------------------------------------
+
+
+class BundleCase(models.Model):
+    """一件事: one application for a bundle version, fanned out into one case per step
+    that applies (`BundleSubCase`), each with its own workflow and organisation. Its
+    status, deadline, timeline and result are the combination of its sub-cases'; the
+    services of cases/bundles.py are its only writers."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        RUNNING = "running", "办理中"
+        DONE = "done", "已办结"
+        FAILED = "failed", "未通过"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    number = models.CharField("一件事编号", max_length=40, unique=True)
+    bundle_version = models.ForeignKey(
+        "catalog.BundleVersion",
+        verbose_name="一件事版本",
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    applicant_person = models.ForeignKey(
+        Person,
+        verbose_name="申请人（自然人）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bundle_cases",
+    )
+    applicant_company = models.ForeignKey(
+        Company,
+        verbose_name="申请人（法人）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bundle_cases",
+    )
+    applicant_name = models.CharField("申请人名称", max_length=128)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="申请账号",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    place = models.ForeignKey(
+        Division, verbose_name="办理地", on_delete=models.PROTECT, related_name="+"
+    )
+    form_data = EncryptedJSONField("合并申请表（加密）")
+    status = models.CharField(
+        "状态", max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    due_date = models.DateField("一件事办结期限", null=True, blank=True)
+    idempotency_key = models.CharField("幂等键", max_length=64, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事办件"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(applicant_person__isnull=False, applicant_company__isnull=True)
+                | models.Q(applicant_person__isnull=True, applicant_company__isnull=False),
+                name="bundle_case_one_applicant",
+            ),
+            models.UniqueConstraint(
+                fields=["submitted_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="bundle_case_idempotency_key_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class BundleSubCase(models.Model):
+    """One step of a bundle case: the case opened for it once its turn comes (steps of the
+    same order together, after every earlier one is approved), or why it has none."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "待前序事项办结"
+        RUNNING = "running", "办理中"
+        APPROVED = "approved", "已准予"
+        FAILED = "failed", "未通过"
+        BLOCKED = "blocked", "受阻未办"
+        WITHDRAWN = "withdrawn", "已撤回"
+        CANCELLED = "cancelled", "已取消"
+
+    bundle_case = models.ForeignKey(
+        BundleCase, verbose_name="一件事办件", on_delete=models.CASCADE, related_name="sub_cases"
+    )
+    step = models.ForeignKey(
+        "catalog.BundleStep", verbose_name="一件事环节", on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.PositiveSmallIntegerField("顺序")
+    case = models.OneToOneField(
+        Case,
+        verbose_name="子办件",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bundle_link",
+    )
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.WAITING)
+    note = models.CharField("说明", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事子办件"
+        ordering = ["bundle_case", "order", "step__position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_case} {self.order}"
+
+
+class BundleMaterial(models.Model):
+    """A material given once for a bundle case (one per key of catalog.bundles: a licence
+    type or a material name), copied into each sub-case that asks for it when it opens."""
+
+    bundle_case = models.ForeignKey(
+        BundleCase, verbose_name="一件事办件", on_delete=models.CASCADE, related_name="materials"
+    )
+    key = models.CharField("材料标识", max_length=250)
+    name = models.CharField("材料名称", max_length=200)
+    path = models.CharField("存储位置", max_length=200)
+    original_name = models.CharField("原文件名", max_length=200)
+    content_type = models.CharField("文件类型", max_length=64)
+    size = models.PositiveIntegerField("大小")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事材料"
+        ordering = ["bundle_case", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle_case", "key"], name="bundle_material_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_case} {self.name}"
+
+
+class BundleCaseEvent(models.Model):
+    """An entry of a bundle case's own timeline (applied, a step started or blocked,
+    withdrawn); the combined timeline adds its sub-cases' events."""
+
+    bundle_case = models.ForeignKey(BundleCase, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    actor_label = models.CharField("操作人", max_length=128)
+    action = models.CharField("动作", max_length=48)
+    note = models.CharField("说明", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事时间线"
+        ordering = ["bundle_case", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_case} {self.action}"

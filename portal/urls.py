@@ -3,7 +3,7 @@ and the public licence verification page."""
 
 from django.urls import path
 
-from portal import account_views, case_views, hall_views, licence_views, payment_views, views
+from portal import account_views, bundle_views, case_views, hall_views, licence_views, payment_views, views
 
 app_name = "portal"
 
@@ -18,6 +18,16 @@ urlpatterns = [
     path("lists/<str:code>/", views.list_detail, name="list_detail"),
     path("lists/<str:code>/versions/<int:number>/", views.list_version_detail, name="list_version"),
     path("lists/<str:code>/diff/", views.list_diff, name="list_diff"),
+    path("bundles/", bundle_views.bundle_list, name="bundles"),
+    path("bundles/<slug:code>/", bundle_views.bundle_guide, name="bundle_guide"),
+    path("bundles/<slug:code>/apply/", bundle_views.bundle_apply, name="bundle_apply"),
+    path("my/bundles/", bundle_views.my_bundles, name="my_bundles"),
+    path("my/bundles/<str:number>/", bundle_views.my_bundle, name="my_bundle"),
+    path(
+        "my/bundles/<str:number>/materials/", bundle_views.bundle_material, name="bundle_material"
+    ),
+    path("my/bundles/<str:number>/submit/", bundle_views.bundle_submit, name="bundle_submit"),
+    path("my/bundles/<str:number>/withdraw/", bundle_views.bundle_withdraw, name="bundle_withdraw"),
     path("halls/", hall_views.halls, name="halls"),
     path("halls/<slug:code>/", hall_views.hall_detail, name="hall"),
     path("elder-mode/", views.elder_mode, name="elder_mode"),
