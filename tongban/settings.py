@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "delivery",
     "halls",
     "licences",
+    "signon",
     "cases",
     "hotline",
     "ratings",

@@ -25,6 +25,8 @@ urlpatterns = [
     path("hotline/", include("hotline.urls")),
     path("ratings/", include("ratings.urls")),
     path("open311/v2/", include("hotline.open311")),
+    # OpenID Connect provider (/.well-known/, /oidc/) and sign-in with another node (/signon/).
+    path("", include("signon.urls")),
     path("", include("portal.urls")),
 ]
 
