@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "halls",
     "licences",
     "sharing",
+    "signon",
     "cases",
     "hotline",
     "ratings",
@@ -92,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The assurance level the session's sign-in established, on request.user (accounts).
+    "accounts.assurance.AssuranceMiddleware",
     # Cache-Control: no-store on every answer to a signed-in user or token holder.
     "core.private_responses.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -284,6 +287,9 @@ TONGBAN_ADAPTERS = {
         "TONGBAN_REAL_NAME_ADAPTER", "accounts.adapters.LocalRealNameService"
     ),
     "sms": os.environ.get("TONGBAN_SMS_ADAPTER", "accounts.adapters.LocalSmsGateway"),
+    "company_registry": os.environ.get(
+        "TONGBAN_COMPANY_REGISTRY_ADAPTER", "accounts.adapters.LocalCompanyRegistry"
+    ),
     "key_store": os.environ.get("TONGBAN_KEY_STORE", "licences.keys.LocalKeyStore"),
     "carrier": os.environ.get("TONGBAN_CARRIER_ADAPTER", "delivery.carriers.LocalCarrier"),
     "payment": os.environ.get("TONGBAN_PAYMENT_ADAPTER", "payments.gateways.LocalGateway"),
@@ -335,6 +341,9 @@ PUBLIC_BASE_URL = os.environ.get("TONGBAN_PUBLIC_BASE_URL", "http://127.0.0.1:80
 REAL_NAME_URL = os.environ.get("TONGBAN_REAL_NAME_URL", "")
 REAL_NAME_APP_ID = os.environ.get("TONGBAN_REAL_NAME_APP_ID", "")
 REAL_NAME_SECRET = os.environ.get("TONGBAN_REAL_NAME_SECRET", "")
+# 企业登记信息核验: the market-regulation data service (accounts.adapters.HttpCompanyRegistry),
+# signed with the real-name service's app id and secret.
+COMPANY_REGISTRY_URL = os.environ.get("TONGBAN_COMPANY_REGISTRY_URL", "")
 SMS_URL = os.environ.get("TONGBAN_SMS_URL", "")
 SMS_KEY = os.environ.get("TONGBAN_SMS_KEY", "")
 SMS_SIGN = os.environ.get("TONGBAN_SMS_SIGN", "通办")

@@ -27,6 +27,8 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     path("sharing/", include("sharing.urls")),
     path("open311/v2/", include("hotline.open311")),
+    # OpenID Connect provider (/.well-known/, /oidc/) and sign-in with another node (/signon/).
+    path("", include("signon.urls")),
     path("", include("portal.urls")),
 ]
 
