@@ -13,10 +13,15 @@ class SupervisionConfig(AppConfig):
 
         from cases.engine import on_transition
         from core import scheduler
-        from supervision import facts, figures
+        from supervision import facts, figures, services
 
         on_transition("supervision.mark_dirty", facts.mark_dirty)
         figures.FIGURE_SOURCES.register(figures.SHARING_FIGURE, figures.sharing_figure)
         scheduler.register_periodic(
             "supervision.refresh_figures", settings.SUPERVISION_REFRESH_SECONDS, facts.refresh_job
+        )
+        scheduler.register_periodic(
+            "supervision.route_warnings",
+            settings.SUPERVISION_CARDS_SECONDS,
+            services.route_warnings_job,
         )

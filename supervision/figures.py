@@ -473,31 +473,34 @@ def reductions(scope: Scope, *, limit: int = 50) -> list[Reduction]:
 
 
 def list_progress() -> list[dict[str, Any]]:
-    """Each list target against the list version in force: items offered per mode."""
-    targets = list(ListTarget.objects.select_related("list").order_by("list__name", "mode"))
-    versions = {t.list_id: catalog_selectors.current_list_version(t.list) for t in targets}
+    """Each list target against the list version in force: items offered (in the target's
+    mode, if it names one) against the cumulative target."""
+    targets = list(ListTarget.objects.select_related("list"))
+    lists = {t.list_id: t.list for t in targets}
+    versions = {pk: catalog_selectors.current_list_version(lst) for pk, lst in lists.items()}
     entries: dict[int, list[list[str]]] = defaultdict(list)
     for version_id, modes in ListEntry.objects.filter(
         list_version__in=[v for v in versions.values() if v is not None]
     ).values_list("list_version_id", "modes"):
         entries[version_id].append(modes or [])
+    today = timezone.localdate()
     out = []
     for t in targets:
         version = versions.get(t.list_id)
-        done = sum(1 for modes in entries.get(version.pk, []) if t.mode in modes) if version else 0
+        offered = entries.get(version.pk, []) if version else []
+        done = sum(1 for modes in offered if not t.mode or t.mode in modes)
         out.append(
             {
                 "list": t.list.name,
                 "list_code": t.list.code,
+                "phase": t.phase,
                 "mode": t.mode,
-                "mode_label": MODE_LABELS.get(t.mode, t.mode),
+                "mode_label": MODE_LABELS.get(t.mode, "全部模式") if t.mode else "全部模式",
                 "target": t.target,
                 "done": done,
                 "rate": _rate(min(done, t.target), t.target),
                 "due_date": t.due_date,
-                "overdue": bool(
-                    t.due_date and done < t.target and t.due_date < timezone.localdate()
-                ),
+                "overdue": bool(t.due_date and done < t.target and t.due_date < today),
             }
         )
     return out

@@ -11,6 +11,7 @@ whatever the number of cases (docs/supervision.md).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from cases.models import Case
@@ -181,20 +182,182 @@ class HandlingDays(models.Model):
 
 
 class ListTarget(models.Model):
-    """A list's target: how many items it must make available (the plan's split of the
-    national 跨省通办 list: 58 全程网办, 74 异地代收代办, 8 多地联办)."""
+    """A stage a list must reach: how many of its items must be offered by a date (the
+    plan's phases of the national 跨省通办 list: 58 items already, 74 more by the end of
+    2021, the last 8 later — cumulative targets 58, 132, 140). `mode` blank: any mode."""
 
     list = models.ForeignKey(
         "catalog.ItemList", verbose_name="清单", on_delete=models.CASCADE, related_name="+"
     )
-    mode = models.CharField("业务模式", max_length=16, choices=MODE_CHOICES)
-    target = models.PositiveIntegerField("目标事项数")
+    phase = models.CharField("阶段", max_length=100)
+    target = models.PositiveIntegerField("目标事项数（累计）")
+    mode = models.CharField("业务模式", max_length=16, choices=MODE_CHOICES, blank=True)
     due_date = models.DateField("完成期限", null=True, blank=True)
     source = models.CharField("依据", max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField("顺序", default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "清单目标"
-        constraints = [models.UniqueConstraint(fields=["list", "mode"], name="list_target_once")]
+        ordering = ["list", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["list", "phase"], name="list_target_once")]
 
     def __str__(self) -> str:
-        return f"{self.list_id} {self.mode} {self.target}"
+        return f"{self.phase}：{self.target}"
+
+
+# The work ledger (工作台账) ------------------------------------------------------------------
+
+
+class LedgerTask(models.Model):
+    """One task or safeguard of the plan in the work ledger: who leads, who is responsible,
+    by when, its milestones and progress reports, its status. Overdue when its deadline
+    passed and it is not done."""
+
+    class Kind(models.TextChoices):
+        TASK = "task", "重点任务"
+        SAFEGUARD = "safeguard", "保障措施"
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "未启动"
+        IN_PROGRESS = "in_progress", "推进中"
+        DONE = "done", "已完成"
+        BLOCKED = "blocked", "受阻"
+
+    kind = models.CharField("类别", max_length=16, choices=Kind.choices)
+    number = models.PositiveSmallIntegerField("序号")
+    title = models.CharField("名称", max_length=200)
+    body = models.TextField("任务内容")
+    lead_units = models.CharField("牵头单位", max_length=300, blank=True)
+    responsible_units = models.CharField("责任单位", max_length=300, blank=True)
+    lead = models.ForeignKey(
+        Organisation,
+        verbose_name="牵头机构",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    deadline = models.DateField("完成时限", null=True, blank=True)
+    deadline_text = models.CharField("完成时限（原文）", max_length=100, blank=True)
+    status = models.CharField(
+        "状态", max_length=16, choices=Status.choices, default=Status.NOT_STARTED
+    )
+    progress = models.PositiveSmallIntegerField("完成进度（%）", default=0)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工作台账任务"
+        ordering = ["kind", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "number"], name="ledger_task_once"),
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="ledger_progress_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}（{self.number}）{self.title}"
+
+
+class Milestone(models.Model):
+    """A step of a ledger task with its own date (the road map, 路线图)."""
+
+    task = models.ForeignKey(LedgerTask, on_delete=models.CASCADE, related_name="milestones")
+    title = models.CharField("节点", max_length=200)
+    due_date = models.DateField("计划完成")
+    done_on = models.DateField("实际完成", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "任务节点"
+        ordering = ["task", "due_date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.title}"
+
+
+class ProgressReport(models.Model):
+    """A progress report on a ledger task, with its attachments; append-only."""
+
+    task = models.ForeignKey(LedgerTask, on_delete=models.CASCADE, related_name="reports")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="报送人", on_delete=models.PROTECT, related_name="+"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="报送单位", on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField("报送时间", auto_now_add=True)
+    text = models.TextField("进展情况")
+    progress = models.PositiveSmallIntegerField("完成进度（%）")
+    status = models.CharField("状态", max_length=16, choices=LedgerTask.Status.choices)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "进展报送"
+        ordering = ["task", "-reported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.reported_at:%Y-%m-%d}"
+
+
+class ReportAttachment(models.Model):
+    """A file sent with a progress report, kept sealed by `core.blobs`."""
+
+    report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="attachments")
+    path = models.CharField("存储路径", max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    name = models.CharField("文件名", max_length=200)
+    content_type = models.CharField("类型", max_length=64)
+    size = models.PositiveIntegerField("大小")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "进展附件"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# Warning cards (黄牌、红牌) --------------------------------------------------------------------
+
+
+class WarningCard(models.Model):
+    """A yellow or red card: a case, rectification or 12345 ticket near or past its
+    deadline, routed to the responsible organisation's admins and the supervisors over it,
+    and escalated to the supervisors one level up when still red after
+    `SUPERVISION_ESCALATION_HOURS`. Kept from the processes' own warnings by the job
+    `supervision.route_warnings`; resolved when the warning goes."""
+
+    class Subject(models.TextChoices):
+        CASE = "case", "办件"
+        RECTIFICATION = "rectification", "差评整改"
+        TICKET = "ticket", "12345 工单"
+
+    class Colour(models.TextChoices):
+        YELLOW = "yellow", "黄牌"
+        RED = "red", "红牌"
+
+    subject = models.CharField("对象类别", max_length=16, choices=Subject.choices)
+    reference = models.CharField("编号", max_length=40)
+    title = models.CharField("事由", max_length=200)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="责任单位", on_delete=models.PROTECT, related_name="+"
+    )
+    colour = models.CharField("颜色", max_length=8, choices=Colour.choices)
+    due_date = models.DateField("期限", null=True, blank=True)
+    raised_at = models.DateTimeField("亮牌时间", auto_now_add=True)
+    red_at = models.DateTimeField("转红时间", null=True, blank=True)
+    escalated_at = models.DateTimeField("升级督办时间", null=True, blank=True)
+    resolved_at = models.DateTimeField("解除时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "预警牌"
+        ordering = ["resolved_at", "-colour", "due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "reference"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="warning_card_one_open",
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "resolved_at"], name="card_org_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_colour_display()} {self.reference}"

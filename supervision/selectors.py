@@ -13,7 +13,8 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role, StaffRole
 from cases.models import Case
@@ -21,7 +22,13 @@ from catalog.models import ServiceItem
 from core.exceptions import NotFound, RuleViolation
 from core.models import Division, Organisation, division_code_prefix
 from supervision.figures import Scope, next_month
-from supervision.models import CaseFact
+from supervision.models import (
+    CaseFact,
+    LedgerTask,
+    Milestone,
+    ProgressReport,
+    WarningCard,
+)
 
 LEVELS = {"province": "全省", "city": "市", "organisation": "机构", "item": "事项"}
 VIEWER_ROLES = (Role.SUPERVISOR, Role.ORG_ADMIN)
@@ -194,3 +201,66 @@ def cases_behind(
 
 def scope_filter_on_case(scope: Scope) -> Q:
     return scope.org_filter("handling_org")
+
+
+# The ledger and the cards -----------------------------------------------------------------
+
+
+def require_supervisor(user: Any) -> None:
+    if not may_supervise(user):
+        raise RuleViolation("supervisor_only", "本页面仅供监督人员使用", status=403)
+
+
+def ledger_tasks() -> list[LedgerTask]:
+    """Every ledger task with its milestones and latest reports, each marked overdue when
+    its deadline passed and it is not done. Three queries."""
+    today = timezone.localdate()
+    tasks = list(
+        LedgerTask.objects.select_related("lead").prefetch_related(
+            Prefetch("milestones", queryset=Milestone.objects.order_by("due_date", "id"))
+        )
+    )
+    for task in tasks:
+        task.overdue = bool(  # type: ignore[attr-defined]
+            task.deadline and task.deadline < today and task.status != LedgerTask.Status.DONE
+        )
+        for m in task.milestones.all():
+            m.overdue = m.done_on is None and m.due_date < today  # type: ignore[attr-defined]
+    return tasks
+
+
+def ledger_task(pk: int) -> LedgerTask:
+    task = (
+        LedgerTask.objects.select_related("lead")
+        .prefetch_related(
+            "milestones",
+            Prefetch(
+                "reports",
+                queryset=ProgressReport.objects.select_related("reported_by", "organisation")
+                .prefetch_related("attachments")
+                .order_by("-reported_at", "-id"),
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if task is None:
+        raise NotFound("ledger_task_not_found", "台账任务不存在")
+    today = timezone.localdate()
+    task.overdue = bool(  # type: ignore[attr-defined]
+        task.deadline and task.deadline < today and task.status != LedgerTask.Status.DONE
+    )
+    for m in task.milestones.all():
+        m.overdue = m.done_on is None and m.due_date < today  # type: ignore[attr-defined]
+    return task
+
+
+def cards_for(user: Any, *, open_only: bool = True) -> QuerySet[WarningCard]:
+    """The warning cards of the organisations the viewer answers for or supervises."""
+    scope = home_scope(user)
+    cards = WarningCard.objects.filter(scope.org_filter("organisation")).select_related(
+        "organisation"
+    )
+    if open_only:
+        cards = cards.filter(resolved_at__isnull=True)
+    return cards.order_by("resolved_at", "-colour", "due_date", "id")

@@ -121,6 +121,7 @@ def lists_table() -> Table:
         name="lists",
         caption="清单目标完成情况",
         columns=[
+            Column("phase", "阶段"),
             Column("list", "清单"),
             Column("mode_label", "业务模式"),
             Column("target", "目标事项数"),
