@@ -361,3 +361,55 @@ class WarningCard(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_colour_display()} {self.reference}"
+
+
+# Bulletins (通报) -------------------------------------------------------------------------------
+
+
+class Bulletin(models.Model):
+    """通报: a monthly or quarterly report generated from the figures — rankings, praise and
+    criticism, overdue and badly rated cases — kept as the snapshot it was generated from
+    (`content`, no personal data), reviewed and published by a supervisor, then public.
+    A published bulletin never changes."""
+
+    class Period(models.TextChoices):
+        MONTH = "month", "月度"
+        QUARTER = "quarter", "季度"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "待审核"
+        PUBLISHED = "published", "已发布"
+
+    period = models.CharField("周期", max_length=8, choices=Period.choices)
+    starts_on = models.DateField("起始日期")
+    ends_on = models.DateField("截止日期")
+    prefix = models.CharField("区划范围", max_length=12)
+    title = models.CharField("标题", max_length=200)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.DRAFT)
+    content = models.JSONField("内容")
+    generated_at = models.DateTimeField("生成时间", auto_now=True)
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="生成人", on_delete=models.PROTECT, related_name="+"
+    )
+    review_note = models.CharField("审核意见", max_length=500, blank=True)
+    published_at = models.DateTimeField("发布时间", null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="发布人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "通报"
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "starts_on", "prefix"], name="bulletin_period_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
