@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "cases",
     "hotline",
     "ratings",
+    "supervision",
     "portal",
     "console",
     "demo",
@@ -279,6 +280,13 @@ DEADLINE_WARNING_HOURS = int(os.environ.get("TONGBAN_DEADLINE_WARNING_HOURS", "4
 # How often the worker scans the deadlines (容缺 expiry, yellow/red warnings), in seconds;
 # the demo (`make run`) scans every minute.
 DEADLINE_SCAN_SECONDS = int(os.environ.get("TONGBAN_DEADLINE_SCAN_SECONDS", "3600"))
+# How often the worker brings the supervision figures up to date with the cases that
+# changed (docs/supervision.md).
+SUPERVISION_REFRESH_SECONDS = int(os.environ.get("TONGBAN_SUPERVISION_REFRESH_SECONDS", "60"))
+# Yellow and red cards: how often they are routed from the deadlines, and how long a card
+# stays red before it is escalated to the supervisors one level up (督办升级).
+SUPERVISION_CARDS_SECONDS = int(os.environ.get("TONGBAN_SUPERVISION_CARDS_SECONDS", "60"))
+SUPERVISION_ESCALATION_HOURS = int(os.environ.get("TONGBAN_SUPERVISION_ESCALATION_HOURS", "48"))
 
 # Outside systems: the adapter class for each (DESIGN.md §4.4). The local ones make the
 # embedded default complete; a province points these at its real services.
