@@ -3,7 +3,15 @@ and the public licence verification page."""
 
 from django.urls import path
 
-from portal import account_views, bundle_views, case_views, hall_views, licence_views, payment_views, views
+from portal import (
+    account_views,
+    bundle_views,
+    case_views,
+    hall_views,
+    licence_views,
+    payment_views,
+    views,
+)
 
 app_name = "portal"
 

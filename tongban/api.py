@@ -170,8 +170,8 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 def _register_routers() -> None:
     from cases.api import router as cases_router
-    from cases.payment_api import router as case_payments_router
     from cases.bundle_api import router as bundle_cases_router
+    from cases.payment_api import router as case_payments_router
     from catalog.api import router as catalog_router
     from core.api import router as core_router
     from halls.api import router as halls_router
