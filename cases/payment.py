@@ -2,8 +2,9 @@
 
 Nothing here decides *when* a case waits for payment: the workflow definition does
 (cases/workflows/online.json, version 5). Its submit actions run `hold_for_payment`, which
-moves a case that owes something, once the submission is committed, into the state tagged `awaiting_payment` through the
-definition's own system action (the one running `open_payment`); the settled payment
+moves a case that owes something, once the submission is committed, into the state tagged
+`awaiting_payment` through the definition's own system action (the one running
+`open_payment`); the settled payment
 (`payments.registry.on_paid`) takes the system action leaving that state, which runs
 `require_paid`. Acceptance also runs `require_paid`, and the actions that end a case
 without a result run `refund_payment` — where the definition says so (docs/payments.md).
