@@ -1,7 +1,7 @@
 """Fees and postage of a case (缴费): what is due, the hold until it is paid, refunds.
 
 Nothing here decides *when* a case waits for payment: the workflow definition does
-(cases/workflows/online.json, version 5). Its submit actions run `hold_for_payment`, which
+(cases/workflows/online.json and joint.json, version 5). Its submit actions run `hold_for_payment`, which
 moves a case that owes something, once the submission is committed, into the state tagged
 `awaiting_payment` through the definition's own system action (the one running
 `open_payment`); the settled payment

@@ -314,3 +314,36 @@ def test_a_refund_the_platform_cannot_make_refuses_the_action(
     case.refresh_from_db()
     payment.refresh_from_db()
     assert case.state == "submitted" and payment.status == "paid" and payment.gateway == "gpp"
+
+
+def test_a_joint_case_waits_for_its_fee_too(django_capture_on_commit_callbacks):
+    """多地联办 (joint v5) holds the same way: the one place that accepts collects the fee."""
+    from cases.materials import add_material
+    from tests import builders
+
+    version = builders.item(
+        "户口迁移（迁入）",
+        scopes=(("regional", "joint"),),
+        scheme=builders.northeast_scheme(),
+        fee_charged=True,
+        fees=[{"name": "户口簿工本费", "amount": "8", "basis": "x"}],
+    )
+    applicant = builders.person("赵六")
+    case = services.start_case(
+        item_version=version,
+        form_data={"reason": "投靠"},
+        actor=applicant.user,
+        person=applicant,
+        mode="joint",
+    )
+    for material in version.materials.all():
+        add_material(
+            case, material, content=builders.uploaded_pdf(), name="a.pdf", actor=applicant.user
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.take_action(case, "submit", actor=applicant.user)
+    case.refresh_from_db()
+    assert (case.mode, case.state) == ("joint", "awaiting_payment")
+    _pay_online(Payment.objects.get(case_number=case.number))
+    case.refresh_from_db()
+    assert case.state == "submitted"
