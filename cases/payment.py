@@ -1,9 +1,10 @@
 """Fees and postage of a case (缴费): what is due, the hold until it is paid, refunds.
 
 Nothing here decides *when* a case waits for payment: the workflow definition does
-(cases/workflows/online.json, version 5). Its submit actions run `hold_for_payment`, which
-moves a case that owes something, once the submission is committed, into the state tagged `awaiting_payment` through the
-definition's own system action (the one running `open_payment`); the settled payment
+(cases/workflows/online.json and joint.json, version 5). Its submit actions run `hold_for_payment`, which
+moves a case that owes something, once the submission is committed, into the state tagged
+`awaiting_payment` through the definition's own system action (the one running
+`open_payment`); the settled payment
 (`payments.registry.on_paid`) takes the system action leaving that state, which runs
 `require_paid`. Acceptance also runs `require_paid`, and the actions that end a case
 without a result run `refund_payment` — where the definition says so (docs/payments.md).

@@ -12,6 +12,7 @@ from typing import Any
 from accounts.services import has_false_commitment
 from cases.commitments import commitment_notice, deficiency_due_window
 from cases.models import Case, CaseEvent, Commitment, SupplementRequest
+from cases.payment import collects_here, lines_due
 from cases.selectors import MaterialStatus, case_view, material_checklist
 from cases.workflow import category_of, definition_of
 from catalog.form_schema import FieldType
@@ -202,9 +203,17 @@ def case_page_context(case: Case, viewer: Any, *, staff: bool) -> dict[str, Any]
 def payment_context(case: Case, definition: Definition) -> dict[str, Any]:
     payments = payments_for_case(case.number)
     due = next((p for p in payments if p.is_due), None)
+    # Before submitting: what the applicant will be asked to pay (cases/payment.py).
+    fees = (
+        lines_due(case)
+        if definition.has_tag(case.state, "before_submission") and collects_here(case)
+        else []
+    )
     return {
         "payments": payments,
         "payment_due": due if due and definition.has_tag(case.state, "awaiting_payment") else None,
+        "fees_due": [line.as_dict() for line in fees],
+        "fees_total": f"{sum(line.amount for line in fees):.2f}",
     }
 
 

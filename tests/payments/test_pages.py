@@ -142,3 +142,23 @@ def test_the_window_records_a_pos_payment(world: World, django_capture_on_commit
         reviewer.post(f"/console/cases/{case.number}/payment/", {"method": "cash"}).status_code
         == 403
     )
+
+
+def test_the_confirm_step_says_what_will_be_due(world: World):
+    case = services.start_case(
+        item_version=fee_item(world),
+        form_data={"reason": "x"},
+        person=world.applicant,
+        actor=world.applicant.user,
+    )
+    citizen = Client()
+    citizen.force_login(world.applicant.user)
+    page = citizen.get(f"/my/cases/{case.number}/submit/").content.decode()
+    assert "本事项需缴费" in page and "证明工本费 20.00 元" in page and "合计 20.00 元" in page
+    free = services.start_case(
+        item_version=quick_item(world),
+        form_data={"reason": "x"},
+        person=world.applicant,
+        actor=world.applicant.user,
+    )
+    assert "本事项需缴费" not in citizen.get(f"/my/cases/{free.number}/submit/").content.decode()
