@@ -37,6 +37,7 @@ from cases.selectors import (
     may_reveal_personal_data,
     row_applicant,
 )
+from cases.sharing import consent_to_sharing, sharing_rows
 from cases.workflow import action_label, definition_of, has_tag, state_label
 from catalog.selectors import ItemFilter, current_version_of, filter_item_versions, form_fields_of
 from console.forms import (
@@ -247,6 +248,11 @@ def _render_case(
     # 窗口收费: the clerk records a payment taken in cash or by POS (console/payment_views.py).
     if clerk and context["payment_due"] and "payment_form" not in extra:
         context["payment_form"] = CounterPaymentForm()
+    context["sharing"] = sharing_rows(case) if upload_materials else {}
+    context["sharing_consent_needed"] = any(
+        row.offer.personal and not row.consented and row.obtained is None
+        for row in context["sharing"].values()
+    )
     context["step_forms"] = [
         (step, StepResultForm(step_id=step.pk))
         for step in joint.actionable_steps(case, request.user)
@@ -315,6 +321,17 @@ def post_shipment(request: HttpRequest, number: str) -> HttpResponse:
         )
     messages.success(request, f"已下单寄递，运单号 {shipment.tracking_number}。")
     return HttpResponseRedirect(reverse("console:case", args=[number]) + "#shipments")
+
+
+@staff_only
+@require_POST
+def sharing_consent(request: HttpRequest, number: str) -> HttpResponse:
+    """The applicant at the window has seen what will be read and consents; the clerk
+    records it (`cases.sharing.consent_to_sharing`)."""
+    case = get_case_for(request.user, number)
+    materials = consent_to_sharing(case, actor=request.user)
+    messages.success(request, "已记录申请人同意共享获取：" + "、".join(m.name for m in materials))
+    return HttpResponseRedirect(reverse("console:case", args=[number]) + "#sharing")
 
 
 @staff_only

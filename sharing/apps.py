@@ -17,8 +17,12 @@ class SharingConfig(AppConfig):
 
         for name, run in services.EFFECTS.items():
             REQUEST_EFFECTS.register(name, Effect(run))
-        REQUEST_EFFECTS.register("send_grant", Effect(exchange.send_grant, after=True))
         exchange.register()
         scheduler.register_periodic(
             "sharing.refresh_warnings", tasks.REFRESH_WARNINGS_EVERY_SECONDS, tasks.refresh_warnings
+        )
+        scheduler.register_periodic(
+            "sharing.send_grant_notices",
+            tasks.GRANT_NOTICES_EVERY_SECONDS,
+            tasks.send_grant_notices,
         )

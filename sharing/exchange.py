@@ -5,7 +5,7 @@ strings):
   catalog), so a department of another node can ask for one;
 - `sharing.request` — a department of another node asks for a resource here; the request
   runs here, on the provider's clock, with `consumer_node` set;
-- `sharing.granted` — the provider's node tells the consumer's node what its organisation
+- `sharing.granted` — the provider's node tells (a periodic job, `send_grant_notices`) the consumer's node what its organisation
   may now ask (a `HeldGrant` there); no credential crosses: the provider knows the caller
   by the node's signature and the organisation that node vouches for;
 - `sharing.call` — a question under a grant: checked again here and logged where the data
@@ -15,25 +15,29 @@ strings):
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
+from django.db import transaction
+from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.actors import NodeActor
 from core.exceptions import RuleViolation
 from core.models import Organisation
-from core.process import Transition
 from core.services import record_remote_organisation
 from federation import registry
 from federation.registry import Message
 from sharing.calls import CALL_QUERY, Call, Question, call_grant
-from sharing.models import DataResource, HeldGrant, SharingRequest
+from sharing.models import DataResource, HeldGrant
 from sharing.services import submit_request
 from sharing.subjects import subject_of
 
 CATALOG_QUERY = "sharing.catalog"
 REQUEST_KIND = "sharing.request"
 GRANTED_KIND = "sharing.granted"
+
+log = logging.getLogger(__name__)
 
 
 class _In(BaseModel):
@@ -238,31 +242,40 @@ def send_request(
     send(node, REQUEST_KIND, payload.model_dump(mode="json"))
 
 
-def send_grant(t: Transition[SharingRequest]) -> None:
-    """Effect (after the change): a grant for an organisation of another node is sent to
-    that node."""
-    request = t.process
-    if not request.consumer_node or "granted" not in t.done:
-        return
+def send_grant_notices(*, limit: int = 100) -> int:
+    """Announce every grant for an organisation of another node that was not yet announced
+    (`sharing.granted`, through the outbox), each in its own transaction; a directory that
+    cannot be read leaves them for the next round. Returns how many were queued."""
+    from federation.directory import is_federated
     from federation.services import send
+    from sharing.models import Grant
 
-    grant = request.grant
-    send(
-        request.consumer_node,
-        GRANTED_KIND,
-        GrantedIn(
+    if not is_federated():
+        return 0
+    sent = 0
+    pending = Grant.objects.filter(notice_sent_at__isnull=True).exclude(consumer_node="")
+    for grant in pending.select_related("resource", "consumer")[:limit]:
+        payload = GrantedIn(
             grant=grant.number,
-            resource=request.resource.code,
-            resource_name=request.resource.name,
-            consumer_uscc=request.consumer.uscc,
+            resource=grant.resource.code,
+            resource_name=grant.resource.name,
+            consumer_uscc=grant.consumer.uscc,
             fields=grant.fields,
             methods=grant.methods,
             purpose=grant.purpose,
-            material_codes=request.resource.material_codes,
-            subject_kind=request.resource.subject_kind,
+            material_codes=grant.resource.material_codes,
+            subject_kind=grant.resource.subject_kind,
             expires_on=grant.expires_on,
-        ).model_dump(mode="json"),
-    )
+        ).model_dump(mode="json")
+        try:
+            with transaction.atomic():
+                send(grant.consumer_node, GRANTED_KIND, payload)
+                Grant.objects.filter(pk=grant.pk).update(notice_sent_at=timezone.now())
+        except RuleViolation as exc:
+            log.warning("grant notice %s not sent: %s", grant.number, exc.code)
+            continue
+        sent += 1
+    return sent
 
 
 def register() -> None:

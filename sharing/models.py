@@ -322,6 +322,9 @@ class Grant(models.Model):
     credential_prefix = models.CharField("凭据前缀", max_length=12)
     credential_hash = models.CharField(max_length=64, unique=True, editable=False)
     revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    # A grant for an organisation of another node is announced to that node by the periodic
+    # job (`sharing.exchange.send_grant_notices`), so approving never waits on the network.
+    notice_sent_at = models.DateTimeField("已通知需求方节点", null=True, blank=True)
     created_at = models.DateTimeField("授权时间", auto_now_add=True)
 
     class Meta:

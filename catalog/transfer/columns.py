@@ -467,6 +467,7 @@ MATERIAL = Kind(
     (
         *_item_ref(),
         field_column(Material, "name", required=True),
+        field_column(Material, "code"),
         field_column(Material, "necessity", required=True),
         field_column(Material, "source_type", required=True),
         field_column(Material, "originals"),

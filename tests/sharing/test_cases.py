@@ -101,3 +101,50 @@ def test_the_reviewer_sees_the_source_and_the_answer(client):
     page = client.get(f"/console/cases/{case.number}/").content.decode()
     assert "共享获取（免提交）" in page and "大连市公安局·居民户籍信息" in page
     assert "核验结果：属实" in page
+
+
+def test_at_the_window_the_clerk_records_consent_and_the_check_verifies(client):
+    provider = builders.organisation("大连市公安局", seed=9510)
+    resource = helpers.household_resource(provider)
+    handling = builders.organisation("大连市民政局", seed=9511)
+    helpers.granted(resource, handling)
+    version = builders.item(org=handling, publish=False)
+    Material.objects.filter(version=version, position=1).update(code="HJ-HKB")
+    publish_item_version(version, actor=SystemActor("test"))
+    version.refresh_from_db()
+    clerk = builders.staff("window_clerk", builders.organisation("大连市政务服务中心"))
+    builders.at_window(clerk, version)
+    id_number = builders.valid_id_number()
+    case = case_services.apply(
+        actor=clerk,
+        item_version=version,
+        form_data={"reason": "投靠"},
+        on_behalf_of={
+            "kind": "person",
+            "name": "李四",
+            "id_number": id_number,
+            "mobile": "13904110000",
+        },
+    )
+    put_record(
+        resource,
+        subject=subject_of("person", id_number),
+        data={"household_division": "210202"},
+        actor=SystemActor("test"),
+    )
+    client.force_login(clerk)
+    page = client.get(f"/console/cases/{case.number}/").content.decode()
+    assert "可共享获取的材料" in page and "申请人已当面同意共享获取" in page
+    answer = client.post(f"/console/cases/{case.number}/sharing-consent/", follow=True)
+    assert "已记录申请人同意共享获取" in answer.content.decode()
+    add_material(
+        case,
+        version.materials.get(position=2),
+        content=builders.uploaded_pdf(),
+        name="2.pdf",
+        actor=clerk,
+    )
+    case = case_engine.take_action(case, "check_identity", actor=clerk)
+    case = case_engine.take_action(case, "check_materials", actor=clerk)
+    shared = case.materials.get(requirement__position=1)
+    assert shared.shared_source == "大连市公安局·居民户籍信息" and shared.uploaded_by == clerk

@@ -17,6 +17,7 @@ from federation.models import LogEntry
 from federation.services import Refused
 from sharing import engine, services
 from sharing.calls import Call, Question, call_grant
+from sharing.exchange import send_grant_notices
 from sharing.models import AccessLog, HeldGrant, SharingAlert, SharingRequest
 from sharing.selectors import data_log_of_person
 from sharing.subjects import subject_of
@@ -83,6 +84,7 @@ def granted(federation):
 
 def test_a_jilin_department_is_granted_and_verifies_a_liaoning_fact(federation, granted):
     _resource, grant, person = granted
+    assert send_grant_notices() == 1 and send_grant_notices() == 0
     (sent,) = [
         json.loads(e.body) for e in LogEntry.objects.filter(kind="sharing.granted", direction="out")
     ]

@@ -25,6 +25,9 @@ with a CommandError.
    the dispatch catalog, knowledge articles and tickets of every type in different states.
 7. On the Liaoning node, 好差评 (`demo/ratings.py`): ratings of the closed cases and a
    ticket, one bad rating under rectification and one closed after its callback.
+8. On the Liaoning node, data sharing (`demo/sharing.py`): the resource catalog, the
+   department records behind it, grants (one to 长春市公安局 of the Jilin node) and a
+   request waiting for review.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from demo.halls import load_demo_halls
 from demo.hotline import load_demo_hotline
 from demo.ratings import load_demo_ratings
 from demo.seals import load_demo_seals
+from demo.sharing import load_demo_sharing
 from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
 
 
@@ -75,6 +79,7 @@ class Command(BaseCommand):
             cases = load_demo_cases()
             tickets = load_demo_hotline()
             ratings = load_demo_ratings()
+            shared = load_demo_sharing()
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc
         finally:
@@ -85,6 +90,7 @@ class Command(BaseCommand):
             f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；"
             f"服务大厅：新建 {halls.halls} 个、窗口 {halls.windows} 个、窗口咨询 {halls.consultations} 条；"
             f"演示办件：新建 {cases} 件；"
-            f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条。"
+            f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条；"
+            f"数据共享：新建部门数据记录 {shared} 条。"
             "账号清单见 `manage.py demo_users`。"
         )
