@@ -76,8 +76,8 @@ def jilin_zone() -> dict:
 
 def test_the_newborn_bundle_waits_for_the_zone_then_sends_a_step_to_jilin(
     settings,
-    federation,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    federation,  # noqa: F811 - the fixture imported above
+    django_capture_on_commit_callbacks,
 ):
     be_node(settings, "liaoning")
     call_command("load_demo", stdout=StringIO())
