@@ -88,7 +88,7 @@ _REGISTRATION_MAP = {
         "household_address",
     )
 }
-NEWBORN_STEPS = [
+NEWBORN_STEPS: list[tuple[int, str, dict[str, Any], dict[str, str]]] = [
     (1, BIRTH, {}, _BIRTH_MAP),
     (2, NEWBORN_LN, {"field": "hukou_province", "values": ["辽宁省"]}, _REGISTRATION_MAP),
     (2, NEWBORN_JL, {"field": "hukou_province", "values": ["吉林省"]}, _REGISTRATION_MAP),
@@ -136,7 +136,7 @@ _COMPANY_MAP = {
         "contact_phone",
     )
 }
-COMPANY_STEPS = [
+COMPANY_STEPS: list[tuple[int, str, dict[str, Any], dict[str, str]]] = [
     (1, COMPANY, {}, _COMPANY_MAP),
     (
         2,
