@@ -574,7 +574,10 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
     merged by time, the licences issued, and what each stopped step blocks."""
     subs = list(
         bundle_case.sub_cases.select_related(
-            "step__item_version__item__organisation", "step__item", "case__workflow"
+            "step__item_version__item__organisation",
+            "step__item_version__result_licence_type",
+            "step__item",
+            "case__workflow",
         ).prefetch_related(
             Prefetch(
                 "step__item_version__materials",
@@ -617,8 +620,10 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
         identifier = (event.data or {}).get("identifier")
         if event.action == "issue_licence" and identifier and identifier not in known:
             sub = by_case[event.case_id]
+            licence_type = sub.step.item_version.result_licence_type  # type: ignore[union-attr]
+            name = licence_type.name if licence_type is not None else "电子证照"
             results.append(
-                ResultRow(item_name(sub.step), event.note, str(identifier), sub.case.number)  # type: ignore[union-attr]
+                ResultRow(item_name(sub.step), name, str(identifier), sub.case.number)  # type: ignore[union-attr]
             )
             known.add(identifier)
     stopped = [s for s in subs if s.status in STOPPING]
@@ -651,11 +656,24 @@ BUNDLE_ACTIONS = {
 }
 
 
+# Timeline rows of a sub-case that are not workflow actions (the portal's case page has
+# its own, fuller list).
+CASE_EVENTS = {
+    "start": "创建申请",
+    "add_material": "提交材料",
+    "use_licence": "以电子证照代替材料",
+    "issue_licence": "签发电子证照",
+    "issue_result_document": "出具电子结果文书",
+    "received_from_node": "协同节点收件",
+    "refused_by_node": "协同节点未接受",
+}
+
+
 def _event_label(event: CaseEvent, sub: BundleSubCase) -> str:
     case = sub.case
-    if case is not None and event.to_state:
-        try:
-            return definition_of(case).label(event.to_state)
-        except KeyError:
-            return event.to_state
-    return event.action
+    if case is not None and event.from_state:
+        definition = definition_of(case)
+        spec = definition.action(event.action, event.from_state)
+        if spec is not None:
+            return definition.action_label(spec)
+    return CASE_EVENTS.get(event.action, event.action)

@@ -92,7 +92,7 @@ def _user(username: str):
 
 def test_load_demo_twice_changes_nothing(demo):
     before = _counts()
-    assert before["Case"] >= 9 and before["StaffRole"] == 25 * 6 + 1
+    assert before["Case"] >= 9 and before["StaffRole"] == 27 * 6 + 1
     assert before["Licence"] >= 2
     # 大连市政务服务中心 (four windows, three for its own clerk) and a 街道 便民服务中心.
     assert (before["ServiceHall"], before["Window"], before["Consultation"]) == (2, 5, 3)
@@ -121,7 +121,7 @@ def test_demo_cases(demo):
 def _every_role_of_every_demo_organisation_has_an_account():
     data = demo_accounts()
     organisations = Organisation.objects.filter(uscc__in=catalog_organisations())
-    assert organisations.count() == 25
+    assert organisations.count() == 27
     for org in organisations:
         for role in ROLES:
             username = staff_username(data.slugs[org.uscc], role)
@@ -144,7 +144,7 @@ def _demo_accounts_share_one_password_hashed_once():
     users = get_user_model().objects.filter(
         username__in=demo_accounts().staff_usernames() + demo_accounts().applicant_usernames()
     )
-    assert users.count() == 25 * 6 + 7 + 2
+    assert users.count() == 27 * 6 + 7 + 2
     assert len(set(users.values_list("password", flat=True))) == 1
     reviewer = _user("dl-gaj-reviewer")
     assert reviewer.check_password(DEMO_PASSWORD)
@@ -183,7 +183,7 @@ def _demo_users_json():
     rows = json.loads(out.getvalue())
 
     staff = [r for r in rows if r["role"] in Role.values]
-    assert len(staff) == 25 * 6
+    assert len(staff) == 27 * 6
     assert all(set(r) == STAFF_KEYS for r in staff)
     reviewer = next(r for r in staff if r["username"] == "dl-gaj-reviewer")
     assert reviewer == {

@@ -66,7 +66,7 @@ def test_applying_uploading_and_submitting_on_the_pages(client, bundle):
     assert "办理中（正在办理：出生医学证明首次签发）" in body
     assert "待前序事项办结" in body
     assert "一件事：提交" in body
-    assert "出生医学证明首次签发：待受理" in body
+    assert "出生医学证明首次签发：提交材料" in body and "出生医学证明首次签发：提交" in body
 
     response = client.post(f"/my/bundles/{number}/withdraw/", {"withdraw-note": "不办了"})
     assert response.status_code == 302

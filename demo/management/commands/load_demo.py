@@ -40,6 +40,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import RuleViolation
+from demo.bundles import load_demo_bundles
 from demo.cases import load_demo_cases
 from demo.halls import load_demo_halls
 from demo.hotline import load_demo_hotline
@@ -76,6 +77,7 @@ class Command(BaseCommand):
             users = load_demo_users()
             seals = load_demo_seals(catalog_organisations(), actor=ACTOR)
             halls = load_demo_halls()
+            bundles = load_demo_bundles()
             cases = load_demo_cases()
             tickets = load_demo_hotline()
             ratings = load_demo_ratings()
@@ -89,7 +91,7 @@ class Command(BaseCommand):
             f"新建工作人员账号 {users.staff} 个、自然人 {users.citizens} 个、"
             f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；"
             f"服务大厅：新建 {halls.halls} 个、窗口 {halls.windows} 个、窗口咨询 {halls.consultations} 条；"
-            f"演示办件：新建 {cases} 件；"
+            f"一件事：新建 {bundles} 件；演示办件：新建 {cases} 件；"
             f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条；"
             f"数据共享：新建部门数据记录 {shared} 条。"
             "账号清单见 `manage.py demo_users`。"
