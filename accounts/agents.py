@@ -106,10 +106,10 @@ def register_company_online(*, uscc: str, name: str, actor: Actor) -> Company:
 
 
 def is_representative(company: Company, user: Actor) -> bool:
-    return (
-        isinstance(user, User)
-        and company.representative_id is not None
-        and Person.objects.filter(pk=company.representative_id, user=user).exists()
+    """Whether `user` is the company's legal representative (asked of the database, so a
+    stale company instance cannot say otherwise)."""
+    return isinstance(user, User) and (
+        Company.objects.filter(pk=company.pk, representative__user=user).exists()
     )
 
 

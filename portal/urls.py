@@ -7,6 +7,7 @@ from portal import (
     account_views,
     bundle_views,
     case_views,
+    company_views,
     hall_views,
     licence_views,
     payment_views,
@@ -45,6 +46,14 @@ urlpatterns = [
     path("register/", account_views.register, name="register"),
     path("my/messages/", account_views.inbox, name="messages"),
     path("my/messages/read/", account_views.mark_read, name="messages_read"),
+    # Companies online: registration by the legal representative, agents (经办人)
+    path("my/companies/", company_views.companies, name="companies"),
+    path("my/companies/<str:uscc>/agents/", company_views.company_agents, name="company_agents"),
+    path(
+        "my/companies/<str:uscc>/agents/<int:authorisation_id>/revoke/",
+        company_views.revoke_company_agent,
+        name="revoke_company_agent",
+    ),
     # Applying online and my cases (the notification links point at /my/cases/<number>/)
     path("items/<str:code>/apply/", case_views.apply, name="apply"),
     path("my/cases/", case_views.my_cases, name="my_cases"),

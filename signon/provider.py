@@ -341,13 +341,21 @@ def _rotate(*, refresh_token: str, client_id: str) -> dict[str, Any] | None:
     }
 
 
-def _revoke_grant(grant: Grant, *, reason: str) -> None:
+def _revoke_grant(grant: Grant, *, reason: str, actor: Actor = None) -> None:
     grant.revoked_at = timezone.now()
     grant.revoked_reason = reason
     grant.save(update_fields=["revoked_at", "revoked_reason"])
     record_audit(
-        actor=None, action="revoke_signon_grant", obj=grant, summary=f"吊销登录授权（{reason}）"
+        actor=actor, action="revoke_signon_grant", obj=grant, summary=f"吊销登录授权（{reason}）"
     )
+
+
+@transaction.atomic
+def revoke_grant(grant: Grant, *, reason: str, actor: Actor) -> None:
+    """Revoke a sign-in and all its tokens (an operator, a person signing out everywhere)."""
+    grant = Grant.objects.select_for_update().get(pk=grant.pk)
+    if grant.revoked_at is None:
+        _revoke_grant(grant, reason=reason, actor=actor)
 
 
 @transaction.atomic

@@ -32,6 +32,7 @@ from core.assurance import Assurance, lowest, rank
 from core.exceptions import RuleViolation
 from core.personal_data import mask_name
 from core.services import record_audit
+from federation import directory
 from signon import keys
 from signon.models import FederatedIdentity
 from signon.provider import NODE_CLIENT, s256
@@ -217,3 +218,17 @@ def needs_identity(user: Any) -> str:
         return ""
     identity = FederatedIdentity.objects.filter(user=user).only("node").first()
     return identity.node if identity is not None else ""
+
+
+def member_providers() -> list[tuple[str, str]]:
+    """(node id, name) of the other members whose provider the directory in force lists:
+    the sign-in page offers them. No query beyond reading the directory."""
+    try:
+        current = directory.current()
+    except directory.DirectoryUnavailable:
+        return []
+    return [
+        (node.id, node.name)
+        for node in sorted(current.nodes.values(), key=lambda n: n.code)
+        if node.id != settings.NODE_ID and isinstance(node.parts.get("oidc"), dict)
+    ]

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.assurance import start_session
 from core.exceptions import RuleViolation
-from federation import directory
 from signon import keys, provider, relying
 from signon.provider import ACCESS_LIFETIME
 
@@ -252,19 +251,4 @@ def callback(request: HttpRequest, node: str) -> HttpResponse:
     return HttpResponseRedirect(next_url)
 
 
-def member_providers() -> list[tuple[str, str]]:
-    """(node id, name) of the other members whose provider the directory lists."""
-    try:
-        current = directory.current()
-    except directory.DirectoryUnavailable:
-        return []
-    from django.conf import settings
-
-    return [
-        (node.id, node.name)
-        for node in current.nodes.values()
-        if node.id != settings.NODE_ID and isinstance(node.parts.get("oidc"), dict)
-    ]
-
-
-__all__ = ["ACCESS_LIFETIME", "member_providers"]
+__all__ = ["ACCESS_LIFETIME"]

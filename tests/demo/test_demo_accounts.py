@@ -144,7 +144,7 @@ def _demo_accounts_share_one_password_hashed_once():
     users = get_user_model().objects.filter(
         username__in=demo_accounts().staff_usernames() + demo_accounts().applicant_usernames()
     )
-    assert users.count() == 27 * 6 + 7 + 2
+    assert users.count() == 27 * 6 + 7 + 2 + 1  # staff, citizens, agents, a representative
     assert len(set(users.values_list("password", flat=True))) == 1
     reviewer = _user("dl-gaj-reviewer")
     assert reviewer.check_password(DEMO_PASSWORD)
@@ -174,7 +174,15 @@ def _applicants_are_registered_people_and_companies():
         assert person.real_name_verified_at is not None
     for company in data.companies:
         stored = Company.objects.get(uscc=normalize_uscc(company.uscc))
-        assert list(stored.agents.values_list("username", flat=True)) == [company.agent.username]
+        expected = {company.agent.username}
+        if company.representative:
+            # Registered online by its representative, who authorised the agent.
+            expected.add(company.representative.username)
+            assert stored.representative.user.username == company.representative.username
+            authorisation = stored.authorisations.get(agent__username=company.agent.username)
+            assert authorisation.actions == ["apply", "supplement"]
+            assert authorisation.valid_until is not None
+        assert set(stored.agents.values_list("username", flat=True)) == expected
 
 
 def _demo_users_json():
@@ -201,6 +209,8 @@ def _demo_users_json():
     citizens = [r for r in rows if r["role"] == "citizen"]
     agents = [r for r in rows if r["role"] == "company_agent"]
     assert len(citizens) == 7 and len(agents) == 2
+    representatives = [r for r in rows if r["role"] == "legal_representative"]
+    assert [r["username"] for r in representatives] == ["rep-haichen"]
     wang = next(r for r in citizens if r["username"] == "citizen-wangfang")
     assert wang["name"] == "王*" and wang["mobile"] == "139****2368"
     assert wang["id_number"].startswith("2102") and "*" * 10 in wang["id_number"]

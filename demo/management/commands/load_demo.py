@@ -28,6 +28,10 @@ with a CommandError.
 8. On the Liaoning node, data sharing (`demo/sharing.py`): the resource catalog, the
    department records behind it, grants (one to 长春市公安局 of the Jilin node) and a
    request waiting for review.
+9. The mobile app 辽事通 as a sign-in client with PKCE (`demo/signon.py`). On the Liaoning
+   node, 大连海辰精密机械有限公司 is registered online by its legal representative
+   (`rep-haichen`), who authorised its agent (`agent-haichen`) to apply and give
+   materials for a year.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from demo.hotline import load_demo_hotline
 from demo.ratings import load_demo_ratings
 from demo.seals import load_demo_seals
 from demo.sharing import load_demo_sharing
+from demo.signon import load_demo_signon
 from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
 
 
@@ -82,6 +87,7 @@ class Command(BaseCommand):
             tickets = load_demo_hotline()
             ratings = load_demo_ratings()
             shared = load_demo_sharing()
+            apps = load_demo_signon(actor=ACTOR)
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc
         finally:
@@ -93,6 +99,7 @@ class Command(BaseCommand):
             f"服务大厅：新建 {halls.halls} 个、窗口 {halls.windows} 个、窗口咨询 {halls.consultations} 条；"
             f"一件事：新建 {bundles} 件；演示办件：新建 {cases} 件；"
             f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条；"
-            f"数据共享：新建部门数据记录 {shared} 条。"
+            f"数据共享：新建部门数据记录 {shared} 条；"
+            f"移动应用登录客户端：新建 {apps} 个。"
             "账号清单见 `manage.py demo_users`。"
         )
