@@ -53,12 +53,15 @@ class Scope:
     until: dt.date | None = None
     title: str = ""
     level: str = "province"
+    # Only organisations of this node (not the copies of other members' organisations the
+    # regional zone keeps): what this node reports to the region.
+    local: bool = False
 
     def narrowed(self, **changes: Any) -> Scope:
         return replace(self, **changes)
 
     def rollup_filter(self, org_field: str = "organisation") -> Q:
-        q = Q()
+        q = Q(**{f"{org_field}__node": ""}) if self.local else Q()
         if self.prefix:
             q &= Q(**{f"{org_field}__division__code__startswith": self.prefix})
         if self.organisations is not None:
@@ -70,7 +73,7 @@ class Scope:
         return q
 
     def org_filter(self, org_field: str) -> Q:
-        q = Q()
+        q = Q(**{f"{org_field}__node": ""}) if self.local else Q()
         if self.prefix:
             q &= Q(**{f"{org_field}__division__code__startswith": self.prefix})
         if self.organisations is not None:
@@ -79,7 +82,7 @@ class Scope:
 
     def organisations_q(self) -> Q:
         """The same limits on the Organisation table itself."""
-        q = Q()
+        q = Q(node="") if self.local else Q()
         if self.prefix:
             q &= Q(division__code__startswith=self.prefix)
         if self.organisations is not None:
