@@ -9,11 +9,13 @@ period) — and answers with a constant number of queries whatever the number of
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from django.apps import apps
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -391,8 +393,13 @@ FIGURE_SOURCES: Registry[Callable[[Scope], dict[str, Any] | None]] = Registry("f
 
 
 def sharing_figure(scope: Scope) -> dict[str, Any] | None:
+    """Read `sharing.selectors.answered_within_deadline(prefix=, since=, until=)` once the
+    sharing app is installed on this node and offers it (imported by name: supervision is
+    built before sharing and must not break while sharing is absent or incomplete)."""
+    if not apps.is_installed("sharing"):
+        return None
     try:
-        from sharing import selectors as sharing_selectors  # type: ignore[import-not-found]
+        sharing_selectors = importlib.import_module("sharing.selectors")
     except ImportError:
         return None
     answered = getattr(sharing_selectors, "answered_within_deadline", None)
