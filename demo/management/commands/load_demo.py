@@ -25,6 +25,9 @@ with a CommandError.
    the dispatch catalog, knowledge articles and tickets of every type in different states.
 7. On the Liaoning node, 好差评 (`demo/ratings.py`): ratings of the closed cases and a
    ticket, one bad rating under rectification and one closed after its callback.
+8. 督查督办 (`demo/supervision.py`): the figures rebuilt from the demo cases and the
+   warning cards on every node; on Liaoning, the work ledger (the plan's 11 tasks and 4
+   safeguards), the national list's targets and this month's published bulletin.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from demo.halls import load_demo_halls
 from demo.hotline import load_demo_hotline
 from demo.ratings import load_demo_ratings
 from demo.seals import load_demo_seals
+from demo.supervision import load_demo_supervision
 from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
 
 
@@ -75,6 +79,7 @@ class Command(BaseCommand):
             cases = load_demo_cases()
             tickets = load_demo_hotline()
             ratings = load_demo_ratings()
+            ledger = load_demo_supervision()
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc
         finally:
@@ -85,6 +90,7 @@ class Command(BaseCommand):
             f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；"
             f"服务大厅：新建 {halls.halls} 个、窗口 {halls.windows} 个、窗口咨询 {halls.consultations} 条；"
             f"演示办件：新建 {cases} 件；"
-            f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条。"
+            f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条；"
+            f"工作台账：新建 {ledger} 项。"
             "账号清单见 `manage.py demo_users`。"
         )
