@@ -33,11 +33,16 @@ $(STAMP): pyproject.toml scripts/system-packages
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@# axe-core for the browser test's accessibility checks: installed, never committed.
+	@# ECharts for the dashboards, in the same npm folder (an install there with --no-save
+	@# keeps only what it names, so both are named each time).
 	test -f $(AXE) -a -f $(VENV)/npm/node_modules/echarts/dist/echarts.min.js || npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund axe-core@4.14 echarts@5.6.0
-	mkdir -p $(dir $(ECHARTS)) && cp $(VENV)/npm/node_modules/echarts/dist/echarts.min.js $(ECHARTS)
 	touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv and install every dependency (Python and Debian)
+$(ECHARTS): $(STAMP)
+	test -f $(VENV)/npm/node_modules/echarts/dist/echarts.min.js || npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund axe-core@4.14 echarts@5.6.0
+	mkdir -p $(dir $(ECHARTS)) && cp $(VENV)/npm/node_modules/echarts/dist/echarts.min.js $(ECHARTS)
+
+setup: $(STAMP) $(ECHARTS) ## Create .venv and install every dependency (Python, Debian, npm)
 
 run: setup ## Set up and start the four federated demo nodes on ports PORT…PORT+3 (PORT=8000)
 	$(PY) scripts/run-nodes --base-port $(PORT)

@@ -13,7 +13,7 @@ class SupervisionConfig(AppConfig):
 
         from cases.engine import on_transition
         from core import scheduler
-        from supervision import facts, figures, services
+        from supervision import facts, figures, region, services
 
         on_transition("supervision.mark_dirty", facts.mark_dirty)
         figures.FIGURE_SOURCES.register(figures.SHARING_FIGURE, figures.sharing_figure)
@@ -24,4 +24,8 @@ class SupervisionConfig(AppConfig):
             "supervision.route_warnings",
             settings.SUPERVISION_CARDS_SECONDS,
             services.route_warnings_job,
+        )
+        region.register()
+        scheduler.register_periodic(
+            "supervision.sync_region", region.REGION_EVERY_SECONDS, region.sync_job
         )

@@ -9,11 +9,13 @@ period) — and answers with a constant number of queries whatever the number of
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from django.apps import apps
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -53,12 +55,15 @@ class Scope:
     until: dt.date | None = None
     title: str = ""
     level: str = "province"
+    # Only organisations of this node (not the copies of other members' organisations the
+    # regional zone keeps): what this node reports to the region.
+    local: bool = False
 
     def narrowed(self, **changes: Any) -> Scope:
         return replace(self, **changes)
 
     def rollup_filter(self, org_field: str = "organisation") -> Q:
-        q = Q()
+        q = Q(**{f"{org_field}__node": ""}) if self.local else Q()
         if self.prefix:
             q &= Q(**{f"{org_field}__division__code__startswith": self.prefix})
         if self.organisations is not None:
@@ -70,7 +75,7 @@ class Scope:
         return q
 
     def org_filter(self, org_field: str) -> Q:
-        q = Q()
+        q = Q(**{f"{org_field}__node": ""}) if self.local else Q()
         if self.prefix:
             q &= Q(**{f"{org_field}__division__code__startswith": self.prefix})
         if self.organisations is not None:
@@ -79,7 +84,7 @@ class Scope:
 
     def organisations_q(self) -> Q:
         """The same limits on the Organisation table itself."""
-        q = Q()
+        q = Q(node="") if self.local else Q()
         if self.prefix:
             q &= Q(division__code__startswith=self.prefix)
         if self.organisations is not None:
@@ -388,8 +393,13 @@ FIGURE_SOURCES: Registry[Callable[[Scope], dict[str, Any] | None]] = Registry("f
 
 
 def sharing_figure(scope: Scope) -> dict[str, Any] | None:
+    """Read `sharing.selectors.answered_within_deadline(prefix=, since=, until=)` once the
+    sharing app is installed on this node and offers it (imported by name: supervision is
+    built before sharing and must not break while sharing is absent or incomplete)."""
+    if not apps.is_installed("sharing"):
+        return None
     try:
-        from sharing import selectors as sharing_selectors  # type: ignore[import-not-found]
+        sharing_selectors = importlib.import_module("sharing.selectors")
     except ImportError:
         return None
     answered = getattr(sharing_selectors, "answered_within_deadline", None)

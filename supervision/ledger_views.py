@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core import blobs
 from core.exceptions import NotFound, RuleViolation
-from supervision import selectors, services
+from supervision import region, selectors, services
 from supervision.models import LedgerTask, Milestone, ReportAttachment, WarningCard
 
 
@@ -126,4 +126,35 @@ def attachment(request: HttpRequest, pk: int, attachment_id: int) -> HttpRespons
         raise NotFound("attachment_not_found", "附件不存在")
     return blobs.file_response(
         blobs.read(a.path, a.sha256), content_type=a.content_type, name=a.name, digest=a.sha256
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def region_view(request: HttpRequest) -> HttpResponse:
+    """区域（东北三省一区）: each member node's aggregates and the region's total; a
+    supervisor may ask every member again at once."""
+    _viewer(request)
+    selectors.require_supervisor(request.user)
+    if request.method == "POST":
+        failed = [r.name for r in region.sync_region() if r.last_error]
+        if failed:
+            messages.warning(request, f"{'、'.join(failed)}暂时无法连接，显示其最近一次数据")
+        else:
+            messages.success(request, "已获取各节点最新汇总")
+        return HttpResponseRedirect(reverse("supervision:region"))
+    rows = region.regional_rows()
+    chart = {
+        "region": {
+            "kind": "bar",
+            "caption": "各节点收件与办结",
+            "labels": [r["name"] for r in rows if r["node"]],
+            "series": {
+                "收件": [r["received"] or 0 for r in rows if r["node"]],
+                "办结": [r["decided"] or 0 for r in rows if r["node"]],
+                "超期办结": [r["late"] or 0 for r in rows if r["node"]],
+            },
+        }
+    }
+    return render(
+        request, "supervision/region.html", {"rows": rows, "charts": chart, "may_supervise": True}
     )

@@ -413,3 +413,24 @@ class Bulletin(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class RegionalFigures(models.Model):
+    """The latest aggregates a member node of the region (东北三省一区) answered to
+    `supervision.figures` — counts only, never a case or a person — and when it was
+    last asked; a node that cannot be reached keeps its last answer."""
+
+    node = models.CharField("节点", max_length=32, unique=True)
+    name = models.CharField("名称", max_length=64)
+    division = models.CharField("区划代码", max_length=12, blank=True)
+    figures = models.JSONField("汇总数据", default=dict)
+    fetched_at = models.DateTimeField("获取时间", null=True, blank=True)
+    attempted_at = models.DateTimeField("最近尝试", null=True, blank=True)
+    last_error = models.CharField("最近错误", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "区域汇总"
+        ordering = ["division", "node"]
+
+    def __str__(self) -> str:
+        return self.name

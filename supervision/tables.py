@@ -233,3 +233,12 @@ def table(scope: Scope, name: str) -> Table:
     if name == "lists":
         return lists_table()
     raise KeyError(name)
+
+
+DASHBOARD = ["month", "division", "organisation", "item", "scope", "mode", "reductions", "services"]
+
+
+def dashboard_tables(scope: Scope) -> list[Table]:
+    """Every table of a dashboard, in page order (the list targets on a province's)."""
+    names = DASHBOARD + (["lists"] if scope.level == "province" else [])
+    return [table(scope, name) for name in names]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/", views.cases, name="cases"),
     path("export/<str:name>.<str:fmt>", views.export, name="export"),
     path("cards/", ledger_views.cards, name="cards"),
+    path("region/", ledger_views.region_view, name="region"),
     path("bulletins/", bulletin_views.manage, name="bulletins"),
     path("bulletins/<int:pk>/", bulletin_views.detail, name="bulletin"),
     path("bulletins/<int:pk>/publish/", bulletin_views.publish, name="publish"),

@@ -98,10 +98,7 @@ def _rendered(request: HttpRequest, table: tables.Table) -> dict[str, Any]:
 
 def _context(request: HttpRequest, scope: Scope) -> dict[str, Any]:
     summary = figures.summary(scope)
-    names = ["month", "division", "organisation", "item", "scope", "mode", "reductions", "services"]
-    if scope.level == "province":
-        names.append("lists")
-    shown = [tables.table(scope, name) for name in names]
+    shown = tables.dashboard_tables(scope)
     cases_url = reverse("supervision:cases")
     headline = [
         (key, label, summary[key], cases_url + "?" + _query(request, figure=key))
