@@ -33,7 +33,7 @@ from cases.schemas import (
 )
 from cases.workflow import definition_of
 from catalog.models import Material
-from catalog.selectors import current_version_of
+from catalog.selectors import version_to_apply_for
 from core import blobs
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
@@ -57,7 +57,7 @@ def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
 def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
     case = services.apply(
         actor=request.user,
-        item_version=current_version_of(payload.item),
+        item_version=version_to_apply_for(payload.item),
         form_data=payload.form,
         on_behalf_of=payload.applicant.dict() if payload.applicant else None,
         company_uscc=payload.company,
