@@ -182,6 +182,23 @@ def current_version_of(code: str, *, on: dt.date | None = None) -> ItemVersion:
     return version
 
 
+def version_to_apply_for(code: str) -> ItemVersion:
+    """The version of item `code` in force today, as an application needs it: the item and
+    its organisation joined, none of the guide's prefetches (the case services read the
+    availabilities and materials they check themselves). The same version as
+    `current_version_of`: the latest in force by effective date, then number."""
+    version = (
+        ItemVersion.objects.filter(_in_force(today()), item__code=code)
+        .select_related("item__organisation__division", "item__division", "category")
+        .order_by("-effective_from", "-number")
+        .first()
+    )
+    if version is None:
+        get_item(code)
+        raise NotFound("item_not_in_force", f"事项 {code} 当前没有生效的版本")
+    return version
+
+
 def item_versions(code: str) -> QuerySet[ItemVersion]:
     """All published versions of an item, newest first."""
     item = get_item(code)
