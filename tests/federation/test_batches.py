@@ -219,3 +219,31 @@ def test_a_batch_cut_by_a_crash_is_sent_again_whole_and_settled_once(
             == 1
         )
     assert services.verify_log().ok
+
+
+def test_send_writes_unsealed_and_the_next_append_links_it(federation):
+    """No lock on the log's head inside the business transaction (decision 161): the
+    envelope is written with no place in the chain, and whatever appends next — a receipt,
+    an incoming envelope, the worker before delivery — links it first."""
+    head = LogHead.objects.filter(pk=1).values_list("last_hash", flat=True).first()
+    with transaction.atomic():
+        sent = services.send("jilin", "federation.ping", {"note": "出"})
+    sent.refresh_from_db()
+    assert sent.position is None and sent.entry_hash.startswith(services.UNSEALED)
+    assert LogHead.objects.filter(pk=1).values_list("last_hash", flat=True).first() == head
+    services.receive(*_pings(federation, 1)[0])
+    order = list(
+        LogEntry.objects.order_by("position").values_list("entry_type", "direction", "position")
+    )
+    assert [(t, d) for t, d, _ in order] == [
+        ("envelope", "out"),
+        ("envelope", "in"),
+        ("receipt", "out"),
+    ]
+    sent.refresh_from_db()
+    assert sent.previous_hash == (head or services.GENESIS)
+    with transaction.atomic():
+        services.send("jilin", "federation.ping", {"note": "再出"})
+    check = services.verify_log()  # links the pending one, then checks it all
+    assert check.ok and check.entries == 4
+    assert not LogEntry.objects.filter(position__isnull=True).exists()
