@@ -40,7 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -93,46 +93,60 @@ def _entry_hash(previous: str, entry_type: str, direction: str, body: str, signa
 def _append(
     *, entry_type: str, direction: str, doc: dict[str, Any], body: str, signature: str
 ) -> LogEntry:
-    """Append one entry to the chained log; call inside a transaction."""
-    head = LogHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = LogHead.objects.create(pk=1, last_hash=GENESIS)
-    entry_hash = _entry_hash(head.last_hash, entry_type, direction, body, signature)
-    envelope_id = doc["id"] if entry_type == LogEntry.Type.ENVELOPE else doc["envelope"]
-    entry = LogEntry.objects.create(
-        entry_type=entry_type,
-        direction=direction,
-        envelope_id=envelope_id,
-        sender=doc["sender"],
-        receiver=doc["receiver"],
-        kind=doc.get("kind", ""),
-        body=body,
-        signature=signature,
-        key_id=doc["kid"],
-        algorithm=doc["alg"],
-        previous_hash=head.last_hash,
-        entry_hash=entry_hash,
+    """Append one entry to the chained log (sealing what is pending first); call inside a
+    transaction."""
+    chain = _Chain()
+    entry = chain.append(
+        entry_type=entry_type, direction=direction, doc=doc, body=body, signature=signature
     )
-    LogHead.objects.filter(pk=1).update(last_hash=entry_hash)
+    chain.close()
     return entry
 
 
+UNSEALED = "unsealed:"
+
+
 class _Chain:
-    """Several entries appended under one hold of the `LogHead` lock (a batch): the head is
-    read and locked once, each entry links to the previous one in memory, and the head is
-    written once at the end. Call inside a transaction; `mark`/`reset` undo the entries
-    of a savepoint that was rolled back."""
+    """Entries appended under one hold of the `LogHead` lock: the head is read and locked
+    once, the envelopes sent since the last append are linked first (`seal`, decision
+    161), each entry links to the previous one in memory, and the head is written once at
+    the end. Call inside a transaction; `last`/`position` are restored by the caller when
+    a savepoint holding some of the entries is rolled back (`mark`/`reset`)."""
 
     def __init__(self) -> None:
         head = LogHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             head = LogHead.objects.create(pk=1, last_hash=GENESIS)
         self.last = self.first = head.last_hash
+        self.position = LogEntry.objects.aggregate(top=Max("position"))["top"] or 0
+        self.sealed = self.seal()
+
+    def mark(self) -> tuple[str, int]:
+        return self.last, self.position
+
+    def reset(self, mark: tuple[str, int]) -> None:
+        self.last, self.position = mark
+
+    def seal(self) -> int:
+        """Link the envelopes written unsealed by `send` whose transactions have committed,
+        in id order; how many."""
+        pending = list(LogEntry.objects.filter(position__isnull=True).order_by("id"))
+        for entry in pending:
+            entry_hash = _entry_hash(
+                self.last, entry.entry_type, entry.direction, entry.body, entry.signature
+            )
+            self.position += 1
+            LogEntry.objects.filter(pk=entry.pk, position__isnull=True).update(
+                previous_hash=self.last, entry_hash=entry_hash, position=self.position
+            )
+            self.last = entry_hash
+        return len(pending)
 
     def append(
         self, *, entry_type: str, direction: str, doc: dict[str, Any], body: str, signature: str
     ) -> LogEntry:
         entry_hash = _entry_hash(self.last, entry_type, direction, body, signature)
+        self.position += 1
         entry = LogEntry.objects.create(
             entry_type=entry_type,
             direction=direction,
@@ -146,6 +160,7 @@ class _Chain:
             algorithm=doc["alg"],
             previous_hash=self.last,
             entry_hash=entry_hash,
+            position=self.position,
         )
         self.last = entry_hash
         return entry
@@ -153,6 +168,14 @@ class _Chain:
     def close(self) -> None:
         if self.last != self.first:
             LogHead.objects.filter(pk=1).update(last_hash=self.last)
+
+
+def seal_pending() -> int:
+    """Link every committed unsealed envelope into the chain now; how many."""
+    with transaction.atomic():
+        chain = _Chain()
+        chain.close()
+    return chain.sealed
 
 
 def _signed(doc: dict[str, Any]) -> tuple[str, str]:
@@ -194,13 +217,25 @@ def send(receiver: str, kind: str, payload: dict[str, Any]) -> LogEntry:
     """Sign an envelope, log it and queue it for delivery, in the caller's transaction."""
     doc = _envelope_doc(receiver, kind, payload)
     body, signature = _signed(doc)
+    signed_doc = json.loads(body)
     with transaction.atomic():
-        entry = _append(
+        # Written unsealed: no lock on the log's head inside the caller's transaction, so
+        # business changes that send envelopes do not wait on each other (decision 161).
+        # The next append links it, and the worker before it leaves the node.
+        entry = LogEntry.objects.create(
             entry_type=LogEntry.Type.ENVELOPE,
             direction=LogEntry.Direction.OUT,
-            doc=json.loads(body),
+            envelope_id=signed_doc["id"],
+            sender=signed_doc["sender"],
+            receiver=signed_doc["receiver"],
+            kind=signed_doc["kind"],
             body=body,
             signature=signature,
+            key_id=signed_doc["kid"],
+            algorithm=signed_doc["alg"],
+            previous_hash="",
+            entry_hash=UNSEALED + signed_doc["id"],
+            position=None,
         )
         Outbox.objects.create(envelope=entry, receiver=receiver, next_attempt_at=timezone.now())
     return entry
@@ -487,6 +522,11 @@ def deliver_due(*, limit: int = 1000) -> dict[str, int]:
     does not hold up the others."""
     now = timezone.now()
     counts = {"delivered": 0, "refused": 0, "failed": 0}
+    # What leaves the node is in the chain first (decision 161).
+    if Outbox.objects.filter(
+        status=Outbox.Status.PENDING, envelope__position__isnull=True
+    ).exists():
+        seal_pending()
     receivers = (
         Outbox.objects.filter(status=Outbox.Status.PENDING)
         .values_list("receiver", flat=True)
@@ -500,7 +540,8 @@ def deliver_due(*, limit: int = 1000) -> dict[str, int]:
         )
         due: list[Outbox] = []
         for item in queue:
-            if item.next_attempt_at > now:
+            # Not due yet, or sent after the sealing above: it waits, and so do the later.
+            if item.next_attempt_at > now or item.envelope.position is None:
                 break
             due.append(item)
         for position, batch in enumerate(_batches(due)):
@@ -770,7 +811,7 @@ def _take(
     again = _stored_receipt(doc["id"], body)
     if again is not None:
         return again
-    mark = chain.last
+    mark = chain.mark()
     try:
         with transaction.atomic():
             chain.append(
@@ -800,10 +841,10 @@ def _take(
                 signature=receipt_signature,
             )
     except RuleViolation as exc:
-        chain.last = mark
+        chain.reset(mark)
         raise _refuse(exc.code, exc.message, doc=doc, raw=body, verified=True) from exc
     except BaseException:
-        chain.last = mark
+        chain.reset(mark)
         raise
     return {"receipt": receipt_body, "signature": receipt_signature}
 
@@ -978,16 +1019,21 @@ def verify_log() -> LogCheck:
     own = {k.fingerprint: k for k in NodeKey.objects.all()}
     check = LogCheck()
     previous = GENESIS
+    # Envelopes sent and not linked yet are linked first: the check covers them too.
+    if LogEntry.objects.filter(position__isnull=True).exists():
+        seal_pending()
     # The head first, then the entries up to it: one appended meanwhile is not a problem.
     head = LogHead.objects.filter(pk=1).first()
     last = (
-        LogEntry.objects.filter(entry_hash=head.last_hash).values_list("pk", flat=True).first()
+        LogEntry.objects.filter(entry_hash=head.last_hash)
+        .values_list("position", flat=True)
+        .first()
         if head is not None
         else None
     )
-    entries = LogEntry.objects.order_by("id")
+    entries = LogEntry.objects.filter(position__isnull=False).order_by("position")
     if last is not None:
-        entries = entries.filter(pk__lte=last)
+        entries = entries.filter(position__lte=last)
     for entry in entries.iterator(chunk_size=500):
         check.entries += 1
         label = f"#{entry.pk} {entry.get_entry_type_display()} {entry.envelope_id}"
