@@ -159,9 +159,7 @@ def find_case_for(user: Actor, number: str) -> Case:
     case again with what it needs anyway (the API then answers with `find_case_detail`).
     404 otherwise, as `get_case_for`. No join and no ordering: the joined listing query of
     `cases_for` cost PostgreSQL more to plan than to run (decision 152)."""
-    case = Case.objects.filter(
-        InSelect(F("pk"), visible_case_ids(user, Q(number=number)))
-    ).first()
+    case = Case.objects.filter(InSelect(F("pk"), visible_case_ids(user, Q(number=number)))).first()
     if case is None:
         raise NotFound("case_not_found", f"办件 {number} 不存在或无权查看")
     return case
