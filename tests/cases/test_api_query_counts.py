@@ -63,4 +63,6 @@ def test_submission_query_counts_are_constant(client, world):  # noqa: F811
     create, uploads, submit = again
     assert len(set(uploads)) == 1
     # Bounds from the counts measured in docs/benchmarks.md: a regression shows here.
-    assert create <= 28 and uploads[0] <= 26 and submit <= 34, again
+    # Submitting also asks whether a fee is due (待缴费, payments) and whether a material
+    # comes by data sharing (sharing): 34 queries before those two, 39 with them.
+    assert create <= 28 and uploads[0] <= 26 and submit <= 39, again
