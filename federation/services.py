@@ -529,12 +529,15 @@ def deliver_due(*, limit: int = 1000) -> dict[str, int]:
         status=Outbox.Status.PENDING, envelope__position__isnull=True
     ).exists():
         seal_pending()
+    # Ordered by the receiver itself: with the model's ordering by id, DISTINCT would
+    # name a receiver once per pending envelope, and each would go through the queue.
     receivers = (
         Outbox.objects.filter(status=Outbox.Status.PENDING)
+        .order_by("receiver")
         .values_list("receiver", flat=True)
         .distinct()
     )
-    for receiver in sorted(receivers):
+    for receiver in list(receivers):
         queue = (
             Outbox.objects.filter(status=Outbox.Status.PENDING, receiver=receiver)
             .select_related("envelope")
