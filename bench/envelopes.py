@@ -280,7 +280,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     federate(nodes)
     try:
         receiver.start_server(args.workers, args.threads)
+        sender.env["LOG_LEVEL"] = "INFO"  # its log says what each round delivered
         sender.start("worker", [PY, "manage.py", "worker", "--interval", "0.2"])
+        sender.env["LOG_LEVEL"] = base_env.get("LOG_LEVEL", "WARNING")
         log(f"enqueueing {args.count} envelopes; the receiver is killed at a third")
         started = time.monotonic()
         # Several enqueuers, as a node's web workers commit business changes side by side.
@@ -319,6 +321,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 log(f"receiver back at {restarted_at:.1f} s")
             if enqueued_in is not None and int(sender.sql(pending_sql)) == 0:
                 break
+            worker = sender.processes.get("worker")
+            if worker is not None and worker.poll() is not None:
+                raise RuntimeError(f"the sender's worker exited with {worker.returncode}")
             if elapsed > args.timeout:
                 log("timed out waiting for the outbox to empty")
                 break

@@ -247,3 +247,19 @@ def test_send_writes_unsealed_and_the_next_append_links_it(federation):
     check = services.verify_log()  # links the pending one, then checks it all
     assert check.ok and check.entries == 4
     assert not LogEntry.objects.filter(position__isnull=True).exists()
+
+
+def test_a_round_reads_each_receivers_queue_once(federation, receiver):
+    """The receivers are listed once each (a DISTINCT under the model's ordering by id
+    named one per pending envelope, and the round went through the queue again for each:
+    minutes per round with thousands pending)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _send(30)
+    receiver.drop = 1
+    with CaptureQueriesContext(connection) as ctx:
+        assert services.deliver_due()["failed"] == 1
+    queue_reads = [q for q in ctx.captured_queries if 'FROM "federation_outbox"' in q["sql"]]
+    assert len(queue_reads) <= 3, [q["sql"][:80] for q in queue_reads]
+    assert receiver.requests == [30]
