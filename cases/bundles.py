@@ -276,7 +276,7 @@ def submit_bundle_case(bundle_case: BundleCase, *, actor: Actor) -> BundleCase:
 
 def _lock(bundle_case: BundleCase) -> BundleCase:
     return (
-        BundleCase.objects.select_for_update()
+        BundleCase.objects.select_for_update(of=("self",))
         .select_related("bundle_version__bundle", "applicant_person", "applicant_company", "place")
         .get(pk=bundle_case.pk)
     )
