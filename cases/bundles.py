@@ -536,6 +536,39 @@ def get_bundle_case_for(user: Any, number: str) -> BundleCase:
 
 
 @dataclass(frozen=True)
+class BundleLink:
+    """What a sub-case's handlers see of its bundle: which bundle, which stage, and the
+    items that wait for this case."""
+
+    name: str
+    number: str
+    order: int
+    waiting: list[str]
+
+
+def bundle_link_of(case: Case) -> BundleLink | None:
+    """The bundle `case` is a step of, if any (two queries)."""
+    link = (
+        BundleSubCase.objects.filter(case=case)
+        .select_related("bundle_case__bundle_version__bundle")
+        .first()
+    )
+    if link is None:
+        return None
+    later = (
+        link.bundle_case.sub_cases.filter(order__gt=link.order, status=Sub.WAITING)
+        .select_related("step__item_version")
+        .order_by("order", "id")
+    )
+    return BundleLink(
+        name=link.bundle_case.bundle_version.bundle.name,
+        number=link.bundle_case.number,
+        order=link.order,
+        waiting=[item_name(s.step) for s in later],
+    )
+
+
+@dataclass(frozen=True)
 class TimelineRow:
     at: dt.datetime
     actor: str

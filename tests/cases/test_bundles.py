@@ -394,3 +394,14 @@ def test_a_refusal_reported_by_the_other_node_blocks_the_rest(
     assert first.status == "failed" and second.status == "blocked"
     remote_first.refresh_from_db()
     assert remote_first.status == BundleCase.Status.FAILED
+
+
+def test_the_console_names_the_bundle_and_what_waits_for_the_case(world, client):
+    bundle_case = submitted(world)
+    first = subs_of(bundle_case)[0]
+    client.force_login(world["staff"]["certificate"][0])
+    page = client.get(f"/console/cases/{first.case.number}/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"本办件是“新生儿出生一件事”（{bundle_case.number}）第 1 阶段的事项" in body
+    assert "将自动开始办理：新生儿入户、社会保障卡申领" in body
