@@ -597,6 +597,8 @@ class BundleOverview:
     timeline: list[TimelineRow]
     results: list[ResultRow]
     blocked: list[tuple[BundleSubCase, str]]
+    # Running sub-cases the other node did not accept (their timeline says why).
+    refused: list[tuple[BundleSubCase, str]]
     materials: list[Any]
     given: dict[str, BundleMaterial]
 
@@ -623,7 +625,7 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
         TimelineRow(e.at, e.actor_label, BUNDLE_ACTIONS.get(e.action, e.action), e.note, "一件事")
         for e in bundle_case.events.all()
     ]
-    events = CaseEvent.objects.filter(case_id__in=list(by_case)).order_by("at", "id")
+    events = list(CaseEvent.objects.filter(case_id__in=list(by_case)).order_by("at", "id"))
     for event in events:
         sub = by_case[event.case_id]
         rows.append(
@@ -636,6 +638,11 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
             )
         )
     rows.sort(key=lambda r: r.at)
+    refused = {
+        by_case[e.case_id].pk: (by_case[e.case_id], e.note)
+        for e in events
+        if e.action == "refused_by_node" and by_case[e.case_id].status == Sub.RUNNING
+    }
     numbers = {s.case.number: s for s in subs if s.case is not None}
     results = [
         ResultRow(
@@ -673,6 +680,7 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
         timeline=rows,
         results=results,
         blocked=blocked,
+        refused=list(refused.values()),
         materials=bundle_materials([s.step for s in subs]),
         given={m.key: m for m in bundle_case.materials.all()},
     )

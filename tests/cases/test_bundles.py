@@ -405,3 +405,23 @@ def test_the_console_names_the_bundle_and_what_waits_for_the_case(world, client)
     body = page.content.decode()
     assert f"本办件是“新生儿出生一件事”（{bundle_case.number}）第 1 阶段的事项" in body
     assert "将自动开始办理：新生儿入户、社会保障卡申领" in body
+
+
+def test_a_step_the_other_node_did_not_accept_is_shown_on_the_bundle(remote_first, client):
+    from cases import timeline
+    from core.actors import NodeActor
+
+    first = subs_of(remote_first)[0]
+    timeline.record_event(
+        first.case,
+        actor=NodeActor("jilin", "吉林"),
+        action="refused_by_node",
+        note="吉林未接受本节点发送的办件信息（form_invalid）：申请表填写有误",
+    )
+    overview = bundles.bundle_overview(remote_first)
+    assert [(s.pk, why[:2]) for s, why in overview.refused] == [(first.pk, "吉林")]
+    client.force_login(remote_first.submitted_by)
+    body = client.get(f"/my/bundles/{remote_first.number}/").content.decode()
+    assert "有事项未被承办节点接受" in body and "申请表填写有误" in body
+    data = client.get(f"/api/v1/bundle-cases/{remote_first.number}").json()
+    assert data["refused"][0]["item"] == "开具户籍类证明"
