@@ -7,6 +7,9 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+# Apache ECharts for the supervision dashboards: from npm, copied into the app's static
+# files (served by the node, never fetched from elsewhere by the browser); not committed.
+ECHARTS := supervision/static/supervision/vendor/echarts.min.js
 # Real node processes and a headless browser: slow, and independent of the database the
 # suite runs on, so they run once, in the SQLite pass.
 NOT_SLOW := -m "not nodes and not browser"
@@ -30,10 +33,16 @@ $(STAMP): pyproject.toml scripts/system-packages
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@# axe-core for the browser test's accessibility checks: installed, never committed.
-	test -f $(AXE) || npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund axe-core@4.14
+	@# ECharts for the dashboards, in the same npm folder (an install there with --no-save
+	@# keeps only what it names, so both are named each time).
+	test -f $(AXE) -a -f $(VENV)/npm/node_modules/echarts/dist/echarts.min.js || npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund axe-core@4.14 echarts@5.6.0
 	touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv and install every dependency (Python and Debian)
+$(ECHARTS): $(STAMP)
+	test -f $(VENV)/npm/node_modules/echarts/dist/echarts.min.js || npm install --prefix $(VENV)/npm --no-save --no-audit --no-fund axe-core@4.14 echarts@5.6.0
+	mkdir -p $(dir $(ECHARTS)) && cp $(VENV)/npm/node_modules/echarts/dist/echarts.min.js $(ECHARTS)
+
+setup: $(STAMP) $(ECHARTS) ## Create .venv and install every dependency (Python, Debian, npm)
 
 run: setup ## Set up and start the four federated demo nodes on ports PORT…PORT+3 (PORT=8000)
 	$(PY) scripts/run-nodes --base-port $(PORT)
@@ -57,7 +66,7 @@ lint: setup ## ruff, Django's checks and missing migrations
 	$(DEMO_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 typecheck: setup ## mypy on the apps
-	$(VENV)/bin/mypy core accounts catalog federation delivery halls licences cases hotline ratings portal console demo bench tongban
+	$(VENV)/bin/mypy core accounts catalog federation delivery payments halls licences sharing signon cases hotline ratings supervision portal console demo bench tongban
 
 fmt: setup ## Format the code
 	$(VENV)/bin/ruff format .

@@ -13,6 +13,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from core.assurance import Assurance
 from core.models import Division, Organisation
 
 
@@ -291,6 +292,10 @@ class ItemVersion(_FrozenWhenPublished):
     visits_required = models.PositiveSmallIntegerField("到办事现场次数", default=0)
     legal_basis = models.TextField("设定依据")
     allows_commitment = models.BooleanField("可告知承诺", default=False)
+    # The least an applicant's sign-in must prove to apply online (core/assurance.py).
+    assurance_level = models.CharField(
+        "身份认证等级要求", max_length=16, choices=Assurance.choices, default=Assurance.PASSWORD
+    )
     location = models.CharField("办理地点", max_length=300, blank=True)
     office_hours = models.CharField("办理时间", max_length=200, blank=True)
     consultation_phone = models.CharField("咨询电话", max_length=64, blank=True)
@@ -341,6 +346,9 @@ class Material(_FrozenWhenPublished):
     )
     position = models.PositiveSmallIntegerField("序号", default=0)
     name = models.CharField("材料名称", max_length=200)
+    # 材料编码: the same material asked by many items has one code, so a data resource that
+    # can replace it (sharing.DataResource.material_codes) serves every item asking for it.
+    code = models.CharField("材料编码", max_length=40, blank=True, default="", db_index=True)
     necessity = models.CharField("必要性", max_length=24, choices=Necessity.choices)
     source_type = models.CharField("来源渠道", max_length=16, choices=SourceType.choices)
     originals = models.PositiveSmallIntegerField("原件份数", default=0)

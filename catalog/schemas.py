@@ -25,6 +25,7 @@ from catalog.models import (
 )
 from catalog.selectors import version_in_force
 from catalog.services import CHANNELS, DELIVERY
+from core.assurance import Assurance
 from core.schemas import CodeLabel, DivisionRef, OrganisationRef, code_labels
 
 
@@ -147,6 +148,8 @@ class ItemVersionOut(ItemVersionRowOut):
     visits_required: int
     legal_basis: str
     allows_commitment: bool
+    assurance_level: Assurance
+    assurance_level_label: str = Field(validation_alias="get_assurance_level_display")
     location: str
     office_hours: str
     consultation_phone: str

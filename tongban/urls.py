@@ -1,6 +1,6 @@
 """URL map of a node: the health endpoints, admin, the JSON API under /api/v1/, the node-to-node exchange under
 /federation/v1/, the staff console under /console/, the 12345 hotline under /hotline/ and its Open311
-GeoReport v2 API under /open311/v2/, and the portal."""
+GeoReport v2 API under /open311/v2/, the supervision pages under /supervision/, and the portal."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -24,7 +24,12 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("hotline/", include("hotline.urls")),
     path("ratings/", include("ratings.urls")),
+    path("payments/", include("payments.urls")),
+    path("sharing/", include("sharing.urls")),
+    path("supervision/", include("supervision.urls")),
     path("open311/v2/", include("hotline.open311")),
+    # OpenID Connect provider (/.well-known/, /oidc/) and sign-in with another node (/signon/).
+    path("", include("signon.urls")),
     path("", include("portal.urls")),
 ]
 

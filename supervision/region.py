@@ -1,0 +1,193 @@
+"""The regional view (东北三省一区): every member node answers `supervision.figures` with
+its aggregates — counts per scope, mode, month and city, and the rates of its ratings,
+hotline and licences — and nothing else: no case number, no applicant, no organisation
+of a person. As DIGIT's national dashboard, the region sees totals; the cases stay on
+their node.
+
+`sync_region()` asks every member (this node answers itself without the exchange) and
+keeps each answer in `RegionalFigures`; the worker runs it every `REGION_EVERY_SECONDS`
+when the node is federated, and the regional page can ask again at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog.selectors import node_display_name
+from core.exceptions import RuleViolation
+from federation import directory, registry, services
+from federation.directory import DirectoryUnavailable
+from supervision import figures
+from supervision.figures import Scope
+from supervision.models import COUNTER_FIELDS, RegionalFigures
+
+log = logging.getLogger(__name__)
+
+FIGURES_QUERY = "supervision.figures"
+REGION_EVERY_SECONDS = 600
+MONTH = r"^\d{4}-\d{2}$"
+
+
+class FiguresQuestion(BaseModel):
+    """The payload of `supervision.figures`: the period asked about (months, optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    since: str | None = Field(default=None, pattern=MONTH)
+    until: str | None = Field(default=None, pattern=MONTH)
+
+
+def _month(text: str | None) -> dt.date | None:
+    return dt.datetime.strptime(text, "%Y-%m").date() if text else None
+
+
+def _counts(row: dict[str, Any]) -> dict[str, Any]:
+    keep = [*COUNTER_FIELDS, "on_time_rate", "mean_days", "mean_limit", "open"]
+    return {k: row.get(k) for k in keep}
+
+
+def node_figures(since: str | None = None, until: str | None = None) -> dict[str, Any]:
+    """This node's aggregates: its own organisations' cases (never the cached copies of
+    other members'), in counts only."""
+    scope = Scope(local=True, since=_month(since), until=_month(until))
+    summary = figures.summary(scope)
+    return {
+        "node": settings.NODE_ID,
+        "generated_at": timezone.now().isoformat(),
+        "period": {"since": since, "until": until},
+        "summary": {
+            **_counts(summary),
+            "red": summary["red"],
+            "yellow": summary["yellow"],
+            "percentiles": {str(k): v for k, v in summary["percentiles"].items()},
+        },
+        "by_scope": [
+            {"key": r["key"], "label": r["label"], **_counts(r)}
+            for r in figures.breakdown(scope, "scope")
+        ],
+        "by_mode": [
+            {"key": r["key"], "label": r["label"], **_counts(r)}
+            for r in figures.breakdown(scope, "mode")
+        ],
+        "by_month": [{"key": r["key"], **_counts(r)} for r in figures.breakdown(scope, "month")],
+        "by_division": [
+            {"key": r["key"], "label": r["label"], **_counts(r)}
+            for r in figures.breakdown(scope, "division")
+        ],
+        "ratings": figures.rating_figures(scope),
+        "hotline": figures.hotline_figures(scope),
+        "licences": figures.licence_figures(scope),
+    }
+
+
+def answer_figures(message: registry.Message, payload: FiguresQuestion) -> dict[str, Any]:
+    return node_figures(payload.since, payload.until)
+
+
+def _store(
+    node: str, name: str, division: str, answer: dict[str, Any] | None, error: str = ""
+) -> RegionalFigures:
+    now = timezone.now()
+    row, _ = RegionalFigures.objects.get_or_create(
+        node=node, defaults={"name": name, "division": division}
+    )
+    row.name, row.division, row.attempted_at, row.last_error = name, division, now, error[:500]
+    if answer is not None:
+        row.figures, row.fetched_at = answer, now
+    row.save()
+    return row
+
+
+def sync_region() -> list[RegionalFigures]:
+    """Ask every member of the directory for its figures; keep each answer."""
+    try:
+        members = list(directory.current().nodes.values())
+    except DirectoryUnavailable as exc:
+        raise RuleViolation("directory_unavailable", f"无法获取区域汇总：{exc}") from exc
+    rows = []
+    for node in sorted(members, key=lambda n: n.division):
+        name = node_display_name(node.division, node.name)
+        if node.id == settings.NODE_ID:
+            rows.append(_store(node.id, name, node.division, node_figures()))
+            continue
+        try:
+            answer = services.ask(node.id, FIGURES_QUERY, {})
+        except (services.FederationUnavailable, RuleViolation) as exc:
+            log.warning("regional figures: %s failed: %s", node.id, exc)
+            rows.append(_store(node.id, name, node.division, None, f"无法获取：{exc}"))
+            continue
+        rows.append(_store(node.id, name, node.division, _screened(answer)))
+    return rows
+
+
+ALLOWED_KEYS = {
+    "node",
+    "generated_at",
+    "period",
+    "summary",
+    "by_scope",
+    "by_mode",
+    "by_month",
+    "by_division",
+    "ratings",
+    "hotline",
+    "licences",
+}
+
+
+def _screened(answer: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the aggregate sections a member may send (anything else is dropped, so a
+    member that sent more than aggregates would not have it stored here)."""
+    return {k: v for k, v in answer.items() if k in ALLOWED_KEYS}
+
+
+def sync_job() -> str | None:
+    if not directory.is_federated():
+        return None
+    try:
+        rows = sync_region()
+    except RuleViolation as exc:
+        log.warning("regional figures: %s", exc.message)
+        return None
+    failed = [r.name for r in rows if r.last_error]
+    return f"区域汇总：{len(rows) - len(failed)} 个节点" + (
+        f"，{'、'.join(failed)}失败" if failed else ""
+    )
+
+
+def regional_rows() -> list[dict[str, Any]]:
+    """The stored answers as table rows, one per node, and the region's total."""
+    rows = []
+    total = {k: 0 for k in ("received", "accepted", "decided", "on_time", "late", "red", "open")}
+    for r in RegionalFigures.objects.all():
+        s = r.figures.get("summary", {})
+        row = {
+            "node": r.node,
+            "name": r.name,
+            "fetched_at": r.fetched_at,
+            "error": r.last_error,
+            **{k: s.get(k) for k in total},
+            "on_time_rate": s.get("on_time_rate"),
+            "mean_days": s.get("mean_days"),
+        }
+        for k in total:
+            total[k] += s.get(k) or 0
+        rows.append(row)
+    decided = total["decided"]
+    total_row = {
+        "node": "",
+        "name": "区域合计",
+        **total,
+        "on_time_rate": round(100.0 * total["on_time"] / decided, 1) if decided else None,
+        "mean_days": None,
+    }
+    return rows + ([total_row] if rows else [])
+
+
+def register() -> None:
+    registry.register_query(FIGURES_QUERY, FiguresQuestion, answer_figures)
