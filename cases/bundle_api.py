@@ -100,6 +100,7 @@ class BundleCaseOut(Schema):
     current: list[str]
     sub_cases: list[SubCaseOut]
     blocked: list[dict[str, str]]
+    refused: list[dict[str, str]] = Field(description="协同节点未接受的子办件及原因")
     materials: list[BundleMaterialStateOut]
     timeline: list[TimelineRowOut]
     results: list[ResultRowOut]
@@ -139,6 +140,7 @@ def overview_data(view: bundles.BundleOverview) -> dict[str, Any]:
         "blocked": [
             {"item": bundles.item_name(s.step), "blocks": blocks} for s, blocks in view.blocked
         ],
+        "refused": [{"item": bundles.item_name(s.step), "reason": why} for s, why in view.refused],
         "materials": [
             {
                 "key": m.key,

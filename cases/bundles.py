@@ -276,7 +276,7 @@ def submit_bundle_case(bundle_case: BundleCase, *, actor: Actor) -> BundleCase:
 
 def _lock(bundle_case: BundleCase) -> BundleCase:
     return (
-        BundleCase.objects.select_for_update()
+        BundleCase.objects.select_for_update(of=("self",))
         .select_related("bundle_version__bundle", "applicant_person", "applicant_company", "place")
         .get(pk=bundle_case.pk)
     )
@@ -536,6 +536,39 @@ def get_bundle_case_for(user: Any, number: str) -> BundleCase:
 
 
 @dataclass(frozen=True)
+class BundleLink:
+    """What a sub-case's handlers see of its bundle: which bundle, which stage, and the
+    items that wait for this case."""
+
+    name: str
+    number: str
+    order: int
+    waiting: list[str]
+
+
+def bundle_link_of(case: Case) -> BundleLink | None:
+    """The bundle `case` is a step of, if any (two queries)."""
+    link = (
+        BundleSubCase.objects.filter(case=case)
+        .select_related("bundle_case__bundle_version__bundle")
+        .first()
+    )
+    if link is None:
+        return None
+    later = (
+        link.bundle_case.sub_cases.filter(order__gt=link.order, status=Sub.WAITING)
+        .select_related("step__item_version")
+        .order_by("order", "id")
+    )
+    return BundleLink(
+        name=link.bundle_case.bundle_version.bundle.name,
+        number=link.bundle_case.number,
+        order=link.order,
+        waiting=[item_name(s.step) for s in later],
+    )
+
+
+@dataclass(frozen=True)
 class TimelineRow:
     at: dt.datetime
     actor: str
@@ -564,6 +597,8 @@ class BundleOverview:
     timeline: list[TimelineRow]
     results: list[ResultRow]
     blocked: list[tuple[BundleSubCase, str]]
+    # Running sub-cases the other node did not accept (their timeline says why).
+    refused: list[tuple[BundleSubCase, str]]
     materials: list[Any]
     given: dict[str, BundleMaterial]
 
@@ -590,7 +625,7 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
         TimelineRow(e.at, e.actor_label, BUNDLE_ACTIONS.get(e.action, e.action), e.note, "一件事")
         for e in bundle_case.events.all()
     ]
-    events = CaseEvent.objects.filter(case_id__in=list(by_case)).order_by("at", "id")
+    events = list(CaseEvent.objects.filter(case_id__in=list(by_case)).order_by("at", "id"))
     for event in events:
         sub = by_case[event.case_id]
         rows.append(
@@ -603,6 +638,11 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
             )
         )
     rows.sort(key=lambda r: r.at)
+    refused = {
+        by_case[e.case_id].pk: (by_case[e.case_id], e.note)
+        for e in events
+        if e.action == "refused_by_node" and by_case[e.case_id].status == Sub.RUNNING
+    }
     numbers = {s.case.number: s for s in subs if s.case is not None}
     results = [
         ResultRow(
@@ -640,6 +680,7 @@ def bundle_overview(bundle_case: BundleCase) -> BundleOverview:
         timeline=rows,
         results=results,
         blocked=blocked,
+        refused=list(refused.values()),
         materials=bundle_materials([s.step for s in subs]),
         given={m.key: m for m in bundle_case.materials.all()},
     )

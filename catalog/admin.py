@@ -16,9 +16,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from catalog.bundles import draft_bundle_version, publish_bundle_version
 from catalog.form_schema import parse_form_fields
 from catalog.models import (
     Availability,
+    Bundle,
+    BundleStep,
+    BundleVersion,
     ItemCategory,
     ItemList,
     ItemVersion,
@@ -257,3 +261,53 @@ class ZoneSourceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# 一件事 (catalog/bundles.py) ----------------------------------------------------------------
+
+
+class BundleStepInline(_FrozenInlineMixin, admin.TabularInline):
+    model = BundleStep
+    extra = 0
+    autocomplete_fields = ["item"]
+    readonly_fields = ["item_version"]
+
+
+@admin.register(Bundle)
+class BundleAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "audience"]
+    search_fields = ["name", "code"]
+    actions = ["make_new_version"]
+
+    @admin.action(description="新建一件事版本（复制最新版本为草稿，次日生效）")
+    def make_new_version(self, request: HttpRequest, queryset: QuerySet[Bundle]) -> None:
+        tomorrow = timezone.localdate() + dt.timedelta(days=1)
+        _run_each(
+            request,
+            self,
+            queryset,
+            lambda b: draft_bundle_version(b, effective_from=tomorrow, actor=request.user),
+            "已新建草稿版本",
+        )
+
+
+@admin.register(BundleVersion)
+class BundleVersionAdmin(_PublishedReadOnly, admin.ModelAdmin):
+    """A bundle version: its merged form (JSON, the item form schema) and its steps;
+    publishing checks it whole (`publish_bundle_version`)."""
+
+    list_display = ["bundle", "number", "status", "effective_from", "published_at", "change_note"]
+    list_filter = ["bundle", "status"]
+    readonly_fields = ["status", "published_at"]
+    inlines = [BundleStepInline]
+    actions = ["publish"]
+
+    @admin.action(description="发布所选一件事版本")
+    def publish(self, request: HttpRequest, queryset: QuerySet[BundleVersion]) -> None:
+        _run_each(
+            request,
+            self,
+            queryset,
+            lambda v: publish_bundle_version(v, actor=request.user),
+            "已发布",
+        )

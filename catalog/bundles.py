@@ -413,8 +413,8 @@ def item_answers(step: BundleStep, answers: Mapping[str, Any]) -> dict[str, Any]
 
 @dataclass
 class BundleMaterial:
-    """A material asked once for several steps: the same licence type, or else the same
-    name; `produced_by` is the earlier step whose result is that licence (passed forward,
+    """A material asked once for several steps: the same material code, licence type, or
+    else the same name; `produced_by` is the earlier step whose result is that licence (passed forward,
     not asked)."""
 
     key: str
@@ -430,6 +430,10 @@ class BundleMaterial:
 
 
 def material_key(material: Material) -> str:
+    """What makes two items' materials one: the catalog's 材料编码, else the licence type
+    that can replace it, else its exact name."""
+    if material.code:
+        return f"code:{material.code}"
     if material.licence_type_id is not None:
         return f"licence:{material.licence_type.code}"  # type: ignore[union-attr]
     return f"name:{material.name}"

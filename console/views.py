@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Role, StaffRole
+from cases import bundles, joint, services, shipping
 from cases import commitments as case_commitments
-from cases import joint, services, shipping
 from cases.engine import take_action
 from cases.materials import read_material
 from cases.models import Case
@@ -242,6 +242,7 @@ def _render_case(
             if clerk and before_submission and case.channel == Case.Channel.WINDOW
             else [],
             "form_note": "",
+            "bundle_link": bundles.bundle_link_of(case),
         }
     )
     context["foreign_form"] = foreign_licence_form(case) if upload_materials else None

@@ -310,3 +310,118 @@ def _pdf(marker: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(f"m{marker}.pdf", builders.uploaded_pdf(marker), "application/pdf")
+
+
+# A step on another node ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def remote_first(world, federation):
+    """A bundle whose first step is an item of the Jilin node, the second this node's."""
+    from core.models import Division, Organisation
+
+    org = Organisation.objects.create(
+        uscc=builders.valid_uscc(81, "220100"),
+        name="长春市公安局",
+        kind="department",
+        division=Division.objects.get(code="220100"),
+        node="jilin",
+    )
+    remote = builders.item("开具户籍类证明", org=org)
+    bundle = save_bundle(code="remote", name="跨节点", audience="person", actor=SystemActor("t"))
+    version = create_bundle_version(
+        bundle,
+        number=1,
+        effective_from=dt.date(2024, 6, 1),
+        form_fields=[{"name": "reason", "label": "原因", "type": "text"}],
+        steps=[
+            StepData(1, remote.item, field_map={"reason": "reason"}),
+            StepData(2, world["items"]["card"].item, field_map={"reason": "reason"}),
+        ],
+        actor=SystemActor("t"),
+        change_note="x",
+    )
+    version = publish_bundle_version(version, actor=SystemActor("t"))
+    user = world["applicant"].user
+    bundle_case = bundles.start_bundle_case(
+        bundle_version=version, form_data={"reason": "落户"}, actor=user
+    )
+    keys = (HUKOU_KEY, "name:结婚证", "licence:111000000000131244002")
+    for marker, key in enumerate(keys):
+        bundles.add_bundle_material(
+            bundle_case, key, content=builders.uploaded_pdf(str(marker)), name="m.pdf", actor=user
+        )
+    return bundles.submit_bundle_case(bundle_case, actor=user)
+
+
+def _from_jilin(federation, case: Case, action: str, from_state: str) -> None:
+    from federation import services as exchange
+
+    payload = {
+        "number": case.number,
+        "action": action,
+        "from_state": from_state,
+        "actor": "cc",
+        "note": "不符合落户条件",
+    }
+    exchange.receive(*federation.jilin.envelope("case.action", payload))
+
+
+def test_a_decision_reported_by_the_other_node_moves_the_bundle_on(
+    remote_first, federation, django_capture_on_commit_callbacks
+):
+    from federation.models import LogEntry
+
+    first = subs_of(remote_first)[0]
+    assert first.case.counterpart_node == "jilin"
+    assert LogEntry.objects.filter(kind="case.forwarded", receiver="jilin").exists()
+    _from_jilin(federation, first.case, "accept", "submitted")
+    _from_jilin(federation, first.case, "start_review", "accepted")
+    with django_capture_on_commit_callbacks(execute=True):
+        _from_jilin(federation, first.case, "approve", "under_review")
+    first, second = subs_of(remote_first)
+    assert first.status == "approved" and second.status == "running"
+    assert second.case.state == "submitted" and second.case.counterpart_node == ""
+
+
+def test_a_refusal_reported_by_the_other_node_blocks_the_rest(
+    remote_first, federation, django_capture_on_commit_callbacks
+):
+    first = subs_of(remote_first)[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        _from_jilin(federation, first.case, "refuse_acceptance", "submitted")
+    first, second = subs_of(remote_first)
+    assert first.status == "failed" and second.status == "blocked"
+    remote_first.refresh_from_db()
+    assert remote_first.status == BundleCase.Status.FAILED
+
+
+def test_the_console_names_the_bundle_and_what_waits_for_the_case(world, client):
+    bundle_case = submitted(world)
+    first = subs_of(bundle_case)[0]
+    client.force_login(world["staff"]["certificate"][0])
+    page = client.get(f"/console/cases/{first.case.number}/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"本办件是“新生儿出生一件事”（{bundle_case.number}）第 1 阶段的事项" in body
+    assert "将自动开始办理：新生儿入户、社会保障卡申领" in body
+
+
+def test_a_step_the_other_node_did_not_accept_is_shown_on_the_bundle(remote_first, client):
+    from cases import timeline
+    from core.actors import NodeActor
+
+    first = subs_of(remote_first)[0]
+    timeline.record_event(
+        first.case,
+        actor=NodeActor("jilin", "吉林"),
+        action="refused_by_node",
+        note="吉林未接受本节点发送的办件信息（form_invalid）：申请表填写有误",
+    )
+    overview = bundles.bundle_overview(remote_first)
+    assert [(s.pk, why[:2]) for s, why in overview.refused] == [(first.pk, "吉林")]
+    client.force_login(remote_first.submitted_by)
+    body = client.get(f"/my/bundles/{remote_first.number}/").content.decode()
+    assert "有事项未被承办节点接受" in body and "申请表填写有误" in body
+    data = client.get(f"/api/v1/bundle-cases/{remote_first.number}").json()
+    assert data["refused"][0]["item"] == "开具户籍类证明"

@@ -94,3 +94,22 @@ def test_licence_type_face_is_checked_in_the_admin(maintainer_client):
         {"name": "kind", "label": "户别", "type": "choice", "choices": ["家庭户", "集体户"]}
     ]
     assert stored.valid_years is None
+
+
+def test_bundle_versions_are_published_from_the_admin_with_their_checks(maintainer_client):
+    draft = builders.newborn_bundle(publish=False)
+    url = reverse("admin:catalog_bundleversion_changelist")
+    page = maintainer_client.get(reverse("admin:catalog_bundleversion_change", args=[draft.pk]))
+    assert page.status_code == 200
+    maintainer_client.post(url, {"action": "publish", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.status == PublicationStatus.PUBLISHED
+    response = maintainer_client.post(
+        url, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
+    )
+    assert "不可重复发布" in response.content.decode()
+    bundles = reverse("admin:catalog_bundle_changelist")
+    maintainer_client.post(
+        bundles, {"action": "make_new_version", "_selected_action": [draft.bundle_id]}
+    )
+    assert draft.bundle.versions.filter(status=PublicationStatus.DRAFT).count() == 1

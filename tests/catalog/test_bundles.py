@@ -181,3 +181,18 @@ def test_the_api_lists_bundles_in_a_fixed_number_of_queries(client):
     assert produced["出生医学证明"] == body["steps"][0]["code"]
     assert get_json(client, "/api/v1/bundles/newborn/versions")[0]["version"] == 1
     assert_problem(client, "/api/v1/bundles/none", 404, "bundle_not_found")
+
+
+def test_a_shared_material_code_makes_two_materials_one():
+    items = builders.newborn_items()
+    from catalog.models import Material
+
+    # Setup only: published versions are frozen to services.
+    Material.objects.filter(version=items["certificate"], name="结婚证").update(code="HY-JHZ")
+    Material.objects.filter(version=items["card"], name="结婚证").update(
+        code="HY-JHZ", name="婚姻登记证明"
+    )
+    version = builders.newborn_bundle(items)
+    materials = {m.key: m for m in bundle_materials(list(version.steps.all()))}
+    assert len(materials["code:HY-JHZ"].requirements) == 2
+    assert materials["name:结婚证"].item_names == ["新生儿入户"]
