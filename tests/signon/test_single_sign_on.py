@@ -90,6 +90,14 @@ def test_a_member_learns_only_a_pairwise_subject_and_masked_data(members, settin
     identity = FederatedIdentity.objects.get(user=user)
     assert identity.subject == claims["sub"] and not Person.objects.filter(user=user).exists()
     assert relying.needs_identity(user) == "liaoning"
+    # Its pages offer to share the identity where a person is needed.
+    settings.NODE_ID = "liaoning"
+    page = Client()
+    page.force_login(user)
+    wallet = page.get("/my/licences/").content.decode()
+    assert "/signon/with/liaoning/?identity=1&amp;next=/my/licences/" in wallet
+    apply_page = page.get(f"/items/{builders.item().item.code}/apply/")
+    assert apply_page.status_code == 403 and "授权核实身份" in apply_page.content.decode()
     # Signing in again finds the same account.
     assert relying.link_identity("liaoning", claims) == user
 
