@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -55,10 +56,8 @@ def register_company_online(*, uscc: str, name: str, actor: Actor) -> Company:
     code = ""
     try:
         code = normalize_uscc(uscc)
-    except Exception as exc:  # ValidationError: a message for the field
-        problems.add(
-            getattr(exc, "messages", ["统一社会信用代码无效"])[0], field="uscc", code="uscc_invalid"
-        )
+    except ValidationError as exc:
+        problems.add(exc.messages[0], field="uscc", code="uscc_invalid")
     if not name.strip():
         problems.add("请填写企业名称", field="name", code="name_required")
     problems.raise_if_any("company_registration_invalid", "企业登记信息有误")

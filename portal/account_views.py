@@ -25,6 +25,7 @@ from cases.selectors import is_staff_member
 from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from portal.forms import LoginForm, RegisterForm, add_problems
+from signon.provider import origin_after_sign_in
 from signon.relying import member_providers
 
 MESSAGES_PER_PAGE = 20
@@ -49,6 +50,14 @@ class SignInView(LoginView):
         context["lockout_minutes"] = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         context["providers"] = member_providers()
         return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        # Signing in on the way to another node or the app: the form's redirects end there.
+        origin = origin_after_sign_in(self.get_redirect_url())
+        if origin:
+            response._csp_update = {"form-action": [origin]}  # type: ignore[attr-defined]
+        return response
 
     def get_default_redirect_url(self) -> str:
         if is_staff_member(self.request.user):

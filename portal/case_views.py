@@ -72,6 +72,7 @@ from portal.case_forms import (
 )
 from portal.forms import add_problems, violation_context
 from ratings.selectors import invitations_for_case
+from signon.relying import needs_identity
 
 CASES_PER_PAGE = 20
 # The effect that marks the action submitting a draft: it has its own step page.
@@ -185,12 +186,14 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     version = current_version_of(code)
     choices, reason = _applicant_choices(request.user, version)
     if not choices:
-        return render(
-            request,
-            "portal/apply_unavailable.html",
-            {"version": version, "item": version.item, "reason": reason},
-            status=403,
-        )
+        # Signed in from another node without having shared the ID number: offer to.
+        context = {
+            "version": version,
+            "item": version.item,
+            "reason": reason,
+            "identity_node": needs_identity(request.user),
+        }
+        return render(request, "portal/apply_unavailable.html", context, status=403)
     data = request.POST if request.method == "POST" else None
     applicant_form = ApplicantForm(data, choices=choices, place=_usual_place(request.user))
     form = ApplicationForm(

@@ -20,6 +20,7 @@ import base64
 import datetime as dt
 import hashlib
 import secrets
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +135,29 @@ def check_client_redirect(client_id: str, redirect_uri: str) -> ClientInfo:
     if not client.allows(redirect_uri):
         raise RuleViolation("redirect_uri_mismatch", "回调地址不是该客户端登记的地址", status=400)
     return client
+
+
+def redirect_origin(redirect_uri: str) -> str:
+    """The CSP source of a client's redirect address (`http://host:port`, or an app's own
+    scheme `cn.gov.tongban.app:`)."""
+    target = urllib.parse.urlsplit(redirect_uri)
+    return f"{target.scheme}://{target.netloc}" if target.netloc else f"{target.scheme}:"
+
+
+def origin_after_sign_in(next_url: str) -> str:
+    """When a sign-in form will go on to an authorization request, the origin of the
+    client's registered redirect address ("" otherwise). Browsers apply the page's CSP
+    `form-action` to every redirect that follows the form's submission, so the sign-in
+    and consent pages must allow that one origin, and only that one."""
+    parts = urllib.parse.urlsplit(next_url)
+    if parts.path != "/oidc/authorize":
+        return ""
+    params = dict(urllib.parse.parse_qsl(parts.query))
+    try:
+        check_client_redirect(params.get("client_id", ""), params.get("redirect_uri", ""))
+    except RuleViolation:
+        return ""
+    return redirect_origin(params["redirect_uri"])
 
 
 def check_request(params: dict[str, str]) -> AuthorizationRequest:

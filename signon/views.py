@@ -123,9 +123,13 @@ def authorize(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     user = request.user
     if auth_request.needs_consent and request.method != "POST":
-        return render(
+        page = render(
             request, "signon/consent.html", {"client": client, "query": request.GET.urlencode()}
         )
+        # The answer to the consent form redirects to the member's callback.
+        page._csp_update = {"form-action": [provider.redirect_origin(auth_request.redirect_uri)]}  # type: ignore[attr-defined]
+        return page
+
     if request.method == "POST" and request.POST.get("decision") != "allow":
         return ClientRedirect(
             _with_query(

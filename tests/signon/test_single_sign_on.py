@@ -90,6 +90,14 @@ def test_a_member_learns_only_a_pairwise_subject_and_masked_data(members, settin
     identity = FederatedIdentity.objects.get(user=user)
     assert identity.subject == claims["sub"] and not Person.objects.filter(user=user).exists()
     assert relying.needs_identity(user) == "liaoning"
+    # Its pages offer to share the identity where a person is needed.
+    settings.NODE_ID = "liaoning"
+    page = Client()
+    page.force_login(user)
+    wallet = page.get("/my/licences/").content.decode()
+    assert "/signon/with/liaoning/?identity=1&amp;next=/my/licences/" in wallet
+    apply_page = page.get(f"/items/{builders.item().item.code}/apply/")
+    assert apply_page.status_code == 403 and "授权核实身份" in apply_page.content.decode()
     # Signing in again finds the same account.
     assert relying.link_identity("liaoning", claims) == user
 
@@ -101,6 +109,9 @@ def test_the_identity_is_shared_only_with_consent(members, settings):
     verifier = secrets.token_urlsafe(48)
     page = authorize(browser, verifier, scope="openid identity")
     assert page.status_code == 200 and "授权提供身份信息" in page.content.decode()
+    # The form's answer redirects to Jilin: the page's CSP allows that origin, only it.
+    policy = page["Content-Security-Policy"]
+    assert "form-action 'self' http://127.0.0.1:9" in policy
     query = page.wsgi_request.GET.urlencode()
     denied = browser.post("/oidc/authorize?" + query, {"decision": "deny"})
     assert "error=access_denied" in denied["Location"]
@@ -175,3 +186,14 @@ def test_the_relying_side_refuses_a_callback_it_did_not_start(members):
     assert to_self.status_code == 400 and "issuer_is_self" in to_self.content.decode()
     untrusted = browser.get("/signon/with/jilin/")
     assert untrusted.status_code == 403 and "issuer_not_trusted" in untrusted.content.decode()
+
+
+def test_the_sign_in_page_on_the_way_to_a_member_allows_its_callback(members):
+    verifier = "v" * 43
+    anonymous = Client()
+    to_login = authorize(anonymous, verifier)
+    assert to_login.status_code == 302 and to_login["Location"].startswith("/login/")
+    login_page = anonymous.get(to_login["Location"])
+    assert "form-action 'self' http://127.0.0.1:9" in login_page["Content-Security-Policy"]
+    plain = anonymous.get("/login/?next=/my/cases/")
+    assert "http://127.0.0.1:9" not in plain["Content-Security-Policy"]
