@@ -47,6 +47,9 @@ def test_the_node_registers_every_periodic_job_once(settings):
         "hotline.refresh_warnings": 60,
         "ratings.give_default_ratings": 300,
         "ratings.refresh_warnings": 60,
+        "supervision.refresh_figures": settings.SUPERVISION_REFRESH_SECONDS,
+        "supervision.route_warnings": settings.SUPERVISION_CARDS_SECONDS,
+        "supervision.sync_region": 600,
     }
     names = list(jobs)
     assert names.index("federation.refresh_directory") < names.index("federation.deliver_outbox")
