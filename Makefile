@@ -66,7 +66,7 @@ lint: setup ## ruff, Django's checks and missing migrations
 	$(DEMO_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 typecheck: setup ## mypy on the apps
-	$(VENV)/bin/mypy core accounts catalog federation delivery halls licences cases hotline ratings supervision portal console demo bench tongban
+	$(VENV)/bin/mypy core accounts catalog federation delivery payments halls licences sharing signon cases hotline ratings supervision portal console demo bench tongban
 
 fmt: setup ## Format the code
 	$(VENV)/bin/ruff format .

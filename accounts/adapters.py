@@ -1,8 +1,9 @@
 """Outside systems the accounts app talks to, each behind a Protocol with a real adapter
-and a local one (DESIGN.md §4.4): real-name verification (实名核验) and SMS.
+and a local one (DESIGN.md §4.4): real-name verification (实名核验), the company registry
+(企业登记信息核验) and SMS.
 
-Settings name the class to use (`TONGBAN_ADAPTERS`); business code calls `real_name()` or
-`sms()` and never asks which one it got.
+Settings name the class to use (`TONGBAN_ADAPTERS`); business code calls `real_name()`,
+`company_registry()` or `sms()` and never asks which one it got.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hmac
 import json
 import logging
 import re
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +23,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from accounts.models import Company
 from core.personal_data import mask_id_number, mask_mobile
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,31 @@ class RealNameService(Protocol):
     """Checks that a name and a 公民身份号码 belong to one living resident."""
 
     def verify(self, name: str, id_number: str) -> RealNameResult: ...
+
+
+@dataclass(frozen=True)
+class CompanyRecord:
+    """The company registry's answer about a 统一社会信用代码. `available` is False when the
+    registry could not be asked (callers ask the applicant to try again); `found` False
+    when it has no such company, or not in business (吊销、注销)."""
+
+    found: bool
+    name: str = ""
+    legal_representative: str = ""
+    reason: str = ""
+    available: bool = True
+
+
+REGISTRY_UNAVAILABLE = CompanyRecord(
+    False, reason="企业登记信息核验服务暂不可用，请稍后再试", available=False
+)
+
+
+class CompanyRegistry(Protocol):
+    """The market regulator's register of legal persons (市场主体登记): who a USCC belongs
+    to, and who its legal representative is."""
+
+    def look_up(self, uscc: str, *, name: str, legal_representative: str) -> CompanyRecord: ...
 
 
 class SmsGateway(Protocol):
@@ -108,6 +136,73 @@ class HttpRealNameService:
         return UNAVAILABLE
 
 
+class LocalCompanyRegistry:
+    """The embedded default. A company this node already knows (registered at a window, or
+    the demo's) is looked up here: the legal representative must be the one on record. An
+    unknown code of an enterprise (registration authority 9, 市场监管) is taken as in
+    business under the name and representative given — the local adapter cannot know the
+    real register; any other registration authority (机关、事业单位…) is refused."""
+
+    def look_up(self, uscc: str, *, name: str, legal_representative: str) -> CompanyRecord:
+        known = Company.objects.filter(uscc=uscc).values("name", "legal_representative").first()
+        if known is not None:
+            return CompanyRecord(True, known["name"], known["legal_representative"])
+        if not uscc.startswith("9"):
+            return CompanyRecord(False, reason="该代码不是市场监管部门登记的企业")
+        if not 2 <= len(name.strip()) <= 128:
+            return CompanyRecord(False, reason="企业名称应为2至128个字")
+        if not _NAME.fullmatch(legal_representative.strip()):
+            return CompanyRecord(False, reason="法定代表人姓名应为2至30个汉字")
+        return CompanyRecord(
+            True, name=name.strip(), legal_representative=legal_representative.strip()
+        )
+
+
+class HttpCompanyRegistry:
+    """The provincial market-regulation data service over HTTPS: GET
+    `<url>?uscc=<code>` with the app id and an HMAC-SHA256 of the code under the app
+    secret; the answer is {"found": bool, "name": str, "legal_representative": str,
+    "status": "存续" | …}. Only a company in business (存续、在业) counts as found."""
+
+    IN_BUSINESS = ("存续", "在业", "开业")
+
+    def __init__(self) -> None:
+        self.url = settings.COMPANY_REGISTRY_URL
+        self.app_id = settings.REAL_NAME_APP_ID
+        self.secret = settings.REAL_NAME_SECRET.encode()
+        self.timeout = 5.0
+
+    def look_up(self, uscc: str, *, name: str, legal_representative: str) -> CompanyRecord:
+        signature = hmac.new(self.secret, uscc.encode(), hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            f"{self.url}?{urllib.parse.urlencode({'uscc': uscc})}",
+            headers={
+                "Accept": "application/json",
+                "X-App-Id": self.app_id,
+                "X-Signature": signature,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = json.loads(response.read())
+        except (OSError, ValueError) as exc:
+            logger.warning("company registry unavailable for %s: %s", uscc, type(exc).__name__)
+            return REGISTRY_UNAVAILABLE
+        if not isinstance(answer, dict) or not isinstance(answer.get("found"), bool):
+            logger.warning("company registry answered nonsense for %s", uscc)
+            return REGISTRY_UNAVAILABLE
+        if not answer["found"]:
+            return CompanyRecord(False, reason="企业登记信息中没有该统一社会信用代码")
+        status = str(answer.get("status") or "")
+        if status and status not in self.IN_BUSINESS:
+            return CompanyRecord(False, reason=f"该企业登记状态为“{status}”")
+        return CompanyRecord(
+            True,
+            name=str(answer.get("name") or ""),
+            legal_representative=str(answer.get("legal_representative") or ""),
+        )
+
+
 class LocalSmsGateway:
     """The embedded default: writes the message to the log, with the number masked."""
 
@@ -149,6 +244,10 @@ def _adapter(kind: str) -> object:
 
 def real_name() -> RealNameService:
     return _adapter("real_name")  # type: ignore[return-value]
+
+
+def company_registry() -> CompanyRegistry:
+    return _adapter("company_registry")  # type: ignore[return-value]
 
 
 def sms() -> SmsGateway:

@@ -21,7 +21,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from accounts.models import ApiToken, Company, CreditRecord, Notification, Person, StaffRole
+from accounts.models import (
+    AgentAuthorisation,
+    ApiToken,
+    Company,
+    CreditRecord,
+    Notification,
+    Person,
+    StaffRole,
+)
 from accounts.services import grant_role, revoke_api_token, revoke_role
 from core.admin import ReadOnlyAdmin
 from core.personal_data import lookup_hash, mask_name
@@ -153,6 +161,24 @@ class CompanyAdmin(ReadOnlyAdmin):
     @admin.display(description="经办账号")
     def agent_accounts(self, obj: Company) -> str:
         return "、".join(u.get_username() for u in obj.agents.all()) or "—"
+
+
+@admin.register(AgentAuthorisation)
+class AgentAuthorisationAdmin(ReadOnlyAdmin):
+    """经办人授权, read-only: the legal representative grants and revokes on the portal
+    (accounts.agents), with the audit row."""
+
+    list_display = fields = readonly_fields = (
+        "company",
+        "agent",
+        "actions",
+        "items",
+        "valid_until",
+        "granted_at",
+        "revoked_at",
+    )
+    list_select_related = ["company", "agent"]
+    search_fields = ["=company__uscc", "company__name"]
 
 
 @admin.register(StaffRole)

@@ -34,6 +34,8 @@ class Person(models.Model):
     mobile = EncryptedTextField("手机号码（加密）", blank=True)
     mobile_masked = models.CharField("手机号码", max_length=11, blank=True, editable=False)
     real_name_verified_at = models.DateTimeField("实名核验时间", null=True, blank=True)
+    # Identity checked face to face, with the ID card, by a window clerk (assurance level 3).
+    in_person_verified_at = models.DateTimeField("窗口当面核验时间", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
@@ -52,6 +54,20 @@ class Company(models.Model):
     )
     name = models.CharField("名称", max_length=128)
     legal_representative = models.CharField("法定代表人", max_length=64)
+    # The legal representative's own person record, when the company registered online
+    # (register_company_online): that account authorises and revokes the agents.
+    representative = models.ForeignKey(
+        Person,
+        verbose_name="法定代表人（实名账号）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="represented_companies",
+    )
+    registry_checked_at = models.DateTimeField("企业登记核验时间", null=True, blank=True)
+    # The accounts that see the company's cases and licences: the representative and every
+    # agent whose authorisation is not revoked (kept by accounts.agents). What each may
+    # do is on its AgentAuthorisation.
     agents = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name="经办账号", blank=True, related_name="companies"
     )
@@ -63,6 +79,61 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AgentAction(models.TextChoices):
+    """What an agent (经办人) may do for a company: the scope's verbs."""
+
+    APPLY = "apply", "申请（填写、修改、提交申请）"
+    SUPPLEMENT = "supplement", "提交材料（上传、补正、承诺）"
+    WITHDRAW = "withdraw", "撤回申请"
+
+
+class AgentAuthorisation(models.Model):
+    """A company's authorisation of an agent (经办人授权): which items (by code; none listed
+    means every item) and which actions, until when. Made and revoked by the legal
+    representative (accounts.agents); checked by every service an agent acts through."""
+
+    company = models.ForeignKey(
+        Company, verbose_name="法人", on_delete=models.CASCADE, related_name="authorisations"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="经办人账号",
+        on_delete=models.CASCADE,
+        related_name="agent_authorisations",
+    )
+    agent_name = models.CharField("经办人姓名", max_length=64)
+    items = models.JSONField("授权事项（事项编码，空为全部事项）", default=list, blank=True)
+    actions = models.JSONField("授权操作", default=list)
+    valid_until = models.DateTimeField("有效期至", null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="授权人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField("授权时间", auto_now_add=True)
+    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "经办人授权"
+        ordering = ["company", "-granted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "agent"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="agent_authorisation_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} · {self.agent_name}"
+
+    def covers(self, *, action: str, item_code: str) -> bool:
+        return action in self.actions and (not self.items or item_code in self.items)
 
 
 class Role(models.TextChoices):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import identify_hasher
@@ -18,6 +19,8 @@ from django.utils import timezone
 
 from accounts.adapters import real_name, sms
 from accounts.models import (
+    AgentAction,
+    AgentAuthorisation,
     ApiToken,
     Company,
     CreditRecord,
@@ -26,10 +29,11 @@ from accounts.models import (
     Role,
     StaffRole,
 )
-from core.actors import Actor
+from core.actors import Actor, user_of
 from core.exceptions import Problem, ProblemList, RuleViolation
 from core.models import Organisation
 from core.personal_data import lookup_hash, mask_id_number, mask_mobile, mask_name
+from core.registry import Registry
 from core.services import record_audit
 from core.validators import normalize_id_number, normalize_mobile, normalize_uscc
 
@@ -185,6 +189,7 @@ def register_company(
     )
     if agent is not None:
         company.agents.add(agent)
+        grant_full_authorisation(company, agent, actor=actor)
     record_audit(
         actor=actor,
         action="register_company",
@@ -192,6 +197,28 @@ def register_company(
         summary=f"{'登记' if created else '更新'}法人 {name}",
     )
     return company
+
+
+@transaction.atomic
+def grant_full_authorisation(company: Company, agent: User, *, actor: Actor) -> AgentAuthorisation:
+    """An agent named when the company was registered by a window or a department system
+    (register_company's `agent`): every item and action, no expiry — the registering
+    office checked the mandate on paper. The representative can revoke it online."""
+    existing = AgentAuthorisation.objects.filter(
+        company=company, agent=agent, revoked_at__isnull=True
+    ).first()
+    if existing is not None:
+        return existing
+    person = Person.objects.filter(user=agent).first()
+    return AgentAuthorisation.objects.create(
+        company=company,
+        agent=agent,
+        agent_name=person.name if person else agent.get_username()[:64],
+        items=[],
+        actions=list(AgentAction.values),
+        valid_until=None,
+        granted_by=user_of(actor),
+    )
 
 
 # The admin site is where catalog maintainers work (catalog/admin.py). Its permissions are
@@ -312,9 +339,23 @@ def create_api_token(user: User, *, actor: Actor, name: str = "") -> str:
     return raw
 
 
+# Other kinds of bearer token, by prefix, registered from a higher app's ready(): the
+# signon app's OAuth access tokens of the mobile app. A verifier returns the active user
+# (with its assurance level set on it) or None.
+BEARER_VERIFIERS: Registry[Callable[[str], User | None]] = Registry("bearer token kind")
+
+
+def register_bearer_verifier(prefix: str, verify: Callable[[str], User | None]) -> None:
+    BEARER_VERIFIERS.register(prefix, verify)
+
+
 def authenticate_token(raw: str) -> User | None:
-    """The active user owning this bearer token, or None."""
+    """The active user owning this bearer token (an API token, or a token of a kind a
+    higher app registered), or None."""
     if not raw.startswith(TOKEN_PREFIX):
+        for prefix in BEARER_VERIFIERS:
+            if raw.startswith(prefix):
+                return BEARER_VERIFIERS[prefix](raw)
         return None
     token = (
         ApiToken.objects.select_related("user")

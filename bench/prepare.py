@@ -52,6 +52,7 @@ def prepare(items: int, citizens: int, submit_item: str) -> dict[str, Any]:
     from django.core.management import call_command
 
     from bench.catalog import generate_items, search_queries
+    from bench.database import analyze
     from bench.people import ensure_citizens, issue_tokens
     from catalog.models import Material
     from catalog.selectors import current_version_of
@@ -66,6 +67,7 @@ def prepare(items: int, citizens: int, submit_item: str) -> dict[str, Any]:
 
     started = time.perf_counter()
     generated = generate_items(items, progress=True)
+    analyze()
     timings["generate_items_s"] = round(time.perf_counter() - started, 1)
 
     started = time.perf_counter()

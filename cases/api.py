@@ -32,7 +32,8 @@ from cases.schemas import (
     VerificationIn,
 )
 from cases.workflow import definition_of
-from catalog.selectors import current_version_of
+from catalog.models import Material
+from catalog.selectors import version_to_apply_for
 from core import blobs
 from core.api import paginated
 from core.exceptions import NotFound, RuleViolation
@@ -49,14 +50,14 @@ ERRORS = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 42
 
 
 def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
-    return selectors.case_view(selectors.get_case_for(request.user, number), request.user)
+    return selectors.case_view(selectors.find_case_detail(request.user, number), request.user)
 
 
 @router.post("/cases", response={201: CaseOut, **ERRORS}, summary="申请（创建办件，可同时提交）")
 def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
     case = services.apply(
         actor=request.user,
-        item_version=current_version_of(payload.item),
+        item_version=version_to_apply_for(payload.item),
         form_data=payload.form,
         on_behalf_of=payload.applicant.dict() if payload.applicant else None,
         company_uscc=payload.company,
@@ -116,7 +117,7 @@ def upload_material(
     paper_custody: Form[str] = "",
 ) -> Status[dict[str, Any]]:
     case = selectors.find_case_for(request.user, number)
-    requirement = case.item_version.materials.filter(pk=material).first()
+    requirement = Material.objects.filter(version_id=case.item_version_id, pk=material).first()
     if requirement is None:
         raise RuleViolation("material_not_of_item", f"材料 {material} 不是该事项的申请材料")
     content = file.read(settings.CASE_UPLOAD_MAX_BYTES + 1)

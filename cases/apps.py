@@ -12,11 +12,14 @@ class CasesConfig(AppConfig):
         from django.conf import settings
 
         from cases import (
+            bundles,
             commitments,
+            engine,
             inbound,
             joint,
             materials,
             outbound,
+            payment,
             results,
             services,
             shipping,
@@ -26,6 +29,7 @@ class CasesConfig(AppConfig):
         from core import scheduler
         from core.process import Effect
         from delivery import registry as delivery_registry
+        from payments import registry as payments_registry
 
         # The effects the workflow definitions name (cases/workflows/*.json).
         for name, effect in {
@@ -46,10 +50,21 @@ class CasesConfig(AppConfig):
             "create_steps": Effect(joint.create_steps),
             "start_steps": Effect(joint.start_steps, after=True),
             "require_steps_finished": Effect(joint.require_steps_finished),
+            "hold_for_payment": Effect(payment.hold_for_payment, after=True),
+            "open_payment": Effect(payment.open_payment),
+            "require_paid": Effect(payment.require_paid),
+            "refund_payment": Effect(payment.refund_payment),
         }.items():
             register_effect(name, effect)
         inbound.register()
+        from cases import sharing as case_sharing
+        from sharing.calls import register_case_check
+
+        register_case_check("cases", case_sharing.case_concerns)
+        # 一件事: a sub-case decided moves its bundle case on (cases/bundles.py).
+        engine.on_transition("bundles", bundles.on_case_transition)
         delivery_registry.on_status_change(shipping.on_shipment_status)
+        payments_registry.on_paid(payment.payment_settled)
         scheduler.register_periodic(
             "cases.scan_deadlines", settings.DEADLINE_SCAN_SECONDS, scan_deadlines
         )

@@ -13,12 +13,16 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
+from accounts.agents import check_agent
+from accounts.models import AgentAction
 from cases import outbound, results, timeline
 from cases.models import Case, CaseEvent, ClockPause, WorkflowDefinition
 from cases.selectors import acting_organisation
 from cases.workflow import (
+    APPLICANT,
     DEFINITIONS_DIR,
     HANDLING,
     SYSTEM,
@@ -44,6 +48,15 @@ TRANSITION_LISTENERS: Registry[Callable[[Transition[Case]], None]] = Registry(
 
 def on_transition(name: str, listener: Callable[[Transition[Case]], None]) -> None:
     TRANSITION_LISTENERS.register(name, listener)
+
+
+# Which verb of an agent's authorisation (accounts.models.AgentAction) an applicant's
+# workflow action needs; any other applicant action counts as applying.
+AGENT_SCOPE = {
+    "submit": AgentAction.APPLY,
+    "supplement": AgentAction.SUPPLEMENT,
+    "withdraw": AgentAction.WITHDRAW,
+}
 
 
 class CaseProcess(Process[Case]):
@@ -88,6 +101,19 @@ class CaseProcess(Process[Case]):
         if organisation is False:
             label = definition_of(process).action_label(action, category_of(process))
             raise RuleViolation("action_forbidden", f"无权执行“{label}”", status=403)
+        if (
+            organisation is None
+            and process.applicant_company_id is not None
+            and isinstance(actor, User)
+            and any(who.role == APPLICANT for who in action.by)
+        ):
+            # An agent acts for the company within their authorisation only.
+            check_agent(
+                process.applicant_company,  # type: ignore[arg-type]
+                actor,
+                action=AGENT_SCOPE.get(action.name, AgentAction.APPLY),
+                item_code=process.item_version.item.code,
+            )
         return organisation
 
     def limit(self, process: Case) -> Limit:
@@ -130,7 +156,14 @@ def take_action(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> Case:
-    """Take workflow action `name` on `case` as `actor` (core/process.py, `Process.act`)."""
+    """Take workflow action `name` on `case` as `actor` (core/process.py, `Process.act`).
+    Before an action that requires the materials, those obtainable by data sharing are
+    verified or fetched (cases/sharing.py), outside the action's transaction."""
+    spec = definition_of(case).action(name, case.state)
+    if spec is not None and "require_materials" in spec.effects:
+        from cases.sharing import obtain_shared_materials
+
+        obtain_shared_materials(case, actor=actor)
     return PROCESS.act(case, name, actor=actor, note=note, data=data)
 
 

@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.agents import check_agent
+from accounts.models import AgentAction, Role
 from accounts.selectors import staff_user
 from cases import timeline
 from cases.models import (
@@ -326,9 +327,20 @@ def use_foreign_licence(
     return material
 
 
-def applicant_side(case: Case, actor: Actor) -> Organisation | None:
-    """The applicant, or a window clerk of the receiving organisation, may give materials."""
+def applicant_side(
+    case: Case, actor: Actor, *, agent_action: str = AgentAction.SUPPLEMENT
+) -> Organisation | None:
+    """The applicant, or a window clerk of the receiving organisation, may give materials
+    (or change the draft: `agent_action` apply). An agent of a company applicant acts
+    within their authorisation's scope only."""
     if is_applicant(case, actor):
+        if case.applicant_company_id is not None:
+            check_agent(
+                case.applicant_company,  # type: ignore[arg-type]
+                actor,
+                action=agent_action,
+                item_code=case.item_version.item.code,
+            )
         return None
     if staff_user(actor, [Role.WINDOW_CLERK], [case.receiving_org]) is not None:
         return case.receiving_org

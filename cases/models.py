@@ -42,7 +42,7 @@ class WorkflowDefinition(StoredDefinition):
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
-    def for_user(self, user: Any) -> CaseQuerySet:
+    def for_user(self, user: Any, within: models.Q | None = None) -> CaseQuerySet:
         """The one scoping primitive for reading cases (STYLE.md): pages, API, exports and
         dashboards all start here.
 
@@ -50,33 +50,68 @@ class CaseQuerySet(models.QuerySet["Case"]):
         clerks, reviewers, approvers and organisation admins see the cases their
         organisations received or handle; a supervisor sees every case handled inside their
         division; a catalog maintainer sees none. Staff never see an applicant's draft:
-        only what was submitted, or a window draft they took in themselves."""
-        from accounts.models import Role, StaffRole
+        only what was submitted, or a window draft they took in themselves.
 
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        own = models.Q(applicant_person__user=user) | models.Q(applicant_company__agents=user)
-        roles = list(StaffRole.objects.filter(user=user).select_related("division"))
-        case_roles = {Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.ORG_ADMIN}
-        orgs = [r.organisation_id for r in roles if r.role in case_roles]
-        staff = models.Q(pk__in=[])
-        if orgs:
-            staff |= (
-                models.Q(handling_org_id__in=orgs)
-                | models.Q(receiving_org_id__in=orgs)
-                | models.Q(steps__organisation_id__in=orgs)
+        `within` narrows the cases before the scope is taken (open ones, one number…): the
+        same rows as `for_user(user).filter(within)`, but each way of seeing a case is its
+        own indexed select, united (decision 163), so that over millions of cases the
+        database reads only the rows of the viewer's organisations that match `within`,
+        never the whole table."""
+        return self.filter(InSelect(models.F("pk"), visible_case_ids(user, within)))
+
+
+class InSelect(models.Lookup):  # type: ignore[type-arg]
+    """`pk IN (SELECT …)`, which PostgreSQL runs as `pk = ANY(ARRAY(SELECT …))`: the
+    select runs once, first, and its few ids are fetched by the primary key. As a semi-join
+    the planner would join it last, after the page's many `select_related` tables
+    (beyond `join_collapse_limit`), reading every case first (decision 163)."""
+
+    lookup_name = "in_select"
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
+
+
+def visible_case_ids(user: Any, within: models.Q | None = None) -> Any:
+    """The ids of the cases `user` may see (narrowed by `within`): a UNION of one select
+    per way of seeing a case, each served by its own index."""
+    from accounts.models import Role, StaffRole
+
+    cases = Case.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return cases.none().values("pk")
+    narrow = within or models.Q()
+    arms = [
+        cases.filter(narrow, applicant_person__user=user),
+        cases.filter(narrow, applicant_company__agents=user),
+    ]
+    roles = list(StaffRole.objects.filter(user=user).select_related("division"))
+    case_roles = {Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.ORG_ADMIN}
+    orgs = sorted({r.organisation_id for r in roles if r.role in case_roles})
+    # A draft is the applicant's until submitted (提交前不会送交审批部门); a draft taken
+    # in at a window is its clerk's.
+    submitted = models.Q(submitted_at__isnull=False) | models.Q(submitted_by=user)
+    if orgs:
+        arms += [
+            cases.filter(narrow, submitted, handling_org_id__in=orgs),
+            cases.filter(narrow, submitted, receiving_org_id__in=orgs),
+            cases.filter(narrow, submitted, steps__organisation_id__in=orgs),
+        ]
+    for role in roles:
+        if role.role == Role.SUPERVISOR:
+            prefix = division_code_prefix(role.division.code)
+            arms.append(
+                cases.filter(narrow, submitted, handling_org__division__code__startswith=prefix)
             )
-        for role in roles:
-            if role.role == Role.SUPERVISOR:
-                staff |= models.Q(
-                    handling_org__division__code__startswith=division_code_prefix(
-                        role.division.code
-                    )
-                )
-        # A draft is the applicant's until submitted (提交前不会送交审批部门); a draft taken
-        # in at a window is its clerk's.
-        staff &= models.Q(submitted_at__isnull=False) | models.Q(submitted_by=user)
-        return self.filter(own | staff).distinct()
+    first, *rest = (arm.order_by().values("pk") for arm in arms)
+    return first.union(*rest)
 
 
 class Case(ProcessFields):
@@ -219,6 +254,17 @@ class Case(ProcessFields):
         indexes = [
             models.Index(fields=["handling_org", "state"], name="case_handling_inbox"),
             models.Index(fields=["receiving_org", "state"], name="case_receiving_inbox"),
+            # The inbox's open cases of an organisation, in the inbox's order (decision 163).
+            models.Index(
+                fields=["handling_org", "due_date", "state_due_date", "created_at"],
+                condition=models.Q(closed_at__isnull=True),
+                name="case_open_handling",
+            ),
+            models.Index(
+                fields=["receiving_org", "due_date", "state_due_date", "created_at"],
+                condition=models.Q(closed_at__isnull=True),
+                name="case_open_receiving",
+            ),
         ]
 
     @property
@@ -298,6 +344,12 @@ class CaseMaterial(models.Model):
     # here is sent to the counterpart with the next action (`exchanged_at` then set).
     node = models.CharField("提交节点", max_length=32, blank=True, default="")
     exchanged_at = models.DateTimeField("已同步至协同节点", null=True, blank=True)
+    # 应享尽享: obtained from the issuing organisation's data under a grant at submission
+    # (cases/sharing.py): which resource and provider, the grant, and its answer (the
+    # verification's yes, or the granted fields of the record — encrypted).
+    shared_source = models.CharField("共享数据来源", max_length=200, blank=True)
+    shared_grant = models.CharField("共享授权编号", max_length=32, blank=True)
+    shared_answer = EncryptedJSONField("共享核验结果（加密）", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "办件材料"
@@ -435,3 +487,166 @@ class CaseArchive(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} 档案"
+
+
+# 一件事一次办 (cases/bundles.py) ----------------------------------------------------------------
+
+
+class BundleCase(models.Model):
+    """一件事: one application for a bundle version, fanned out into one case per step
+    that applies (`BundleSubCase`), each with its own workflow and organisation. Its
+    status, deadline, timeline and result are the combination of its sub-cases'; the
+    services of cases/bundles.py are its only writers."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        RUNNING = "running", "办理中"
+        DONE = "done", "已办结"
+        FAILED = "failed", "未通过"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    number = models.CharField("一件事编号", max_length=40, unique=True)
+    bundle_version = models.ForeignKey(
+        "catalog.BundleVersion",
+        verbose_name="一件事版本",
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    applicant_person = models.ForeignKey(
+        Person,
+        verbose_name="申请人（自然人）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bundle_cases",
+    )
+    applicant_company = models.ForeignKey(
+        Company,
+        verbose_name="申请人（法人）",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bundle_cases",
+    )
+    applicant_name = models.CharField("申请人名称", max_length=128)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="申请账号",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    place = models.ForeignKey(
+        Division, verbose_name="办理地", on_delete=models.PROTECT, related_name="+"
+    )
+    form_data = EncryptedJSONField("合并申请表（加密）")
+    status = models.CharField(
+        "状态", max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    due_date = models.DateField("一件事办结期限", null=True, blank=True)
+    idempotency_key = models.CharField("幂等键", max_length=64, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事办件"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(applicant_person__isnull=False, applicant_company__isnull=True)
+                | models.Q(applicant_person__isnull=True, applicant_company__isnull=False),
+                name="bundle_case_one_applicant",
+            ),
+            models.UniqueConstraint(
+                fields=["submitted_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="bundle_case_idempotency_key_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class BundleSubCase(models.Model):
+    """One step of a bundle case: the case opened for it once its turn comes (steps of the
+    same order together, after every earlier one is approved), or why it has none."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "待前序事项办结"
+        RUNNING = "running", "办理中"
+        APPROVED = "approved", "已准予"
+        FAILED = "failed", "未通过"
+        BLOCKED = "blocked", "受阻未办"
+        WITHDRAWN = "withdrawn", "已撤回"
+        CANCELLED = "cancelled", "已取消"
+
+    bundle_case = models.ForeignKey(
+        BundleCase, verbose_name="一件事办件", on_delete=models.CASCADE, related_name="sub_cases"
+    )
+    step = models.ForeignKey(
+        "catalog.BundleStep", verbose_name="一件事环节", on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.PositiveSmallIntegerField("顺序")
+    case = models.OneToOneField(
+        Case,
+        verbose_name="子办件",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bundle_link",
+    )
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.WAITING)
+    note = models.CharField("说明", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事子办件"
+        ordering = ["bundle_case", "order", "step__position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_case} {self.order}"
+
+
+class BundleMaterial(models.Model):
+    """A material given once for a bundle case (one per key of catalog.bundles: a licence
+    type or a material name), copied into each sub-case that asks for it when it opens."""
+
+    bundle_case = models.ForeignKey(
+        BundleCase, verbose_name="一件事办件", on_delete=models.CASCADE, related_name="materials"
+    )
+    key = models.CharField("材料标识", max_length=250)
+    name = models.CharField("材料名称", max_length=200)
+    path = models.CharField("存储位置", max_length=200)
+    original_name = models.CharField("原文件名", max_length=200)
+    content_type = models.CharField("文件类型", max_length=64)
+    size = models.PositiveIntegerField("大小")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事材料"
+        ordering = ["bundle_case", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle_case", "key"], name="bundle_material_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_case} {self.name}"
+
+
+class BundleCaseEvent(models.Model):
+    """An entry of a bundle case's own timeline (applied, a step started or blocked,
+    withdrawn); the combined timeline adds its sub-cases' events."""
+
+    bundle_case = models.ForeignKey(BundleCase, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    actor_label = models.CharField("操作人", max_length=128)
+    action = models.CharField("动作", max_length=48)
+    note = models.CharField("说明", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事时间线"
+        ordering = ["bundle_case", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.bundle_case} {self.action}"

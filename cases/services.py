@@ -18,7 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Company, Person, Role, StaffRole
+from accounts.agents import check_agent
+from accounts.assurance import level_of
+from accounts.models import AgentAction, Company, Person, Role, StaffRole
 from accounts.selectors import staff_user
 from accounts.services import register_company, register_person
 from cases import timeline
@@ -41,6 +43,7 @@ from catalog.form_schema import APPLICANT_FIELDS, parse_form_fields, validate_fo
 from catalog.models import Audience, ItemVersion, ListVersion
 from catalog.offers import offer_for
 from core.actors import Actor, user_of
+from core.assurance import Assurance, rank
 from core.calendar import DateWindow
 from core.exceptions import ProblemList, RuleViolation
 from core.models import Division, Organisation, PersonalDataAccess
@@ -246,6 +249,26 @@ def place_of(
     return nearest_division(code) or item_version.item.division
 
 
+def check_online_applicant(
+    item_version: ItemVersion, actor: Actor, *, company: Company | None
+) -> None:
+    """Who applies online must have signed in at the level the item requires
+    (`assurance_too_low`), and an agent must be authorised for this item
+    (accounts.agents.check_agent). At a window the clerk checks the identity in person; a
+    department system filing for an applicant answers for its own checks (decision 211)."""
+    required = item_version.assurance_level
+    level = level_of(actor)
+    if rank(level) < rank(required):
+        raise RuleViolation(
+            "assurance_too_low",
+            f"该事项须以“{Assurance(required).label}”的身份认证等级申请，"
+            f"您本次登录为“{Assurance(level).label if rank(level) else level}”",
+            status=403,
+        )
+    if company is not None:
+        check_agent(company, actor, action=AgentAction.APPLY, item_code=item_version.item.code)
+
+
 @transaction.atomic
 def start_case(
     *,
@@ -285,6 +308,8 @@ def start_case(
         raise RuleViolation(
             "audience_mismatch", f"该事项的服务对象为{item_version.get_audience_display()}"
         )
+    if channel == Case.Channel.ONLINE:
+        check_online_applicant(item_version, actor, company=company)
     receiving_org: Organisation | None = None
     if channel == Case.Channel.WINDOW:
         if window is None:
@@ -377,7 +402,7 @@ def update_draft_form(
     )
     if case.state != definition_of(case).initial:
         raise RuleViolation("form_locked", "申请已提交，申请表不能再修改", status=409)
-    org = applicant_side(case, actor)
+    org = applicant_side(case, actor, agent_action=AgentAction.APPLY)
     cleaned = clean_form(
         case.item_version,
         form_data,
@@ -566,7 +591,8 @@ def apply(
                 actor=actor,
             )
     elif company_uscc:
-        company = Company.objects.filter(uscc=company_uscc.strip().upper(), agents=user).first()
+        # Whether this user may apply for it, and for this item, start_case asks (check_agent).
+        company = Company.objects.filter(uscc=company_uscc.strip().upper()).first()
         if company is None:
             raise RuleViolation("company_not_authorised", "您不是该法人的经办人", status=403)
     else:

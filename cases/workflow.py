@@ -9,6 +9,7 @@ State tags of cases:
 | `before_submission` | the applicant side is still preparing: commitments can be signed, the window's intake steps run |
 | `materials_open` | the applicant side may add or replace materials |
 | `awaiting_supplement` | a 补正 request is open; the applicant is shown what to give |
+| `awaiting_payment` | the case waits for its fees and postage to be paid (cases/payment.py) |
 | `decided` | the handling side is done: the handling segment of a two-node case ends here |
 | `result_delivery` | the result is being or has been handed over |
 | `steps_running` | the 多地联办 steps are running |
@@ -78,6 +79,7 @@ VOCABULARY = Vocabulary(
             "before_submission",
             "materials_open",
             "awaiting_supplement",
+            "awaiting_payment",
             "decided",
             "result_delivery",
             "steps_running",

@@ -8,9 +8,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Path, Query, Router
 
-from catalog import selectors
-from catalog.models import ItemList, ItemVersion, ListVersion
+from catalog import bundles, selectors
+from catalog.models import BundleVersion, ItemList, ItemVersion, ListVersion
 from catalog.schemas import (
+    BundleVersionOut,
+    BundleVersionSummaryOut,
     ItemListDetailOut,
     ItemListOut,
     ItemQuery,
@@ -132,3 +134,34 @@ def diff_list(
     return selectors.diff_list_versions(
         selectors.get_list_version(item_list, from_), selectors.get_list_version(item_list, to)
     )
+
+
+# Bundles (一件事一次办) -----------------------------------------------------------------------
+
+
+@router.get(
+    "/bundles",
+    response=list[BundleVersionOut],
+    summary="一件事列表（当前生效版本，含合并申请表、环节和材料）",
+)
+def list_bundles(request: HttpRequest) -> list[BundleVersion]:
+    return bundles.current_bundle_versions()
+
+
+@router.get(
+    "/bundles/{code}",
+    response={200: BundleVersionOut, **NOT_FOUND},
+    summary="一件事详情（当前生效版本）",
+    description="不存在或未发布时返回 404，`code` 为 bundle_not_found。",
+)
+def get_bundle(request: HttpRequest, code: str) -> BundleVersion:
+    return bundles.current_bundle_version(code)
+
+
+@router.get(
+    "/bundles/{code}/versions",
+    response={200: list[BundleVersionSummaryOut]},
+    summary="一件事的已发布版本与更新日志（新版本在前）",
+)
+def list_bundle_versions(request: HttpRequest, code: str) -> list[BundleVersion]:
+    return bundles.published_bundle_versions(code)

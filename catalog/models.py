@@ -13,6 +13,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from core.assurance import Assurance
 from core.models import Division, Organisation
 
 
@@ -291,6 +292,10 @@ class ItemVersion(_FrozenWhenPublished):
     visits_required = models.PositiveSmallIntegerField("到办事现场次数", default=0)
     legal_basis = models.TextField("设定依据")
     allows_commitment = models.BooleanField("可告知承诺", default=False)
+    # The least an applicant's sign-in must prove to apply online (core/assurance.py).
+    assurance_level = models.CharField(
+        "身份认证等级要求", max_length=16, choices=Assurance.choices, default=Assurance.PASSWORD
+    )
     location = models.CharField("办理地点", max_length=300, blank=True)
     office_hours = models.CharField("办理时间", max_length=200, blank=True)
     consultation_phone = models.CharField("咨询电话", max_length=64, blank=True)
@@ -341,6 +346,9 @@ class Material(_FrozenWhenPublished):
     )
     position = models.PositiveSmallIntegerField("序号", default=0)
     name = models.CharField("材料名称", max_length=200)
+    # 材料编码: the same material asked by many items has one code, so a data resource that
+    # can replace it (sharing.DataResource.material_codes) serves every item asking for it.
+    code = models.CharField("材料编码", max_length=40, blank=True, default="", db_index=True)
     necessity = models.CharField("必要性", max_length=24, choices=Necessity.choices)
     source_type = models.CharField("来源渠道", max_length=16, choices=SourceType.choices)
     originals = models.PositiveSmallIntegerField("原件份数", default=0)
@@ -554,3 +562,89 @@ class ZoneSource(models.Model):
     def failing(self) -> bool:
         """Whether the last attempt failed (the cached data are older than that attempt)."""
         return bool(self.last_error)
+
+
+class Bundle(models.Model):
+    """一件事一次办: several items of several departments applied for at once, with one
+    form and each material asked once. Its rules live on published `BundleVersion`s."""
+
+    code = models.SlugField("代码", max_length=48, unique=True)
+    name = models.CharField("名称", max_length=100)
+    audience = models.CharField("服务对象", max_length=16, choices=Audience.choices)
+    description = models.TextField("说明", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BundleVersion(_FrozenWhenPublished):
+    """One published state of a bundle, effective from a date, like a list version: its
+    merged form (`form_fields`, the schema of catalog/form_schema.py, each field asked
+    once) and its steps. Publishing pins each step's item version in force."""
+
+    frozen_by = ("catalog.BundleVersion", "pk")
+
+    bundle = models.ForeignKey(
+        Bundle, verbose_name="一件事", on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField("版本号")
+    status = models.CharField(
+        "状态", max_length=16, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT
+    )
+    effective_from = models.DateField("生效日期")
+    published_at = models.DateTimeField("发布时间", null=True, blank=True)
+    change_note = models.CharField("变更说明", max_length=500, blank=True)
+    form_fields = models.JSONField("合并申请表字段", default=list, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事版本"
+        ordering = ["bundle", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "number"], name="bundle_version_number_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle} 第{self.number}版"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == PublicationStatus.PUBLISHED
+
+
+class BundleStep(_FrozenWhenPublished):
+    """One item of a bundle version. Steps of the same `order` run in parallel; a higher
+    order starts when every applicable step before it is approved. `condition` makes the
+    item apply only when an answer says so (`{"field": name, "values": [...]}`; empty:
+    always); `field_map` maps each field of the merged form to the item's own field."""
+
+    frozen_by = ("catalog.BundleVersion", "version_id")
+
+    version = models.ForeignKey(
+        BundleVersion, verbose_name="一件事版本", on_delete=models.CASCADE, related_name="steps"
+    )
+    order = models.PositiveSmallIntegerField("顺序")
+    item = models.ForeignKey(
+        ServiceItem, verbose_name="事项", on_delete=models.PROTECT, related_name="bundle_steps"
+    )
+    item_version = models.ForeignKey(
+        ItemVersion,
+        verbose_name="发布时的事项版本",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    condition = models.JSONField("适用条件", default=dict, blank=True)
+    field_map = models.JSONField("字段对应", default=dict, blank=True)
+    position = models.PositiveIntegerField("序号", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "一件事环节"
+        ordering = ["version", "order", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.order}. {self.item}"

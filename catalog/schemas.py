@@ -13,6 +13,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from catalog.bundles import bundle_materials
 from catalog.models import (
     Audience,
     ItemList,
@@ -24,6 +25,7 @@ from catalog.models import (
 )
 from catalog.selectors import version_in_force
 from catalog.services import CHANNELS, DELIVERY
+from core.assurance import Assurance
 from core.schemas import CodeLabel, DivisionRef, OrganisationRef, code_labels
 
 
@@ -146,6 +148,8 @@ class ItemVersionOut(ItemVersionRowOut):
     visits_required: int
     legal_basis: str
     allows_commitment: bool
+    assurance_level: Assurance
+    assurance_level_label: str = Field(validation_alias="get_assurance_level_display")
     location: str
     office_hours: str
     consultation_phone: str
@@ -264,3 +268,62 @@ class ListDiffOut(Schema):
     added: list[ListEntryOut]
     removed: list[ListEntryOut]
     changed: list[EntryChangeOut]
+
+
+# Bundles (一件事) ---------------------------------------------------------------------------
+
+
+class BundleStepOut(Schema):
+    """One item of a bundle version: its order (same order = in parallel), the item version
+    pinned at publication, who handles it (`node` empty = this node) and when it applies."""
+
+    order: int
+    position: int
+    code: str = Field(validation_alias="item.code")
+    name: str | None = Field(None, validation_alias="item_version.name")
+    item_version: int | None = Field(None, validation_alias="item_version.number")
+    organisation: OrganisationRef = Field(validation_alias="item.organisation")
+    node: str = Field(validation_alias="item.organisation.node", description="承办节点，空为本节点")
+    condition: dict[str, Any] = Field(description="适用条件：{field, values}，空为总是适用")
+    field_map: dict[str, str] = Field(description="合并申请表字段 → 事项申请表字段")
+    result_licence_type: LicenceTypeRef | None = Field(
+        None, validation_alias="item_version.result_licence_type"
+    )
+
+
+class BundleMaterialOut(Schema):
+    """A material asked once for the bundle (same licence type or name across items);
+    `produced_by` names the earlier item whose licence supplies it automatically."""
+
+    name: str
+    required: bool
+    licence_type: LicenceTypeRef | None = None
+    items: list[str] = Field(validation_alias="item_names")
+    produced_by: str | None = Field(None, validation_alias="produced_by.item.code")
+
+
+class BundleVersionSummaryOut(Schema):
+    code: str = Field(validation_alias="bundle.code")
+    name: str = Field(validation_alias="bundle.name")
+    audience: Audience = Field(validation_alias="bundle.audience")
+    version: int = Field(validation_alias="number")
+    effective_from: dt.date
+    published_at: dt.datetime | None
+    change_note: str
+
+
+class BundleVersionOut(BundleVersionSummaryOut):
+    """A bundle version in full: its merged form, steps and the materials asked once."""
+
+    description: str = Field(validation_alias="bundle.description")
+    form_fields: list[dict[str, Any]]
+    steps: list[BundleStepOut]
+    materials: list[BundleMaterialOut]
+
+    @staticmethod
+    def resolve_steps(obj: Any) -> Any:
+        return list(obj.steps.all())
+
+    @staticmethod
+    def resolve_materials(obj: Any) -> Any:
+        return bundle_materials(list(obj.steps.all()))

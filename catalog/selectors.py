@@ -39,7 +39,7 @@ from catalog.models import (
     Theme,
     ZoneSource,
 )
-from catalog.search import search_item_ids
+from catalog.search import item_search_terms
 from core.exceptions import NotFound, ProblemList
 from core.models import Division, Organisation, division_code_prefix
 from core.selectors import known_division, known_organisation, unknown
@@ -124,19 +124,28 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
         qs = qs.filter(item__division__code__startswith=division_code_prefix(f.division))
     if f.organisation:
         qs = qs.filter(item__organisation__uscc=f.organisation)
-    ranks: dict[int, int] = {}
-    if f.q:
-        ids = search_item_ids(f.q)
-        if ids is not None:
-            qs = qs.filter(item_id__in=ids)
-            ranks = {item_id: rank for rank, item_id in enumerate(ids)}
-    return _own_province_first(qs, ranks)
+    terms = item_search_terms(f.q) if f.q else None
+    if terms is None:
+        return qs.order_by(_own_province(), "item__code")
+    # The database matches, ranks and (with the page's LIMIT) cuts: the GIN index finds
+    # the matches, one sort keeps the best page (decision 150). Thousands of rows may match
+    # and be sorted, so the sort carries only the version and its item: the organisation,
+    # divisions, category and licence type of the page's rows come by prefetch.
+    return (
+        qs.filter(terms.matches)
+        .select_related(None)
+        .select_related("item")
+        .prefetch_related(
+            "item__organisation__division", "item__division", "category", "result_licence_type"
+        )
+        .order_by(_own_province(), *([terms.rank] if terms.rank is not None else []), "item__code")
+    )
 
 
-def _own_province_first(qs: QuerySet[ItemVersion], ranks: dict[int, int]) -> QuerySet[ItemVersion]:
-    """The node's own province first (its people mostly come for its items), then the
-    others; inside each, the best search match first, else by item code."""
-    own = Case(
+def _own_province() -> Case:
+    """0 for an item of the node's own province (its people mostly come for its items),
+    1 for the others: the first sort key of every item listing."""
+    return Case(
         When(
             item__division__code__startswith=division_code_prefix(settings.NODE_DIVISION),
             then=Value(0),
@@ -144,12 +153,6 @@ def _own_province_first(qs: QuerySet[ItemVersion], ranks: dict[int, int]) -> Que
         default=Value(1),
         output_field=IntegerField(),
     )
-    if not ranks:
-        return qs.order_by(own, "item__code")
-    rank = Case(
-        *[When(item_id=i, then=Value(r)) for i, r in ranks.items()], output_field=IntegerField()
-    )
-    return qs.order_by(own, rank)
 
 
 def guide_prefetches() -> list[Prefetch]:
@@ -171,6 +174,23 @@ def current_version_of(code: str, *, on: dt.date | None = None) -> ItemVersion:
         current_item_versions(on=on)
         .filter(item__code=code)
         .prefetch_related(*guide_prefetches())
+        .first()
+    )
+    if version is None:
+        get_item(code)
+        raise NotFound("item_not_in_force", f"事项 {code} 当前没有生效的版本")
+    return version
+
+
+def version_to_apply_for(code: str) -> ItemVersion:
+    """The version of item `code` in force today, as an application needs it: the item and
+    its organisation joined, none of the guide's prefetches (the case services read the
+    availabilities and materials they check themselves). The same version as
+    `current_version_of`: the latest in force by effective date, then number."""
+    version = (
+        ItemVersion.objects.filter(_in_force(today()), item__code=code)
+        .select_related("item__organisation__division", "item__division", "category")
+        .order_by("-effective_from", "-number")
         .first()
     )
     if version is None:

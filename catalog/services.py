@@ -616,6 +616,7 @@ class MaterialData:
     licence_type: LicenceType | None = None
     notes: str = ""
     commitment_allowed: bool = False
+    code: str = ""
 
 
 @dataclass(frozen=True)

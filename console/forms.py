@@ -22,6 +22,7 @@ from core.process import state_choices
 from core.signing import Algorithm
 from core.workflow import ActionSpec
 from licences.models import Licence
+from payments.models import PaymentMethod
 from portal.forms import ANY, FilterForm
 from portal.templatetags.portal_format import time_limit
 
@@ -601,3 +602,20 @@ class ConsultationForm(forms.Form):
 
     def chosen_window(self) -> Any:
         return self.windows[self.cleaned_data["window"]]
+
+
+class CounterPaymentForm(forms.Form):
+    """窗口收费: how the applicant paid at the counter, and the POS slip's number."""
+
+    method = forms.ChoiceField(
+        label="收费方式",
+        choices=[(PaymentMethod.CASH, "现金"), (PaymentMethod.POS, "POS 刷卡")],
+        widget=forms.RadioSelect,
+        initial=PaymentMethod.CASH,
+    )
+    reference = forms.CharField(
+        label="POS 凭证号（参考号）",
+        required=False,
+        max_length=64,
+        help_text="POS 刷卡时必填，见签购单。",
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from console import hall_views, licence_views, views
+from console import hall_views, licence_views, payment_views, views
 
 app_name = "console"
 
@@ -19,7 +19,9 @@ urlpatterns = [
         name="material_file",
     ),
     path("cases/<str:number>/shipments/", views.post_shipment, name="post_shipment"),
+    path("cases/<str:number>/payment/", payment_views.record_payment, name="record_payment"),
     path("cases/<str:number>/foreign-licence/", views.foreign_licence, name="foreign_licence"),
+    path("cases/<str:number>/sharing-consent/", views.sharing_consent, name="sharing_consent"),
     path("cases/<str:number>/steps/<int:step_id>/", views.step_result, name="step_result"),
     path("cases/<str:number>/commitments/", views.sign_commitment, name="sign_commitment"),
     path(

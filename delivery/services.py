@@ -13,7 +13,9 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -346,3 +348,19 @@ def record_handover(
     registry.status_changed(locked, [event])
     _copy_status(locked, shipment)
     return shipment
+
+
+def result_postage() -> Decimal:
+    """What the applicant pays for the result sent by post (元), from the tariff setting
+    `DELIVERY_RESULT_POSTAGE`; 0 when the government pays the postage (the default)."""
+    try:
+        postage = Decimal(str(settings.DELIVERY_RESULT_POSTAGE)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise RuleViolation(
+            "postage_invalid", "邮寄费设置（DELIVERY_RESULT_POSTAGE）不是金额", status=500
+        ) from None
+    if not postage.is_finite() or postage < 0:
+        raise RuleViolation(
+            "postage_invalid", "邮寄费设置（DELIVERY_RESULT_POSTAGE）无效", status=500
+        )
+    return postage

@@ -11,9 +11,10 @@ Liaoning node has these:
 | citizen-liuyang | 新生儿入户 (大连市公安局), her first child | approved: her 居民户口簿 issued |
 | citizen-liuyang | 新生儿入户 (大连市公安局), her second child | submitted, waiting for acceptance (approving it re-issues the 户口簿) |
 | citizen-zhaozihan | 户口迁移（大中专院校录取学生） (大连市公安局) | under review, supplement requested (clock paused) |
-| citizen-sunhaoran | 首次申领居民身份证 (大连市公安局, taken in at its window) | approved (his 居民身份证 licence issued), result not yet issued |
+| citizen-sunhaoran | 首次申领居民身份证 (大连市公安局, taken in at its window) | 工本费 paid in cash at the window; approved (his 居民身份证 licence issued), result not yet issued |
 | citizen-sunhaoran | 社会保障卡申领 (省人社厅) | draft, 居民身份证 given as that licence (免提交) |
-| citizen-chenjing | 学历公证 (沈阳公证处) | closed, archived; the 办理结果证明 in her 证照夹, delivered at the window |
+| citizen-chenjing | 学历公证 (沈阳公证处) | fee paid online (local gateway); closed, archived; the 办理结果证明 in her 证照夹, delivered at the window |
+| citizen-wangfang | 学历公证 (沈阳公证处) | 待缴费: 80 元 to pay online or at the window before acceptance |
 | citizen-chenjing | 新生儿入户 ×2 (大连市公安局) | both approved: the second re-issued her 居民户口簿 (第 2 版), the first version 已换发 |
 | citizen-zhoumin | 户口迁移（夫妻投靠） (大连市公安局) | 容缺受理: under review, result withheld until the missing material comes |
 | agent-haichen | 工业产品生产许可证核发 (省市场监管局) | 告知承诺: decided and closed, verification (核查) open |
@@ -48,7 +49,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Person
-from cases import commitments, services
+from cases import commitments, payment, services
 from cases import materials as case_materials
 from cases.engine import PROCESS, take_action
 from cases.models import Case
@@ -58,6 +59,9 @@ from core.exceptions import RuleViolation
 from demo.pdf import demo_pdf
 from demo.users import DemoAccounts, demo_accounts, staff_username
 from licences.models import Licence
+from payments.gateways import LocalGateway
+from payments.selectors import open_payment_of
+from payments.services import receive_notice
 
 
 class _Demo:
@@ -284,16 +288,20 @@ def _approved(demo: _Demo) -> Case:
         },
     )
     _upload(case, clerk, custody="户口簿原件已当场核验并退还")
-    return _act(
+    case = _act(
         case,
         [
             ("check_identity", clerk),
             ("check_materials", clerk),
             ("submit", clerk),
-            ("accept", reviewer),
-            ("start_review", reviewer),
-            ("approve", approver),
         ],
+    )
+    # 工本费 20 元, paid in cash at the window before the department accepts.
+    case = payment.hold_if_due(case)
+    payment.take_counter_payment(case, method="cash", reference="", actor=clerk)
+    return _act(
+        case,
+        [("accept", reviewer), ("start_review", reviewer), ("approve", approver)],
     )
 
 
@@ -329,10 +337,11 @@ def _closed(demo: _Demo) -> Case:
         form_data={**demo.personal_fields(chen), "destination": "加拿大", "copies": "2"},
     )
     _upload(case, chen_user)
+    case = payment.hold_if_due(take_action(case, "submit", actor=chen_user))
+    _pay_online(case)
     return _act(
         case,
         [
-            ("submit", chen_user),
             ("accept", reviewer),
             ("start_review", reviewer),
             ("approve", approver),
@@ -341,6 +350,29 @@ def _closed(demo: _Demo) -> Case:
             ("close", approver),
         ],
     )
+
+
+def _pay_online(case: Case) -> None:
+    """The applicant pays the case's payment at the local gateway's cashier: its signed
+    notice settles the payment and releases the case, as when paid in the browser."""
+    due = open_payment_of(case.number)
+    if due is None:
+        raise RuleViolation("demo_payment_missing", f"办件 {case.number} 没有待缴费用")
+    body, signature = LocalGateway().notice_for(due.order_number, due.amount_text)
+    receive_notice(body, signature, gateway_code=LocalGateway.code)
+
+
+def _awaiting_payment(demo: _Demo) -> Case:
+    """学历公证 charges 80 元: 王芳's application waits in 待缴费 until she pays online (the
+    local gateway's cashier) or at the window."""
+    case, wang_user = _applied(
+        demo,
+        "citizen-wangfang",
+        "sy-gzc",
+        "学历公证",
+        {"destination": "澳大利亚", "copies": "1"},
+    )
+    return payment.hold_if_due(take_action(case, "submit", actor=wang_user))
 
 
 def _deficiency(demo: _Demo) -> Case:
@@ -490,6 +522,7 @@ SCENARIOS: dict[str, tuple[Callable[[_Demo], Case], ...]] = {
         _approved,
         _licence_reused,
         _closed,
+        _awaiting_payment,
         _deficiency,
         _notification_commitment,
         _window_proxy,

@@ -14,7 +14,9 @@ Usernames are predictable, so that a tester can sign in without looking anything
   the node's `accounts.json`: the division (`ln` 辽宁省级, `sy` 沈阳, `dl` 大连, `as` 鞍山;
   `jl`/`cc` 吉林/长春, `hl`/`hrb` 黑龙江/哈尔滨, `nm`/`hhht` 内蒙古/呼和浩特) and the pinyin
   initials of the organisation's short name;
-- citizens: `citizen-<pinyin of the name>`; company agents: `agent-<company>`.
+- citizens: `citizen-<pinyin of the name>`; company agents: `agent-<company>`; a
+  company's legal representative, where the data names one: `rep-<company>` (the company
+  is then registered online by them and the agent holds a scoped authorisation).
 
 Every demo account has the password `DEMO_PASSWORD`. It is hashed once per run and the
 same hash is given to every account: with Django's real hasher (deliberately slow) one
@@ -24,6 +26,7 @@ admin site (accounts.services.grant_role); nobody else does — see docs/decisio
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -36,9 +39,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 from stdnum.cn import ric, uscc
 
-from accounts.models import Company, Person, Role, StaffRole
+from accounts.agents import authorise_agent, register_company_online
+from accounts.models import AgentAction, Company, Person, Role, StaffRole
 from accounts.services import create_login, grant_role, register_company, register_person
 from core.actors import Actor, SystemActor
 from core.exceptions import RuleViolation
@@ -148,6 +153,9 @@ class DemoCompany:
     name: str
     legal_representative: str
     agent: DemoPerson
+    # A legal representative with an account of their own: the company is registered
+    # online by them and the agent holds a scoped authorisation (accounts.agents).
+    representative: DemoPerson | None = None
 
 
 @dataclass(frozen=True)
@@ -162,10 +170,18 @@ class DemoAccounts:
         return [staff_username(slug, role) for slug in self.slugs.values() for role in ROLES]
 
     def applicant_usernames(self) -> list[str]:
-        return [p.username for p in self.citizens] + [c.agent.username for c in self.companies]
+        return (
+            [p.username for p in self.citizens]
+            + [c.agent.username for c in self.companies]
+            + [c.representative.username for c in self.companies if c.representative]
+        )
 
     def person(self, username: str) -> DemoPerson:
-        people = [*self.citizens, *(c.agent for c in self.companies)]
+        people = [
+            *self.citizens,
+            *(c.agent for c in self.companies),
+            *(c.representative for c in self.companies if c.representative),
+        ]
         return next(p for p in people if p.username == username)
 
 
@@ -198,6 +214,7 @@ def _demo_accounts(path: str) -> DemoAccounts:
                 name=c["name"],
                 legal_representative=c["legal_representative"],
                 agent=_person(c["agent"]),
+                representative=_person(c["representative"]) if c.get("representative") else None,
             )
             for c in raw["companies"]
         ),
@@ -265,15 +282,45 @@ def load_demo_users(*, actor: Actor = ACTOR) -> LoadedUsers:
         if company.agent.username in existing:
             continue
         agent = _register(company.agent, password_hash, actor)
-        register_company(
+        representative = (
+            _register(company.representative, password_hash, actor)
+            if company.representative
+            else None
+        )
+        registered = register_company(
             uscc=company.uscc,
             name=company.name,
             legal_representative=company.legal_representative,
-            agent=agent.user,
+            agent=None if representative else agent.user,
             actor=actor,
         )
+        if representative is not None:
+            _authorise_online(registered, representative, agent)
         loaded.companies += 1
     return loaded
+
+
+# The demo agent of a company registered online: applying and materials, for a year.
+DEMO_AGENT_ACTIONS = (AgentAction.APPLY, AgentAction.SUPPLEMENT)
+DEMO_AGENT_DAYS = 365
+
+
+def _authorise_online(company: Company, representative: Person, agent: Person) -> None:
+    """The representative claims the company online and authorises the agent, as they
+    would on the portal's 我的企业 page."""
+    assert representative.user is not None
+    company = register_company_online(
+        uscc=company.uscc, name=company.name, actor=representative.user
+    )
+    authorise_agent(
+        company,
+        agent_name=agent.name,
+        agent_id_number=agent.id_number,
+        items=[],
+        actions=list(DEMO_AGENT_ACTIONS),
+        valid_until=timezone.now() + dt.timedelta(days=DEMO_AGENT_DAYS),
+        actor=representative.user,
+    )
 
 
 def _register(who: DemoPerson, password_hash: str, actor: Actor) -> Person:
@@ -328,6 +375,19 @@ def list_demo_users() -> list[dict[str, Any]]:
             rows.append(
                 {
                     **_applicant(person, "company_agent", "法人经办人"),
+                    "company": company.name,
+                    "company_uscc": company.uscc,
+                }
+            )
+        representative = (
+            people.get(demo_company.representative.username)
+            if demo_company.representative
+            else None
+        )
+        if representative is not None and company is not None:
+            rows.append(
+                {
+                    **_applicant(representative, "legal_representative", "法定代表人"),
                     "company": company.name,
                     "company_uscc": company.uscc,
                 }

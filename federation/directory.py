@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import logging
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,9 @@ from core.signing import Algorithm, SigningError, canonical_json, fingerprint, v
 from federation.models import DirectoryCopy
 
 FORMAT = "tongban-directory/1"
+ENTRY_FIELDS = frozenset(
+    {"id", "name", "code", "division", "base_url", "valid_from", "valid_until", "keys", "seals"}
+)
 log = logging.getLogger(__name__)
 
 
@@ -67,6 +70,9 @@ class Node:
     valid_until: dt.datetime
     keys: tuple[PublicKey, ...]
     seals: tuple[PublicKey, ...]
+    # Further parts of the entry that higher apps published (registry.register_entry_part),
+    # by name, as signed: e.g. `oidc`, the node's sign-in issuer and its JWKS.
+    parts: dict[str, Any] = field(default_factory=dict)
 
     def valid_at(self, moment: dt.datetime) -> bool:
         return self.valid_from <= moment <= self.valid_until
@@ -146,6 +152,7 @@ def parse(body: str) -> Directory:
                 valid_until=parse_utc(entry["valid_until"]),
                 keys=tuple(_public_key(k) for k in entry["keys"]),
                 seals=tuple(_public_key(k) for k in entry.get("seals", [])),
+                parts={k: v for k, v in entry.items() if k not in ENTRY_FIELDS},
             )
             if node.id in nodes:
                 raise ValueError(f"节点 {node.id} 重复出现")

@@ -96,6 +96,11 @@ class LogEntry(AppendOnly):
     logged_at = models.DateTimeField("记录时间", auto_now_add=True)
     previous_hash = models.CharField("前一条摘要", max_length=64)
     entry_hash = models.CharField("本条摘要", max_length=64, unique=True)
+    # The entry's place in the chain, given when it is linked (sealed). An envelope sent
+    # inside a business transaction is written unsealed (no position, a placeholder hash)
+    # and linked by the next append, under the head's lock (decision 161): the chain's
+    # order is the order of linking, which is not always the order of the ids.
+    position = models.PositiveBigIntegerField("链上序号", null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "报文日志"

@@ -12,6 +12,9 @@
   record that it was asked (the licences app logs the verification for the holder).
 - `register_key_provider(provider)`: public keys the node publishes beside its own (the
   licences app publishes its seals, so licences verify on other nodes offline).
+- `register_entry_part(name, provider)`: a further part of the node's directory entry,
+  under `name` (the signon app publishes its OpenID Connect issuer and JWKS as `oidc`, so
+  that members trust each other's sign-ins through the directory).
 - `on_refused(kind, callback)`: told when the receiver finally refuses an envelope of
   that kind this node sent (`callback(receiver, payload, code, reason)`), so the sending
   app can show it where people look (the cases app puts it on the case's timeline).
@@ -85,6 +88,19 @@ def register_key_provider(provider: KeyProvider) -> None:
 
 def published_keys() -> list[dict[str, str]]:
     return [key for name in _key_providers for key in _key_providers[name]()]
+
+
+EntryPart = Callable[[], dict[str, Any]]
+_entry_parts: Registry[EntryPart] = Registry("directory entry part")
+
+
+def register_entry_part(name: str, provider: EntryPart) -> None:
+    _entry_parts.register(name, provider)
+
+
+def entry_parts() -> dict[str, dict[str, Any]]:
+    """The further parts of this node's directory entry, by name."""
+    return {name: _entry_parts[name]() for name in _entry_parts}
 
 
 def on_refused(kind: str, callback: RefusalCallback) -> None:

@@ -40,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Max
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -92,28 +93,89 @@ def _entry_hash(previous: str, entry_type: str, direction: str, body: str, signa
 def _append(
     *, entry_type: str, direction: str, doc: dict[str, Any], body: str, signature: str
 ) -> LogEntry:
-    """Append one entry to the chained log; call inside a transaction."""
-    head = LogHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = LogHead.objects.create(pk=1, last_hash=GENESIS)
-    entry_hash = _entry_hash(head.last_hash, entry_type, direction, body, signature)
-    envelope_id = doc["id"] if entry_type == LogEntry.Type.ENVELOPE else doc["envelope"]
-    entry = LogEntry.objects.create(
-        entry_type=entry_type,
-        direction=direction,
-        envelope_id=envelope_id,
-        sender=doc["sender"],
-        receiver=doc["receiver"],
-        kind=doc.get("kind", ""),
-        body=body,
-        signature=signature,
-        key_id=doc["kid"],
-        algorithm=doc["alg"],
-        previous_hash=head.last_hash,
-        entry_hash=entry_hash,
+    """Append one entry to the chained log (sealing what is pending first); call inside a
+    transaction."""
+    chain = _Chain()
+    entry = chain.append(
+        entry_type=entry_type, direction=direction, doc=doc, body=body, signature=signature
     )
-    LogHead.objects.filter(pk=1).update(last_hash=entry_hash)
+    chain.close()
     return entry
+
+
+UNSEALED = "unsealed:"
+
+
+class _Chain:
+    """Entries appended under one hold of the `LogHead` lock: the head is read and locked
+    once, the envelopes sent since the last append are linked first (`seal`, decision
+    161), each entry links to the previous one in memory, and the head is written once at
+    the end. Call inside a transaction; `last`/`position` are restored by the caller when
+    a savepoint holding some of the entries is rolled back (`mark`/`reset`)."""
+
+    def __init__(self) -> None:
+        head = LogHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            head = LogHead.objects.create(pk=1, last_hash=GENESIS)
+        self.last = self.first = head.last_hash
+        self.position = LogEntry.objects.aggregate(top=Max("position"))["top"] or 0
+        self.sealed = self.seal()
+
+    def mark(self) -> tuple[str, int]:
+        return self.last, self.position
+
+    def reset(self, mark: tuple[str, int]) -> None:
+        self.last, self.position = mark
+
+    def seal(self) -> int:
+        """Link the envelopes written unsealed by `send` whose transactions have committed,
+        in id order; how many."""
+        pending = list(LogEntry.objects.filter(position__isnull=True).order_by("id"))
+        for entry in pending:
+            entry_hash = _entry_hash(
+                self.last, entry.entry_type, entry.direction, entry.body, entry.signature
+            )
+            self.position += 1
+            LogEntry.objects.filter(pk=entry.pk, position__isnull=True).update(
+                previous_hash=self.last, entry_hash=entry_hash, position=self.position
+            )
+            self.last = entry_hash
+        return len(pending)
+
+    def append(
+        self, *, entry_type: str, direction: str, doc: dict[str, Any], body: str, signature: str
+    ) -> LogEntry:
+        entry_hash = _entry_hash(self.last, entry_type, direction, body, signature)
+        self.position += 1
+        entry = LogEntry.objects.create(
+            entry_type=entry_type,
+            direction=direction,
+            envelope_id=doc["id"] if entry_type == LogEntry.Type.ENVELOPE else doc["envelope"],
+            sender=doc["sender"],
+            receiver=doc["receiver"],
+            kind=doc.get("kind", ""),
+            body=body,
+            signature=signature,
+            key_id=doc["kid"],
+            algorithm=doc["alg"],
+            previous_hash=self.last,
+            entry_hash=entry_hash,
+            position=self.position,
+        )
+        self.last = entry_hash
+        return entry
+
+    def close(self) -> None:
+        if self.last != self.first:
+            LogHead.objects.filter(pk=1).update(last_hash=self.last)
+
+
+def seal_pending() -> int:
+    """Link every committed unsealed envelope into the chain now; how many."""
+    with transaction.atomic():
+        chain = _Chain()
+        chain.close()
+    return chain.sealed
 
 
 def _signed(doc: dict[str, Any]) -> tuple[str, str]:
@@ -155,13 +217,25 @@ def send(receiver: str, kind: str, payload: dict[str, Any]) -> LogEntry:
     """Sign an envelope, log it and queue it for delivery, in the caller's transaction."""
     doc = _envelope_doc(receiver, kind, payload)
     body, signature = _signed(doc)
+    signed_doc = json.loads(body)
     with transaction.atomic():
-        entry = _append(
+        # Written unsealed: no lock on the log's head inside the caller's transaction, so
+        # business changes that send envelopes do not wait on each other (decision 161).
+        # The next append links it, and the worker before it leaves the node.
+        entry = LogEntry.objects.create(
             entry_type=LogEntry.Type.ENVELOPE,
             direction=LogEntry.Direction.OUT,
-            doc=json.loads(body),
+            envelope_id=signed_doc["id"],
+            sender=signed_doc["sender"],
+            receiver=signed_doc["receiver"],
+            kind=signed_doc["kind"],
             body=body,
             signature=signature,
+            key_id=signed_doc["kid"],
+            algorithm=signed_doc["alg"],
+            previous_hash="",
+            entry_hash=UNSEALED + signed_doc["id"],
+            position=None,
         )
         Outbox.objects.create(envelope=entry, receiver=receiver, next_attempt_at=timezone.now())
     return entry
@@ -274,12 +348,185 @@ def _deliver(item: Outbox) -> bool:
     raise FederationUnavailable(f"HTTP {status}")
 
 
-def deliver_due(*, limit: int = 100) -> dict[str, int]:
-    """Deliver what is due, per receiver and oldest first. Envelopes to one receiver go in
-    order: after a failure the rest for that receiver wait for the next round, so they
-    never overtake; a receiver that is down does not hold up the others."""
+# At most this many envelopes in one POST, and at most FEDERATION_MAX_BYTES of them.
+BATCH_LIMIT = 100
+
+
+class _NoBatches(Exception):
+    """The receiver does not offer the batch endpoint (an older node): one by one."""
+
+
+def _batches(items: list[Outbox]) -> list[list[Outbox]]:
+    """The due envelopes in order, cut into batches by count and size (one envelope
+    larger than the limit still goes, alone)."""
+    limit = settings.FEDERATION_MAX_BYTES // 2
+    batches: list[list[Outbox]] = []
+    size = 0
+    for item in items:
+        length = len(item.envelope.body) + len(item.envelope.signature) + 64
+        if not batches or len(batches[-1]) >= BATCH_LIMIT or size + length > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += length
+    return batches
+
+
+@dataclass
+class _Settled:
+    delivered: list[tuple[Outbox, dict[str, Any], str, str]] = field(default_factory=list)
+    refused: list[tuple[Outbox, str, str]] = field(default_factory=list)
+    failed: tuple[Outbox, Exception] | None = None
+
+
+def _outcome(item: Outbox, status: int, answer: dict[str, Any], settled: _Settled) -> bool:
+    """Read the receiver's answer to one envelope into `settled`; False when it is not
+    settled (the rest of the batch then waits, as one by one)."""
+    entry = item.envelope
+    try:
+        if status == 200 and "receipt" in answer:
+            receipt = _check_from(item.receiver, answer["receipt"], answer["signature"], RECEIPT)
+            if receipt.get("envelope") != str(entry.envelope_id) or receipt.get(
+                "digest"
+            ) != _digest(entry.body):
+                raise FederationUnavailable("回执与所投递的报文不符")
+            settled.delivered.append((item, receipt, answer["receipt"], answer["signature"]))
+            return True
+        if "refusal" in answer:
+            refusal = _check_from(item.receiver, answer["refusal"], answer["signature"], REFUSAL)
+            code, reason = refusal.get("code", ""), refusal.get("reason", "")
+            if (
+                refusal.get("envelope") == str(entry.envelope_id)
+                and refusal.get("digest") == _digest(entry.body)
+                and code not in RETRYABLE
+            ):
+                settled.refused.append((item, code, reason))
+                return True
+            raise FederationUnavailable(f"{code}: {reason}")
+        raise FederationUnavailable(f"HTTP {status} {answer.get('code', '')}".strip())
+    except FederationUnavailable as exc:
+        settled.failed = (item, exc)
+        return False
+
+
+def _record(settled: _Settled) -> None:
+    """Store what a batch settled, in one transaction under one hold of the log's head:
+    the receipts in the log, the outbox rows delivered or refused, the refusal callbacks."""
+    if not settled.delivered and not settled.refused:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        chain = _Chain()
+        ids = [item.envelope.envelope_id for item, *_ in settled.delivered]
+        logged = set(
+            LogEntry.objects.filter(
+                entry_type=LogEntry.Type.RECEIPT,
+                direction=LogEntry.Direction.IN,
+                envelope_id__in=ids,
+            ).values_list("envelope_id", flat=True)
+        )
+        for item, receipt, body, signature in settled.delivered:
+            if item.envelope.envelope_id not in logged:
+                chain.append(
+                    entry_type=LogEntry.Type.RECEIPT,
+                    direction=LogEntry.Direction.IN,
+                    doc=receipt,
+                    body=body,
+                    signature=signature,
+                )
+        chain.close()
+        if settled.delivered:
+            Outbox.objects.filter(pk__in=[item.pk for item, *_ in settled.delivered]).update(
+                status=Outbox.Status.DELIVERED,
+                delivered_at=now,
+                attempts=F("attempts") + 1,
+                last_error="",
+            )
+        for item, code, reason in settled.refused:
+            entry = item.envelope
+            log.warning(
+                "envelope %s (%s) refused by %s: %s",
+                entry.envelope_id,
+                entry.kind,
+                item.receiver,
+                code,
+            )
+            Outbox.objects.filter(pk=item.pk).update(
+                status=Outbox.Status.REFUSED,
+                attempts=item.attempts + 1,
+                last_error=f"{code}: {reason}"[:500],
+            )
+            callback = registry.refusal_callback(entry.kind)
+            if callback is not None:
+                callback(item.receiver, json.loads(entry.body)["payload"], code, reason)
+
+
+def _deliver_batch(receiver: str, items: list[Outbox]) -> _Settled:
+    """One POST of several envelopes to one receiver (decision 160); what it settled."""
+    node = directory_mod.current().node(receiver)
+    if node is None:
+        raise FederationUnavailable(f"节点目录中没有节点“{receiver}”")
+    status, answer = _post(
+        f"{node.base_url}/federation/v1/envelopes/batch",
+        {
+            "envelopes": [
+                {"envelope": i.envelope.body, "signature": i.envelope.signature} for i in items
+            ]
+        },
+    )
+    results = answer.get("results")
+    if not isinstance(results, list):
+        # No batch answer (an older node without the endpoint, or a receiver that
+        # answers every request alike): its answers one by one are the reference.
+        raise _NoBatches
+    if status != 200 or len(results) != len(items):
+        raise FederationUnavailable(f"HTTP {status} {answer.get('code', '')}".strip())
+    settled = _Settled()
+    for item, result in zip(items, results, strict=True):
+        if not isinstance(result, dict):
+            settled.failed = (item, FederationUnavailable("批量应答格式不对"))
+            break
+        if not _outcome(item, int(result.get("status", 200)), result, settled):
+            break
+    _record(settled)
+    return settled
+
+
+def _failed(item: Outbox, exc: Exception) -> None:
+    Outbox.objects.filter(pk=item.pk).update(
+        attempts=item.attempts + 1,
+        next_attempt_at=timezone.now() + _backoff(item.attempts + 1),
+        last_error=str(exc)[:500],
+    )
+    log.info(
+        "envelope %s to %s not delivered yet: %s", item.envelope.envelope_id, item.receiver, exc
+    )
+
+
+def _deliver_one_by_one(items: list[Outbox], counts: dict[str, int]) -> None:
+    for item in items:
+        try:
+            _deliver(item)
+        except (FederationUnavailable, DirectoryUnavailable) as exc:
+            counts["failed"] += 1
+            _failed(item, exc)
+            return
+        item.refresh_from_db(fields=["status"])
+        counts["delivered" if item.status == Outbox.Status.DELIVERED else "refused"] += 1
+
+
+def deliver_due(*, limit: int = 1000) -> dict[str, int]:
+    """Deliver what is due, per receiver and oldest first, in batches (`BATCH_LIMIT` per
+    POST). Envelopes to one receiver go in order: after a failure the rest for that
+    receiver wait for the next round, so they never overtake; a receiver that is down
+    does not hold up the others."""
     now = timezone.now()
     counts = {"delivered": 0, "refused": 0, "failed": 0}
+    # What leaves the node is in the chain first (decision 161).
+    if Outbox.objects.filter(
+        status=Outbox.Status.PENDING, envelope__position__isnull=True
+    ).exists():
+        seal_pending()
     receivers = (
         Outbox.objects.filter(status=Outbox.Status.PENDING)
         .values_list("receiver", flat=True)
@@ -291,27 +538,29 @@ def deliver_due(*, limit: int = 100) -> dict[str, int]:
             .select_related("envelope")
             .order_by("id")[:limit]
         )
+        due: list[Outbox] = []
         for item in queue:
-            if item.next_attempt_at > now:
+            # Not due yet, or sent after the sealing above: it waits, and so do the later.
+            if item.next_attempt_at > now or item.envelope.position is None:
                 break
+            due.append(item)
+        for position, batch in enumerate(_batches(due)):
             try:
-                _deliver(item)
-            except (FederationUnavailable, DirectoryUnavailable) as exc:
-                counts["failed"] += 1
-                Outbox.objects.filter(pk=item.pk).update(
-                    attempts=item.attempts + 1,
-                    next_attempt_at=timezone.now() + _backoff(item.attempts + 1),
-                    last_error=str(exc)[:500],
-                )
-                log.info(
-                    "envelope %s to %s not delivered yet: %s",
-                    item.envelope.envelope_id,
-                    receiver,
-                    exc,
-                )
+                if len(batch) == 1:  # one envelope: the plain endpoint
+                    raise _NoBatches
+                settled = _deliver_batch(receiver, batch)
+            except _NoBatches:
+                rest = [i for b in _batches(due)[position:] for i in b]
+                _deliver_one_by_one(rest, counts)
                 break
-            item.refresh_from_db(fields=["status"])
-            counts["delivered" if item.status == Outbox.Status.DELIVERED else "refused"] += 1
+            except (FederationUnavailable, DirectoryUnavailable) as exc:
+                settled = _Settled(failed=(batch[0], exc))
+            counts["delivered"] += len(settled.delivered)
+            counts["refused"] += len(settled.refused)
+            if settled.failed is not None:
+                counts["failed"] += 1
+                _failed(*settled.failed)
+                break
     return counts
 
 
@@ -548,6 +797,91 @@ def receive(body: str, signature: str) -> dict[str, str]:
     return {"receipt": receipt_body, "signature": receipt_signature}
 
 
+def _take(
+    doc: dict[str, Any],
+    handler: registry.Handler,
+    payload: Any,
+    body: str,
+    signature: str,
+    chain: _Chain,
+) -> dict[str, str]:
+    """Store and handle one verified envelope of a batch and sign its receipt, in a
+    savepoint of the batch's transaction; the same envelope again gets its stored receipt.
+    A business rule of the handler refuses it (signed, final) and undoes only it."""
+    again = _stored_receipt(doc["id"], body)
+    if again is not None:
+        return again
+    mark = chain.mark()
+    try:
+        with transaction.atomic():
+            chain.append(
+                entry_type=LogEntry.Type.ENVELOPE,
+                direction=LogEntry.Direction.IN,
+                doc=doc,
+                body=body,
+                signature=signature,
+            )
+            handler.handle(_message(doc), payload)
+            receipt_body, receipt_signature = _signed(
+                {
+                    "format": RECEIPT,
+                    "envelope": doc["id"],
+                    "digest": _digest(body),
+                    "sender": settings.NODE_ID,
+                    "receiver": doc["sender"],
+                    "kind": doc["kind"],
+                    "received_at": utc_text(timezone.now()),
+                }
+            )
+            chain.append(
+                entry_type=LogEntry.Type.RECEIPT,
+                direction=LogEntry.Direction.OUT,
+                doc=json.loads(receipt_body),
+                body=receipt_body,
+                signature=receipt_signature,
+            )
+    except RuleViolation as exc:
+        chain.reset(mark)
+        raise _refuse(exc.code, exc.message, doc=doc, raw=body, verified=True) from exc
+    except BaseException:
+        chain.reset(mark)
+        raise
+    return {"receipt": receipt_body, "signature": receipt_signature}
+
+
+NOT_ATTEMPTED = {
+    "status": 409,
+    "code": "not_attempted",
+    "detail": "同批中前一份报文未被接收，本份未处理，请按顺序重投",
+}
+
+
+def receive_batch(items: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Take several envelopes in their order, in one transaction under one hold of the
+    log's head (decision 160): each answer is what `receive` would answer for it — a
+    signed receipt, or a refusal — with its HTTP status. An envelope the sender will send
+    again (an unsigned or retryable refusal) stops the batch: the rest are not attempted,
+    so that no envelope overtakes an earlier one."""
+    answers: list[dict[str, Any]] = []
+    with transaction.atomic():
+        chain = _Chain()
+        stopped = False
+        for body, signature in items:
+            if stopped:
+                answers.append(dict(NOT_ATTEMPTED))
+                continue
+            try:
+                doc, handler, payload = _verified(body, signature, query=False)
+                answers.append(
+                    {"status": 200, **_take(doc, handler, payload, body, signature, chain)}
+                )
+            except Refused as refused:
+                answers.append({"status": refused.status, **refusal_answer(refused, body)})
+                stopped = not refused.verified or refused.code in RETRYABLE
+        chain.close()
+    return answers
+
+
 def refusal_answer(refused: Refused, body: str) -> dict[str, Any]:
     """The answer to a refused envelope (decision 83). Signed, and so final for the
     sender, only when the envelope's signature was checked first; bound to the digest of
@@ -685,16 +1019,21 @@ def verify_log() -> LogCheck:
     own = {k.fingerprint: k for k in NodeKey.objects.all()}
     check = LogCheck()
     previous = GENESIS
+    # Envelopes sent and not linked yet are linked first: the check covers them too.
+    if LogEntry.objects.filter(position__isnull=True).exists():
+        seal_pending()
     # The head first, then the entries up to it: one appended meanwhile is not a problem.
     head = LogHead.objects.filter(pk=1).first()
     last = (
-        LogEntry.objects.filter(entry_hash=head.last_hash).values_list("pk", flat=True).first()
+        LogEntry.objects.filter(entry_hash=head.last_hash)
+        .values_list("position", flat=True)
+        .first()
         if head is not None
         else None
     )
-    entries = LogEntry.objects.order_by("id")
+    entries = LogEntry.objects.filter(position__isnull=False).order_by("position")
     if last is not None:
-        entries = entries.filter(pk__lte=last)
+        entries = entries.filter(position__lte=last)
     for entry in entries.iterator(chunk_size=500):
         check.entries += 1
         label = f"#{entry.pk} {entry.get_entry_type_display()} {entry.envelope_id}"

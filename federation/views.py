@@ -79,6 +79,37 @@ def envelopes(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+def envelope_batch(request: HttpRequest) -> HttpResponse:
+    """Several envelopes in one request, `{"envelopes": [{"envelope", "signature"}, …]}`
+    (at most `services.BATCH_LIMIT`), answered `{"results": [...]}` in the same order."""
+    limit = settings.FEDERATION_MAX_BYTES
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        return problem_response(
+            status=413, code="request_too_large", title="请求过大", detail=f"报文超过 {limit} 字节"
+        )
+    detail = f'请求应为 {{"envelopes": [{{"envelope": 文本, "signature": base64}}, …]}}，至多 {services.BATCH_LIMIT} 份'
+    try:
+        data = json.loads(raw)
+        listed = data["envelopes"]
+        if not isinstance(listed, list) or not 0 < len(listed) <= services.BATCH_LIMIT:
+            raise TypeError
+        items = []
+        for one in listed:
+            body, signature = one["envelope"], one["signature"]
+            if not isinstance(body, str) or not isinstance(signature, str):
+                raise TypeError
+            body.encode()
+            signature.encode()
+            items.append((body, signature))
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return _malformed(detail)
+    results = services.receive_batch(items)
+    return JsonResponse({"results": results}, json_dumps_params=JSON_UTF8)
+
+
+@csrf_exempt
+@require_POST
 def queries(request: HttpRequest) -> HttpResponse:
     signed = _signed_input(request)
     if isinstance(signed, HttpResponse):

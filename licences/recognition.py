@@ -220,9 +220,18 @@ def _normalised(code: str) -> str:
     return "".join(code.split()).upper()
 
 
+# Division names are reference data (seeded, never renamed by the application): each
+# process reads a province's name once, not on every verification (decision 153).
+_DIVISION_NAMES: dict[str, str] = {}
+
+
 def _node_label(division: str, fallback: str) -> str:
     """吉林省节点: the node named by its province, as people say it."""
-    name = Division.objects.filter(code=division).values_list("name", flat=True).first()
+    name = _DIVISION_NAMES.get(division)
+    if name is None:
+        name = Division.objects.filter(code=division).values_list("name", flat=True).first()
+        if name:
+            _DIVISION_NAMES[division] = name
     return f"{name}节点" if name else fallback
 
 
@@ -235,18 +244,32 @@ def _this_node() -> dict[str, Any]:
     }
 
 
+class _Unread:
+    """The licence was not read yet (None means read and not found)."""
+
+
+UNREAD = _Unread()
+
+
 def _check_local(
-    token: _Token, seal: Seal, *, holder_code: str | None, today: dt.date
+    token: _Token,
+    seal: Seal,
+    *,
+    holder_code: str | None,
+    today: dt.date,
+    licence: Licence | _Unread | None = UNREAD,
 ) -> Recognition:
-    """A token of one of this node's seals: its signature, then its status in the library."""
+    """A token of one of this node's seals: its signature, then its status in the library
+    (`licence` when the caller has read it already, see `_local_seal_and_licence`)."""
     problem = _signature_problem(token, seal.algorithm, seal.public_pem.encode())
     if problem is not None:
         return replace(problem, **_this_node())
-    licence = (
-        Licence.objects.select_related("seal", "issuer", "licence_type")
-        .filter(identifier=token.identifier)
-        .first()
-    )
+    if isinstance(licence, _Unread):
+        licence = (
+            Licence.objects.select_related("seal", "issuer", "licence_type")
+            .filter(identifier=token.identifier)
+            .first()
+        )
     known = {
         **token.face(),
         **_this_node(),
@@ -301,6 +324,21 @@ def _local_seal(kid: str) -> Seal | None:
     return Seal.objects.select_related("organisation").filter(fingerprint=kid).first()
 
 
+def _local_seal_and_licence(token: _Token) -> tuple[Seal | None, Licence | _Unread | None]:
+    """This node's seal of the token and the licence it names, in one query when the
+    library holds the licence under that seal (every genuine token of this node): the
+    licence with its seal joined. Otherwise the seal alone, and the licence is left to
+    `_check_local` to read as before (decision 153)."""
+    licence = (
+        Licence.objects.select_related("seal__organisation", "issuer", "licence_type")
+        .filter(identifier=token.identifier, seal__fingerprint=token.kid)
+        .first()
+    )
+    if licence is not None:
+        return licence.seal, licence
+    return _local_seal(token.kid), UNREAD
+
+
 def check_token(token: str, *, today: dt.date | None = None) -> Recognition:
     """Verify a token offline against this node's own seals, then its status in this node's
     library. A token of another node's seal is `unknown_issuer` here: `recognise` is the
@@ -309,10 +347,12 @@ def check_token(token: str, *, today: dt.date | None = None) -> Recognition:
         parsed = _Token.parse(token)
     except ValueError:
         return _malformed()
-    seal = _local_seal(parsed.kid)
+    seal, licence = _local_seal_and_licence(parsed)
     if seal is None:
         return Recognition("unknown_issuer", "unknown_seal", "签名印章不在本节点信任的公钥中")
-    return _check_local(parsed, seal, holder_code=None, today=today or timezone.localdate())
+    return _check_local(
+        parsed, seal, holder_code=None, today=today or timezone.localdate(), licence=licence
+    )
 
 
 def recognise(
@@ -332,9 +372,9 @@ def recognise(
         token = _Token.parse(value)
     except ValueError:
         return _malformed()
-    seal = _local_seal(token.kid)
+    seal, licence = _local_seal_and_licence(token)
     if seal is not None:
-        return _check_local(token, seal, holder_code=holder_code, today=today)
+        return _check_local(token, seal, holder_code=holder_code, today=today, licence=licence)
     return _recognise_foreign(token, holder_code=holder_code, today=today)
 
 

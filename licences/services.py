@@ -359,14 +359,17 @@ def verify_token(
     detail: dict[str, Any] = {"channel": channel, "reason": result.reason, "code": result.code}
     if not result.local:
         detail |= {"identifier": result.identifier, "node": result.node_id}
-    with transaction.atomic():
-        _log(
-            result.licence,
-            LicenceEvent.Kind.VERIFIED,
-            actor=actor,
-            outcome=result.outcome,
-            detail=detail,
-        )
+    # One INSERT, written before the answer leaves: the holder's log of who verified their
+    # licence must never lose a row, so it is neither buffered nor deferred; a single
+    # statement is atomic on its own, without a transaction's BEGIN and COMMIT around it
+    # (decision 153).
+    _log(
+        result.licence,
+        LicenceEvent.Kind.VERIFIED,
+        actor=actor,
+        outcome=result.outcome,
+        detail=detail,
+    )
     return result
 
 

@@ -25,6 +25,7 @@ from cases.selectors import is_staff_member
 from core.actors import SystemActor
 from core.exceptions import RuleViolation
 from portal.forms import LoginForm, RegisterForm, add_problems
+from signon.relying import member_providers
 
 MESSAGES_PER_PAGE = 20
 # Where a service's problem about a registration field is shown on the form.
@@ -46,6 +47,7 @@ class SignInView(LoginView):
         context = super().get_context_data(**kwargs)
         context["failure_limit"] = settings.AXES_FAILURE_LIMIT
         context["lockout_minutes"] = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        context["providers"] = member_providers()
         return context
 
     def get_default_redirect_url(self) -> str:

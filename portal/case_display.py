@@ -12,6 +12,7 @@ from typing import Any
 from accounts.services import has_false_commitment
 from cases.commitments import commitment_notice, deficiency_due_window
 from cases.models import Case, CaseEvent, Commitment, SupplementRequest
+from cases.payment import collects_here, lines_due
 from cases.selectors import MaterialStatus, case_view, material_checklist
 from cases.workflow import category_of, definition_of
 from catalog.form_schema import FieldType
@@ -21,6 +22,7 @@ from core.models import Division
 from core.workflow import Definition
 from delivery.selectors import shipments_for_case
 from federation.directory import node_names
+from payments.selectors import payments_for_case
 from portal.templatetags.portal_format import time_limit
 
 # Timeline entries that are not workflow actions.
@@ -193,6 +195,25 @@ def case_page_context(case: Case, viewer: Any, *, staff: bool) -> dict[str, Any]
         "warning_text": WARNING_TEXT.get(case.warning, ""),
         "allowed": {a["name"]: a for a in view["allowed_actions"]},
         "shipments": list(shipments_for_case(case.number)),
+        # 缴费: the case's payments, newest first; the one to pay while the case waits for it.
+        **payment_context(case, definition),
+    }
+
+
+def payment_context(case: Case, definition: Definition) -> dict[str, Any]:
+    payments = payments_for_case(case.number)
+    due = next((p for p in payments if p.is_due), None)
+    # Before submitting: what the applicant will be asked to pay (cases/payment.py).
+    fees = (
+        lines_due(case)
+        if definition.has_tag(case.state, "before_submission") and collects_here(case)
+        else []
+    )
+    return {
+        "payments": payments,
+        "payment_due": due if due and definition.has_tag(case.state, "awaiting_payment") else None,
+        "fees_due": [line.as_dict() for line in fees],
+        "fees_total": f"{sum(line.amount for line in fees):.2f}",
     }
 
 

@@ -42,6 +42,7 @@ from cases.selectors import (
     material_checklist,
 )
 from cases.services import applicant_values
+from cases.sharing import consent_to_sharing, sharing_rows
 from cases.workflow import APPLICANT, definition_of, state_label
 from catalog.models import Audience, ItemVersion, Material
 from catalog.selectors import current_version_of, form_fields_of
@@ -386,6 +387,19 @@ def case_materials(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
+def sharing_consent(request: HttpRequest, number: str) -> HttpResponse:
+    """同意共享获取: the applicant has seen what will be read and consents
+    (`cases.sharing.consent_to_sharing`); the material is then verified at submission."""
+    case = _not_found_for_others(request, number)
+    materials = consent_to_sharing(case, actor=request.user)
+    messages.success(
+        request, "已同意共享获取：" + "、".join(m.name for m in materials) + "。提交时将自动核验。"
+    )
+    return HttpResponseRedirect(reverse("portal:case_materials", args=[number]))
+
+
+@login_required
+@require_POST
 def foreign_licence(request: HttpRequest, number: str) -> HttpResponse:
     """使用外省电子证照: `cases.materials.use_foreign_licence`, then back to where it was asked."""
     case = _not_found_for_others(request, number)
@@ -416,6 +430,7 @@ def _render_materials(
     rows = [(checklist[m.pk], field) for m, field, _ in form.rows()]
     context = {
         "offers": licences_offered(case, request.user),
+        "sharing": sharing_rows(case),
         "foreign_form": foreign_licence_form(case),
         **_step_context(case, case.item_version, "materials"),
         "case": case,

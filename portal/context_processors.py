@@ -41,6 +41,7 @@ _NAV: list[tuple[str, str, dict[str, str], set[str]]] = [
         {"items", "item_guide", "item_versions", "item_version", "apply"},
     ),
     ("事项清单", "portal:lists", {}, {"lists", "list_detail", "list_version", "list_diff"}),
+    ("一件事", "portal:bundles", {}, {"bundles", "bundle_guide", "bundle_apply"}),
     ("办事大厅", "portal:halls", {}, {"halls", "hall"}),
 ]
 

@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
 
+from accounts.models import AgentAction
 from catalog.models import Audience, Mode, Scope
 from catalog.selectors import BrowseFacets, ItemFilter
 from core.exceptions import RuleViolation
@@ -342,3 +343,63 @@ def add_problems(
     if not placed:
         name = fields.get(f"code:{exc.code}", "")
         form.add_error(name if name in form.fields else None, exc.message)
+
+
+class CompanyRegisterForm(forms.Form):
+    """企业注册 by its legal representative; accounts.agents.register_company_online
+    checks the code with the company registry."""
+
+    uscc = forms.CharField(
+        label="统一社会信用代码",
+        max_length=18,
+        help_text="18 位，见营业执照。",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    name = forms.CharField(label="企业名称", max_length=128, help_text="与营业执照上的名称一致。")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.error_messages["required"] = f"请填写{field.label}"
+
+
+class AgentForm(forms.Form):
+    """经办人授权: who, for which items and actions, until when
+    (accounts.agents.authorise_agent checks it all)."""
+
+    agent_name = forms.CharField(label="经办人姓名", max_length=30)
+    agent_id_number = forms.CharField(
+        label="经办人公民身份号码",
+        max_length=18,
+        help_text="经办人须已在本平台注册个人账号。",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    items = forms.CharField(
+        label="授权事项编码",
+        required=False,
+        help_text="每行一个事项编码；留空表示全部事项。",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    actions = forms.MultipleChoiceField(
+        label="授权操作",
+        choices=AgentAction.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "请至少选择一项授权操作"},
+    )
+    valid_until = forms.DateField(
+        label="有效期至",
+        help_text="授权在该日 24 时终止，最长三年。",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "请填写有效期", "invalid": "请按 YYYY-MM-DD 填写日期"},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.error_messages.setdefault("required", f"请填写{field.label}")
+        self.fields["agent_name"].error_messages["required"] = "请填写经办人姓名"
+        self.fields["agent_id_number"].error_messages["required"] = "请填写经办人公民身份号码"
+
+    def item_codes(self) -> list[str]:
+        raw = self.cleaned_data.get("items") or ""
+        return [code.strip() for code in raw.replace(",", "\n").splitlines() if code.strip()]

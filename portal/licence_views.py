@@ -37,6 +37,7 @@ from portal.licence_display import (
     seal_image,
     validity,
 )
+from signon.relying import needs_identity
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,11 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
     rows = [
         {"licence": licence, "status": effective_status(licence)} for licence in page.object_list
     ]
-    return render(request, "portal/wallet.html", {"page": page, "rows": rows})
+    # Signed in from another node without having shared the ID number yet: the licences
+    # held here cannot be found until the person agrees to share it (signon.relying).
+    home = needs_identity(request.user)
+    context = {"page": page, "rows": rows, "identity_node": home}
+    return render(request, "portal/wallet.html", context)
 
 
 def _licence_page(

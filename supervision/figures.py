@@ -9,13 +9,11 @@ period) — and answers with a constant number of queries whatever the number of
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from django.apps import apps
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -29,6 +27,7 @@ from core.registry import Registry
 from hotline.models import Ticket
 from licences.models import Licence
 from ratings.models import Rating, Rectification
+from sharing import selectors as sharing_selectors
 from supervision.models import (
     COUNTER_FIELDS,
     CaseFact,
@@ -396,31 +395,31 @@ def hotline_figures(scope: Scope) -> dict[str, Any]:
     return t
 
 
-# Figures other apps provide: a named registry, filled by the providing app or (for an
-# app below this floor) by supervision itself once the app exists. The sharing app
-# (issue 15) is built in parallel: its figure is registered here when `sharing.selectors`
-# offers `answered_within_deadline(prefix, since, until)`.
+# Figures other apps provide: a named registry, filled from the apps' ready() (sharing's,
+# below this floor, by supervision itself); the dashboard asks by name, so a node without
+# one shows "尚未接入".
 FIGURE_SOURCES: Registry[Callable[[Scope], dict[str, Any] | None]] = Registry("figure source")
 
 
 def sharing_figure(scope: Scope) -> dict[str, Any] | None:
-    """Read `sharing.selectors.answered_within_deadline(prefix=, since=, until=)` once the
-    sharing app is installed on this node and offers it (imported by name: supervision is
-    built before sharing and must not break while sharing is absent or incomplete)."""
-    if not apps.is_installed("sharing"):
-        return None
-    try:
-        sharing_selectors = importlib.import_module("sharing.selectors")
-    except ImportError:
-        return None
-    answered = getattr(sharing_selectors, "answered_within_deadline", None)
-    if answered is None:
-        return None
-    result: dict[str, Any] = answered(prefix=scope.prefix, since=scope.since, until=scope.until)
-    return result
+    """数据共享申请按期答复 (应享尽享): of the sharing requests the providers inside the scope
+    had to answer by today, how many were answered within their deadline
+    (`sharing.selectors.provider_timeliness`). Two queries."""
+    providers = set(
+        Organisation.objects.filter(scope.organisations_q()).values_list("pk", flat=True)
+    )
+    rows = [r for r in sharing_selectors.provider_timeliness() if r.provider_id in providers]
+    due = sum(r.due for r in rows)
+    in_time = sum(r.answered_in_time for r in rows)
+    return {
+        "total": due,
+        "answered": sum(r.answered for r in rows),
+        "in_time": in_time,
+        "rate": _rate(in_time, due),
+    }
 
 
-SHARING_FIGURE = "sharing.answered_within_deadline"
+SHARING_FIGURE = "sharing.answered_within_deadline"  # the registered figure slot
 
 
 def sharing_figures(scope: Scope) -> dict[str, Any] | None:

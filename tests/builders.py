@@ -326,3 +326,101 @@ def checked_window_case(version: ItemVersion, *, custody: str = "") -> tuple[Any
 def assign_steps(case: Any, steps: list[dict[str, Any]], *, actor: Any) -> Any:
     """分派联办环节 through the engine (the action whose payload is the steps)."""
     return engine.take_action(case, "assign_steps", actor=actor, data={"steps": steps})
+
+
+# Bundles (一件事) ----------------------------------------------------------------------------
+
+
+def newborn_items() -> dict[str, ItemVersion]:
+    """Three items of a small 新生儿出生 bundle at two organisations: 出生医学证明 (its
+    result the licence that 新生儿入户 accepts in place of a material), 新生儿入户 (its
+    result the 居民户口簿 the third item accepts) and 社会保障卡申领."""
+    birth = licence_type("11100000MB1967474G001", "出生医学证明")
+    hukou = licence_type("111000000000131244002", "居民户口簿")
+    health = organisation("大连市卫生健康委员会")
+    police = organisation("大连市公安局")
+    baby = {"name": "baby_name", "label": "新生儿姓名", "type": "text"}
+    born = {"name": "birth_date", "label": "出生日期", "type": "date"}
+    certificate = item(
+        "出生医学证明首次签发",
+        org=health,
+        result_type="licence",
+        result_licence_type=birth,
+        form_fields=[baby, born],
+    )
+    registration = item(
+        "新生儿入户",
+        org=police,
+        result_type="licence",
+        result_licence_type=hukou,
+        form_fields=[{**baby, "name": "child_name"}, born],
+        publish=False,
+    )
+    Material.objects.create(
+        version=registration,
+        position=3,
+        name="出生医学证明",
+        necessity="required",
+        source_type="government",
+        licence_type=birth,
+    )
+    from catalog.services import publish_item_version as publish
+
+    publish(registration, actor=SystemActor("test"))
+    card = item("社会保障卡申领", org=organisation("辽宁省人力资源和社会保障厅"), publish=False)
+    Material.objects.filter(version=card, name="居民户口簿").update(licence_type=hukou)
+    publish(card, actor=SystemActor("test"))
+    return {
+        "certificate": certificate,
+        "registration": ItemVersion.objects.get(pk=registration.pk),
+        "card": ItemVersion.objects.get(pk=card.pk),
+    }
+
+
+NEWBORN_FORM = [
+    {"name": "baby_name", "label": "新生儿姓名", "type": "text"},
+    {"name": "birth_date", "label": "出生日期", "type": "date"},
+    {"name": "reason", "label": "申领原因", "type": "text"},
+    {"name": "card", "label": "是否申领社保卡", "type": "choice", "choices": ["是", "否"]},
+]
+
+
+def newborn_bundle(
+    items: dict[str, ItemVersion] | None = None, *, publish: bool = True, code: str = "newborn"
+) -> Any:
+    """A published 新生儿出生 bundle of `newborn_items()`: certificate, then registration,
+    then the card when the answer `card` is 是."""
+    from catalog.bundles import StepData, create_bundle_version, publish_bundle_version, save_bundle
+
+    items = items or newborn_items()
+    actor = SystemActor("test")
+    bundle = save_bundle(code=code, name="新生儿出生一件事", audience="person", actor=actor)
+    version = create_bundle_version(
+        bundle,
+        number=1,
+        effective_from=dt.date(2024, 6, 1),
+        form_fields=NEWBORN_FORM,
+        steps=[
+            StepData(
+                1,
+                items["certificate"].item,
+                field_map={"baby_name": "baby_name", "birth_date": "birth_date"},
+            ),
+            StepData(
+                2,
+                items["registration"].item,
+                field_map={"baby_name": "child_name", "birth_date": "birth_date"},
+            ),
+            StepData(
+                3,
+                items["card"].item,
+                condition={"field": "card", "values": ["是"]},
+                field_map={"reason": "reason"},
+            ),
+        ],
+        actor=actor,
+        change_note="首次发布",
+    )
+    if publish:
+        version = publish_bundle_version(version, actor=actor)
+    return version

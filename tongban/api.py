@@ -170,18 +170,26 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 def _register_routers() -> None:
     from cases.api import router as cases_router
+    from cases.bundle_api import router as bundle_cases_router
+    from cases.payment_api import router as case_payments_router
     from catalog.api import router as catalog_router
     from core.api import router as core_router
     from halls.api import router as halls_router
     from licences.api import router as licences_router
+    from payments.api import router as payments_router
     from ratings.api import router as ratings_router
+    from sharing.api import router as sharing_router
 
     api.add_router("", core_router)
     api.add_router("", catalog_router)
     api.add_router("", licences_router)
     api.add_router("", cases_router)
+    api.add_router("", case_payments_router)
+    api.add_router("", bundle_cases_router)
     api.add_router("", halls_router)
     api.add_router("", ratings_router)
+    api.add_router("", payments_router)
+    api.add_router("", sharing_router)
 
 
 _register_routers()

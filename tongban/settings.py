@@ -67,8 +67,11 @@ INSTALLED_APPS = [
     "catalog",
     "federation",
     "delivery",
+    "payments",
     "halls",
     "licences",
+    "sharing",
+    "signon",
     "cases",
     "hotline",
     "ratings",
@@ -91,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The assurance level the session's sign-in established, on request.user (accounts).
+    "accounts.assurance.AssuranceMiddleware",
     # Cache-Control: no-store on every answer to a signed-in user or token holder.
     "core.private_responses.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -290,8 +295,12 @@ TONGBAN_ADAPTERS = {
         "TONGBAN_REAL_NAME_ADAPTER", "accounts.adapters.LocalRealNameService"
     ),
     "sms": os.environ.get("TONGBAN_SMS_ADAPTER", "accounts.adapters.LocalSmsGateway"),
+    "company_registry": os.environ.get(
+        "TONGBAN_COMPANY_REGISTRY_ADAPTER", "accounts.adapters.LocalCompanyRegistry"
+    ),
     "key_store": os.environ.get("TONGBAN_KEY_STORE", "licences.keys.LocalKeyStore"),
     "carrier": os.environ.get("TONGBAN_CARRIER_ADAPTER", "delivery.carriers.LocalCarrier"),
+    "payment": os.environ.get("TONGBAN_PAYMENT_ADAPTER", "payments.gateways.LocalGateway"),
 }
 # 寄递 (delivery): the local carrier's simulated time between two tracking events
 # (揽收 → 运输中 → 派送中 → 签收); the HTTP carrier's API address, key and timeout.
@@ -300,6 +309,18 @@ DELIVERY_HTTP_BASE_URL = os.environ.get("TONGBAN_DELIVERY_HTTP_BASE_URL", "")
 DELIVERY_HTTP_API_KEY = os.environ.get("TONGBAN_DELIVERY_HTTP_API_KEY", "")
 DELIVERY_HTTP_TIMEOUT = float(os.environ.get("TONGBAN_DELIVERY_HTTP_TIMEOUT", "10"))
 DELIVERY_HTTP_CARRIER_CODE = os.environ.get("TONGBAN_DELIVERY_HTTP_CARRIER_CODE", "ems")
+# Postage the applicant pays for the result sent by post (元; 0: the government pays it,
+# as 通办 postage usually is). Added to the case's payment (docs/payments.md).
+DELIVERY_RESULT_POSTAGE = os.environ.get("TONGBAN_DELIVERY_RESULT_POSTAGE", "0")
+# 支付 (payments): the province's 统一公共支付平台 — its API address, this node's merchant id,
+# the merchant's SM2 private key and the platform's SM2 public key (PEM files), the code
+# stored on payments made through it, and the timeout (docs/payments.md).
+PAYMENTS_HTTP_BASE_URL = os.environ.get("TONGBAN_PAYMENTS_HTTP_BASE_URL", "")
+PAYMENTS_HTTP_MERCHANT_ID = os.environ.get("TONGBAN_PAYMENTS_HTTP_MERCHANT_ID", "")
+PAYMENTS_HTTP_MERCHANT_KEY_FILE = os.environ.get("TONGBAN_PAYMENTS_HTTP_MERCHANT_KEY_FILE", "")
+PAYMENTS_HTTP_PLATFORM_KEY_FILE = os.environ.get("TONGBAN_PAYMENTS_HTTP_PLATFORM_KEY_FILE", "")
+PAYMENTS_HTTP_GATEWAY_CODE = os.environ.get("TONGBAN_PAYMENTS_HTTP_GATEWAY_CODE", "gpp")
+PAYMENTS_HTTP_TIMEOUT = float(os.environ.get("TONGBAN_PAYMENTS_HTTP_TIMEOUT", "10"))
 # Seals' and the node's private keys are encrypted at rest with keys derived from this
 # (local key store); the old keys listed after it still decrypt until `manage.py reencrypt`.
 KEY_STORE_KEY = os.environ.get("TONGBAN_KEY_STORE_KEY", "")
@@ -328,6 +349,9 @@ PUBLIC_BASE_URL = os.environ.get("TONGBAN_PUBLIC_BASE_URL", "http://127.0.0.1:80
 REAL_NAME_URL = os.environ.get("TONGBAN_REAL_NAME_URL", "")
 REAL_NAME_APP_ID = os.environ.get("TONGBAN_REAL_NAME_APP_ID", "")
 REAL_NAME_SECRET = os.environ.get("TONGBAN_REAL_NAME_SECRET", "")
+# 企业登记信息核验: the market-regulation data service (accounts.adapters.HttpCompanyRegistry),
+# signed with the real-name service's app id and secret.
+COMPANY_REGISTRY_URL = os.environ.get("TONGBAN_COMPANY_REGISTRY_URL", "")
 SMS_URL = os.environ.get("TONGBAN_SMS_URL", "")
 SMS_KEY = os.environ.get("TONGBAN_SMS_KEY", "")
 SMS_SIGN = os.environ.get("TONGBAN_SMS_SIGN", "通办")

@@ -24,8 +24,12 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("hotline/", include("hotline.urls")),
     path("ratings/", include("ratings.urls")),
+    path("payments/", include("payments.urls")),
+    path("sharing/", include("sharing.urls")),
     path("supervision/", include("supervision.urls")),
     path("open311/v2/", include("hotline.open311")),
+    # OpenID Connect provider (/.well-known/, /oidc/) and sign-in with another node (/signon/).
+    path("", include("signon.urls")),
     path("", include("portal.urls")),
 ]
 

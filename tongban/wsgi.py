@@ -14,3 +14,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongban.settings")
 application = get_wsgi_application()
 # Errors raise SystemCheckError naming the setting; "no issues" is not printed into the logs.
 call_command("check", fail_level="ERROR", stdout=io.StringIO())
+
+# The search dictionary is loaded before the first request, not during it (decision 151).
+from catalog.search import load_dictionary  # noqa: E402
+
+load_dictionary()

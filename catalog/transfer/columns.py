@@ -453,6 +453,7 @@ ITEM = Kind(
         field_column(ItemVersion, "visits_required"),
         field_column(ItemVersion, "legal_basis", required=True),
         field_column(ItemVersion, "allows_commitment"),
+        field_column(ItemVersion, "assurance_level"),
         field_column(ItemVersion, "location"),
         field_column(ItemVersion, "office_hours"),
         field_column(ItemVersion, "consultation_phone"),
@@ -466,6 +467,7 @@ MATERIAL = Kind(
     (
         *_item_ref(),
         field_column(Material, "name", required=True),
+        field_column(Material, "code"),
         field_column(Material, "necessity", required=True),
         field_column(Material, "source_type", required=True),
         field_column(Material, "originals"),

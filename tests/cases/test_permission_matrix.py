@@ -22,6 +22,8 @@ EXPECTED = {
     ("check_materials", "identity_checked"): {"own:window_clerk"},
     ("submit", "formally_checked"): {"own:window_clerk"},
     ("withdraw", "submitted"): {"applicant"},
+    ("request_payment", "submitted"): {"system"},
+    ("withdraw", "awaiting_payment"): {"applicant"},
     ("accept", "submitted"): {"own:reviewer"},
     ("refuse_acceptance", "submitted"): {"own:reviewer"},
     ("request_supplement", "submitted"): {"own:reviewer"},
@@ -49,6 +51,8 @@ PATHS = {
         ("check_materials", "own:window_clerk"),
     ],
     "submitted": [("submit", "applicant")],
+    # The item charges a fee (待缴费 is reached by the system's step after submitting).
+    "awaiting_payment": [("submit", "applicant"), ("request_payment", "system")],
     "supplement_requested": [("submit", "applicant"), ("request_supplement", "own:reviewer")],
     "accepted": [("submit", "applicant"), ("accept", "own:reviewer")],
     "under_review": [
@@ -87,6 +91,8 @@ def people():
         org=own,
         promised_limit=10,
         special_procedures=[{"name": "档案调阅", "limit": 5}],
+        fee_charged=True,
+        fees=[{"name": "档案查询费", "amount": "10", "basis": "省发展改革委核定"}],
     )
     return actors, version
 

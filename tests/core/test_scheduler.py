@@ -47,6 +47,8 @@ def test_the_node_registers_every_periodic_job_once(settings):
         "hotline.refresh_warnings": 60,
         "ratings.give_default_ratings": 300,
         "ratings.refresh_warnings": 60,
+        "sharing.refresh_warnings": 60,
+        "sharing.send_grant_notices": 30,
         "supervision.refresh_figures": settings.SUPERVISION_REFRESH_SECONDS,
         "supervision.route_warnings": settings.SUPERVISION_CARDS_SECONDS,
         "supervision.sync_region": 600,

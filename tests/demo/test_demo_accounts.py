@@ -33,6 +33,7 @@ from halls.models import Consultation, ServiceHall, Window
 from hotline.models import DispatchCatalogVersion, KnowledgeArticle, Ticket, TicketEvent
 from licences.models import Licence, LicenceEvent, Seal
 from licences.services import check_token
+from payments.models import Payment
 from ratings.models import Invitation, Rating, Rectification
 
 STAFF_KEYS = {
@@ -91,7 +92,7 @@ def _user(username: str):
 
 def test_load_demo_twice_changes_nothing(demo):
     before = _counts()
-    assert before["Case"] >= 9 and before["StaffRole"] == 25 * 6 + 1
+    assert before["Case"] >= 9 and before["StaffRole"] == 27 * 6 + 1
     assert before["Licence"] >= 2
     # 大连市政务服务中心 (four windows, three for its own clerk) and a 街道 便民服务中心.
     assert (before["ServiceHall"], before["Window"], before["Consultation"]) == (2, 5, 3)
@@ -120,7 +121,7 @@ def test_demo_cases(demo):
 def _every_role_of_every_demo_organisation_has_an_account():
     data = demo_accounts()
     organisations = Organisation.objects.filter(uscc__in=catalog_organisations())
-    assert organisations.count() == 25
+    assert organisations.count() == 27
     for org in organisations:
         for role in ROLES:
             username = staff_username(data.slugs[org.uscc], role)
@@ -143,7 +144,7 @@ def _demo_accounts_share_one_password_hashed_once():
     users = get_user_model().objects.filter(
         username__in=demo_accounts().staff_usernames() + demo_accounts().applicant_usernames()
     )
-    assert users.count() == 25 * 6 + 7 + 2
+    assert users.count() == 27 * 6 + 7 + 2 + 1  # staff, citizens, agents, a representative
     assert len(set(users.values_list("password", flat=True))) == 1
     reviewer = _user("dl-gaj-reviewer")
     assert reviewer.check_password(DEMO_PASSWORD)
@@ -173,7 +174,15 @@ def _applicants_are_registered_people_and_companies():
         assert person.real_name_verified_at is not None
     for company in data.companies:
         stored = Company.objects.get(uscc=normalize_uscc(company.uscc))
-        assert list(stored.agents.values_list("username", flat=True)) == [company.agent.username]
+        expected = {company.agent.username}
+        if company.representative:
+            # Registered online by its representative, who authorised the agent.
+            expected.add(company.representative.username)
+            assert stored.representative.user.username == company.representative.username
+            authorisation = stored.authorisations.get(agent__username=company.agent.username)
+            assert authorisation.actions == ["apply", "supplement"]
+            assert authorisation.valid_until is not None
+        assert set(stored.agents.values_list("username", flat=True)) == expected
 
 
 def _demo_users_json():
@@ -182,7 +191,7 @@ def _demo_users_json():
     rows = json.loads(out.getvalue())
 
     staff = [r for r in rows if r["role"] in Role.values]
-    assert len(staff) == 25 * 6
+    assert len(staff) == 27 * 6
     assert all(set(r) == STAFF_KEYS for r in staff)
     reviewer = next(r for r in staff if r["username"] == "dl-gaj-reviewer")
     assert reviewer == {
@@ -200,6 +209,8 @@ def _demo_users_json():
     citizens = [r for r in rows if r["role"] == "citizen"]
     agents = [r for r in rows if r["role"] == "company_agent"]
     assert len(citizens) == 7 and len(agents) == 2
+    representatives = [r for r in rows if r["role"] == "legal_representative"]
+    assert [r["username"] for r in representatives] == ["rep-haichen"]
     wang = next(r for r in citizens if r["username"] == "citizen-wangfang")
     assert wang["name"] == "王*" and wang["mobile"] == "139****2368"
     assert wang["id_number"].startswith("2102") and "*" * 10 in wang["id_number"]
@@ -269,9 +280,21 @@ def _demo_cases_stand_in_many_states():
         "citizen-zhoumin": "under_review",
         "citizen-lijianguo": "submitted",
     }
-    items = {"citizen-sunhaoran": "首次申领居民身份证", "citizen-chenjing": "学历公证"}
+    items = {
+        "citizen-wangfang": "社会保障卡申领",
+        "citizen-sunhaoran": "首次申领居民身份证",
+        "citizen-chenjing": "学历公证",
+    }
     for username, state in states.items():
         assert _case_of(username, items.get(username)).state == state, username
+
+    # 缴费: 80 元 awaiting 王芳; 孙浩然 paid in cash at the window, 陈静 online.
+    awaiting = _case_of("citizen-wangfang", "学历公证")
+    assert awaiting.state == "awaiting_payment"
+    assert Payment.objects.get(case_number=awaiting.number).status == "due"
+    paid = {p.case_number: p.method for p in Payment.objects.filter(status="paid")}
+    assert paid[_case_of("citizen-sunhaoran", "首次申领居民身份证").number] == "cash"
+    assert paid[_case_of("citizen-chenjing", "学历公证").number] == "online"
 
     supplement = _case_of("citizen-zhaozihan")
     assert supplement.clock_state == Case.ClockState.PAUSED
@@ -309,7 +332,7 @@ def _demo_cases_fill_the_inboxes():
     assert province.count() == Case.objects.filter(submitted_at__isnull=False).count()
     assert Case.objects.filter(submitted_at__isnull=True).count() == 2
     assert not cases_for(_user("dl-gaj-catalog-maintainer")).exists()
-    assert cases_for(_user("citizen-wangfang")).count() == 1
+    assert cases_for(_user("citizen-wangfang")).count() == 2  # her draft, her 待缴费 case
     assert cases_for(_user("agent-haichen")).count() == 1
     assert Notification.objects.filter(recipient__username="citizen-chenjing").count() >= 6
 

@@ -25,9 +25,16 @@ with a CommandError.
    the dispatch catalog, knowledge articles and tickets of every type in different states.
 7. On the Liaoning node, 好差评 (`demo/ratings.py`): ratings of the closed cases and a
    ticket, one bad rating under rectification and one closed after its callback.
-8. 督查督办 (`demo/supervision.py`): the figures rebuilt from the demo cases and the
-   warning cards on every node; on Liaoning, the work ledger (the plan's 11 tasks and 4
-   safeguards), the national list's targets and this month's published bulletin.
+8. On the Liaoning node, data sharing (`demo/sharing.py`): the resource catalog, the
+   department records behind it, grants (one to 长春市公安局 of the Jilin node) and a
+   request waiting for review.
+9. The mobile app 辽事通 as a sign-in client with PKCE (`demo/signon.py`). On the Liaoning
+   node, 大连海辰精密机械有限公司 is registered online by its legal representative
+   (`rep-haichen`), who authorised its agent (`agent-haichen`) to apply and give
+   materials for a year.
+10. 督查督办 (`demo/supervision.py`): the figures rebuilt from the demo cases and the
+    warning cards on every node; on Liaoning, the work ledger (the plan's 11 tasks and 4
+    safeguards), the national list's targets and this month's published bulletin.
 """
 
 from __future__ import annotations
@@ -40,11 +47,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import RuleViolation
+from demo.bundles import load_demo_bundles
 from demo.cases import load_demo_cases
 from demo.halls import load_demo_halls
 from demo.hotline import load_demo_hotline
 from demo.ratings import load_demo_ratings
 from demo.seals import load_demo_seals
+from demo.sharing import load_demo_sharing
+from demo.signon import load_demo_signon
 from demo.supervision import load_demo_supervision
 from demo.users import ACTOR, catalog_file, catalog_organisations, load_demo_users
 
@@ -76,9 +86,12 @@ class Command(BaseCommand):
             users = load_demo_users()
             seals = load_demo_seals(catalog_organisations(), actor=ACTOR)
             halls = load_demo_halls()
+            bundles = load_demo_bundles()
             cases = load_demo_cases()
             tickets = load_demo_hotline()
             ratings = load_demo_ratings()
+            shared = load_demo_sharing()
+            apps = load_demo_signon(actor=ACTOR)
             ledger = load_demo_supervision()
         except RuleViolation as exc:
             raise CommandError(str(exc)) from exc
@@ -89,8 +102,10 @@ class Command(BaseCommand):
             f"新建工作人员账号 {users.staff} 个、自然人 {users.citizens} 个、"
             f"法人 {users.companies} 个；电子印章：新建 {seals} 枚；"
             f"服务大厅：新建 {halls.halls} 个、窗口 {halls.windows} 个、窗口咨询 {halls.consultations} 条；"
-            f"演示办件：新建 {cases} 件；"
+            f"一件事：新建 {bundles} 件；演示办件：新建 {cases} 件；"
             f"12345 演示工单：新建 {tickets} 件；好差评：新建 {ratings} 条；"
+            f"数据共享：新建部门数据记录 {shared} 条；"
+            f"移动应用登录客户端：新建 {apps} 个；"
             f"工作台账：新建 {ledger} 项。"
             "账号清单见 `manage.py demo_users`。"
         )

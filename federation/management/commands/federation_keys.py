@@ -61,5 +61,6 @@ class Command(BaseCommand):
                     for k in active
                 ],
                 "seals": registry.published_keys(),
+                **registry.entry_parts(),
             }
             self.stdout.write(json.dumps(entry, ensure_ascii=False, indent=1))

@@ -1,0 +1,219 @@
+"""Fees and postage of a case (缴费): what is due, the hold until it is paid, refunds.
+
+Nothing here decides *when* a case waits for payment: the workflow definition does
+(cases/workflows/online.json and joint.json, version 5). Its submit actions run `hold_for_payment`, which
+moves a case that owes something, once the submission is committed, into the state tagged
+`awaiting_payment` through the definition's own system action (the one running
+`open_payment`); the settled payment
+(`payments.registry.on_paid`) takes the system action leaving that state, which runs
+`require_paid`. Acceptance also runs `require_paid`, and the actions that end a case
+without a result run `refund_payment` — where the definition says so (docs/payments.md).
+
+What is due: the fee of the pinned item version when it lists one fee with a fixed amount
+in yuan, and the postage of the result when the applicant chose delivery by post
+(`delivery.services.result_postage`). A fee whose amount is not a number (按件计、一个范围),
+or a list of several fees (alternatives, or charged on demand), is assessed by the
+department and not collected here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from functools import partial
+
+from django.db import transaction
+
+from accounts.models import Role
+from accounts.selectors import staff_user
+from cases.models import Case
+from cases.selectors import is_applicant
+from cases.workflow import SYSTEM, definition_of
+from core.actors import Actor, SystemActor
+from core.exceptions import RuleViolation
+from core.process import Transition
+from delivery.services import result_postage
+from payments import selectors as payment_selectors
+from payments import services as payment_services
+from payments.models import Payment
+from payments.services import Line, LineKind
+
+PAYMENT_ACTOR = SystemActor("payment")
+HOLD_TAG = "awaiting_payment"
+
+
+def _yuan(value: object) -> Decimal | None:
+    """A fee amount as yuan and fen, or None if it is not a fixed positive amount."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def lines_due(case: Case) -> list[Line]:
+    """What the applicant of `case` pays: the item version's one fixed fee and the postage
+    of a result sent by post."""
+    version = case.item_version
+    lines: list[Line] = []
+    fees = (version.fees or []) if version.fee_charged else []
+    # One fee with a fixed amount is what the applicant owes. Several fees are alternatives
+    # or charged on demand (住宅 80 元 / 非住宅 550 元, 翻译费（按需）): the catalog does not
+    # say which apply, so they are assessed at the counter, not collected here (decision 228).
+    if len(fees) == 1 and isinstance(fees[0], dict):
+        fee = fees[0]
+        amount = _yuan(fee.get("amount"))
+        if amount is not None:
+            lines.append(
+                Line(LineKind.FEE, str(fee.get("name", "")), amount, str(fee.get("basis", "")))
+            )
+    if case.delivery_method == Case.DeliveryMethod.POST:
+        postage = result_postage()
+        if postage > 0:
+            lines.append(Line(LineKind.POSTAGE, "办理结果邮寄费", postage))
+    return lines
+
+
+def collects_here(case: Case) -> bool:
+    """Whether this node collects the case's payment: the node that handles the case and
+    that the applicant applied on. A case forwarded to or from another node is not held
+    here (decision 229)."""
+    return not case.counterpart_node and case.handling_org.is_local
+
+
+# Effects named by the definitions ------------------------------------------------------------
+
+
+def hold_for_payment(t: Transition[Case]) -> None:
+    """After submitting: a case that owes something goes on into the state the definition
+    tags `awaiting_payment`, through the system action leading there — once the submission
+    is committed, so that the applicant is told "submitted" first and "pay now" last.
+    Until then acceptance is refused all the same (`require_paid`)."""
+    case = t.process
+    if not collects_here(case) or not lines_due(case):
+        return
+    transaction.on_commit(partial(_hold, case.pk), robust=True)
+
+
+def _hold(case_pk: int) -> None:
+    hold_if_due(Case.objects.select_related("workflow").get(pk=case_pk))
+
+
+def hold_if_due(case: Case) -> Case:
+    """Move a submitted case that owes something into the `awaiting_payment` state, unless
+    it has its payment already (what `hold_for_payment` does once the submission is
+    committed; the demo calls it directly, inside its one transaction)."""
+    from cases.engine import take_action
+
+    if not collects_here(case) or not lines_due(case):
+        return case
+    spec = definition_of(case).action_into(case.state, HOLD_TAG)
+    if spec is None or payment_selectors.open_payment_of(case.number) is not None:
+        return case
+    return take_action(case, spec.name, actor=PAYMENT_ACTOR)
+
+
+def open_payment(t: Transition[Case]) -> None:
+    """Open the case's payment (缴费单) for what it owes; `payment_nothing_due` if nothing."""
+    case = t.process
+    lines = lines_due(case)
+    if not lines:
+        raise RuleViolation("payment_nothing_due", f"办件 {case.number} 无需缴费")
+    payment = payment_services.open_payment(
+        case_number=case.number,
+        payee=case.handling_org,
+        subject=f"{case.item_version.name}（办件 {case.number}）",
+        lines=lines,
+        actor=t.actor,
+    )
+    t.event_data["payment"] = {"order_number": payment.order_number, "amount": payment.amount_text}
+
+
+def require_paid(t: Transition[Case]) -> None:
+    """Refuse (`payment_outstanding`) while the case's payment is still due."""
+    payment = payment_selectors.open_payment_of(t.process.number)
+    if payment is not None and payment.is_due:
+        raise RuleViolation(
+            "payment_outstanding",
+            f"申请人尚未缴纳费用（{payment.amount_text} 元），缴费后方可继续办理",
+            status=409,
+        )
+
+
+def refund_payment(t: Transition[Case]) -> None:
+    """Refund what was paid for the case, or cancel what is still due: the case ends
+    without the result the fees pay for (decision 232)."""
+    payment = payment_selectors.open_payment_of(t.process.number)
+    if payment is None:
+        return
+    label = t.definition.action_label(t.action)
+    payment = payment_services.refund_payment(payment, reason=f"办件{label}", actor=t.actor)
+    t.event_data["refund"] = {"order_number": payment.order_number, "status": payment.status}
+
+
+# Told by payments ---------------------------------------------------------------------------------
+
+
+def payment_settled(payment: Payment) -> None:
+    """A `payments.registry.on_paid` callback: the case waiting for this payment moves on,
+    through the system action of the definition leaving its `awaiting_payment` state. A
+    case not waiting (withdrawn meanwhile, or never held) is left as it is."""
+    case = Case.objects.select_related("workflow").filter(number=payment.case_number).first()
+    if case is None:
+        return
+    definition = definition_of(case)
+    if not definition.has_tag(case.state, HOLD_TAG):
+        return
+    spec = next(
+        (
+            a
+            for a in definition.actions_from(case.state)
+            if "require_paid" in a.effects and any(w.role == SYSTEM for w in a.by)
+        ),
+        None,
+    )
+    if spec is None:
+        return
+    from cases.engine import take_action
+
+    take_action(case, spec.name, actor=PAYMENT_ACTOR)
+
+
+# Paying a case's payment (called by the portal, the console and the API) -------------------
+
+
+def _waiting_payment(case: Case) -> Payment:
+    payment = payment_selectors.open_payment_of(case.number)
+    if (
+        payment is None
+        or not payment.is_due
+        or not definition_of(case).has_tag(case.state, HOLD_TAG)
+    ):
+        raise RuleViolation("payment_not_due", f"办件 {case.number} 目前无需缴费", status=409)
+    return payment
+
+
+def pay_online(case: Case, *, actor: Actor, base_url: str, return_url: str) -> str:
+    """The page where the applicant of `case` pays what it owes (网上缴费): only the
+    applicant (`action_forbidden`, 403), only while the case waits for payment
+    (`payment_not_due`)."""
+    if not is_applicant(case, actor):
+        raise RuleViolation("action_forbidden", "只有申请人本人可以网上缴费", status=403)
+    payment = _waiting_payment(case)
+    return payment_services.start_online_payment(
+        payment, base_url=base_url, return_url=return_url, actor=actor
+    )
+
+
+def take_counter_payment(case: Case, *, method: str, reference: str, actor: Actor) -> Payment:
+    """A window clerk of the organisation that received or handles `case` took its payment
+    in cash or by POS (窗口收费); the case then goes on as with a payment made online."""
+    if staff_user(actor, [Role.WINDOW_CLERK], [case.receiving_org, case.handling_org]) is None:
+        raise RuleViolation(
+            "action_forbidden", "只有收件或办理单位的窗口人员可以登记收费", status=403
+        )
+    payment = _waiting_payment(case)
+    return payment_services.record_counter_payment(
+        payment, method=method, reference=reference, actor=actor
+    )

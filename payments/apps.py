@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    """Floor 2: payments (支付) of fees and postage, through a payment gateway adapter (the
+    province's 统一公共支付平台, or the local one), with signed payment notices, payments
+    recorded at the window (cash, POS) and refunds."""
+
+    name = "payments"
+    verbose_name = "支付"

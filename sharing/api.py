@@ -1,0 +1,215 @@
+"""JSON endpoints of data sharing: the catalog (public), sharing requests and their
+actions (staff), verification, record queries and bulk pulls under a grant (department
+systems: a bearer token of a staff account of the consuming organisation plus the grant's
+credential), and the data log of the signed-in person or company agent.
+
+A call outside its grant answers a problem document with a stable code
+(`grant_other_organisation`, `grant_expired`, `fields_not_granted`, `method_not_granted`,
+`subject_not_in_case`, `purpose_required` …) and nothing else; it is logged and alerted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from accounts.auth import API_AUTH
+from accounts.models import StaffRole
+from core.api import paginated
+from core.exceptions import RuleViolation
+from core.schemas import ProblemOut
+from sharing import engine, selectors, services
+from sharing.calls import Call, Question, call_grant
+from sharing.models import AccessLog, DataResource, SharingRequest
+from sharing.schemas import (
+    ActionIn,
+    AnswerOut,
+    BulkIn,
+    LogEntryOut,
+    QueryIn,
+    RequestIn,
+    RequestOut,
+    ResourceOut,
+    VerifyIn,
+)
+from sharing.subjects import subject_of
+
+router = Router(tags=["数据共享"])
+
+ERRORS = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut}
+CALL_ERRORS = {**ERRORS, 503: ProblemOut}
+
+
+def resource_out(resource: DataResource) -> dict[str, Any]:
+    return {
+        "code": resource.code,
+        "name": resource.name,
+        "provider": resource.provider.name,
+        "subject_kind": resource.subject_kind,
+        "sharing_class": resource.sharing_class,
+        "legal_basis": resource.legal_basis,
+        "update_frequency": resource.update_frequency,
+        "methods": resource.methods,
+        "fields": resource.fields,
+        "material_codes": resource.material_codes,
+    }
+
+
+def request_out(found: SharingRequest, user: Any) -> SharingRequest:
+    """One request with the actions `user` may take now (for RequestOut)."""
+    found.allowed_actions = [a.name for a in engine.PROCESS.allowed(found, user)]  # type: ignore[attr-defined]
+    return found
+
+
+@router.get(
+    "/sharing/resources",
+    response={200: list[ResourceOut]},
+    summary="政务信息资源共享目录（只含目录，不含数据）",
+)
+def list_resources(request: HttpRequest) -> list[dict[str, Any]]:
+    return [resource_out(r) for r in selectors.published_resources()]
+
+
+@router.post(
+    "/sharing/requests",
+    response={201: RequestOut, **ERRORS},
+    auth=API_AUTH,
+    summary="提出共享需求（需求清单）",
+)
+def create_request(request: HttpRequest, payload: RequestIn) -> Status[SharingRequest]:
+    resource = selectors.get_resource(payload.resource)
+    roles = StaffRole.objects.filter(user_id=request.user.pk or 0).select_related("organisation")
+    if payload.consumer:
+        roles = roles.filter(organisation__uscc=payload.consumer)
+    orgs = {r.organisation_id: r.organisation for r in roles}
+    if len(orgs) != 1:
+        raise RuleViolation(
+            "consumer_required" if orgs else "action_forbidden",
+            "请指明需求部门（consumer）" if orgs else "只有部门工作人员可以提出共享需求",
+            status=422 if orgs else 403,
+        )
+    found = services.submit_request(
+        resource=resource,
+        consumer=next(iter(orgs.values())),
+        fields=payload.fields,
+        methods=payload.methods,
+        purpose=payload.purpose,
+        legal_basis=payload.legal_basis,
+        valid_until=payload.valid_until,
+        scene_items=payload.scene_items,
+        actor=request.user,
+    )
+    return Status(201, request_out(found, request.user))
+
+
+@router.get(
+    "/sharing/requests",
+    response={200: list[RequestOut], **ERRORS},
+    auth=API_AUTH,
+    summary="本部门提出或审核的共享需求",
+)
+@paginated
+def list_requests(request: HttpRequest, state: str = "") -> QuerySet[SharingRequest]:
+    return selectors.requests_for(request.user, state=state)
+
+
+@router.post(
+    "/sharing/requests/{number}/actions/{action}",
+    response={200: RequestOut, **ERRORS},
+    auth=API_AUTH,
+    summary="共享需求操作（同意授权、不予共享、提请协调、裁定、撤回）",
+)
+def act_on_request(
+    request: HttpRequest, number: str, action: str, payload: ActionIn
+) -> SharingRequest:
+    found = selectors.get_request_for(request.user, number)
+    changed = engine.take_action(
+        found, action, actor=request.user, note=payload.note, data=payload.data
+    )
+    return request_out(changed, request.user)
+
+
+def _call(request: HttpRequest, call: Call) -> dict[str, Any]:
+    return call_grant(call, actor=request.user).as_dict()
+
+
+@router.post(
+    "/sharing/verify",
+    response={200: AnswerOut, **CALL_ERRORS},
+    auth=API_AUTH,
+    exclude_none=True,
+    summary="共享核验：只答是/否，不返回数据",
+)
+def verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
+    return _call(
+        request,
+        Call(
+            grant_number=payload.grant,
+            method="verify",
+            subject=subject_of(payload.subject_kind, payload.subject),
+            purpose=payload.purpose,
+            case_number=payload.case_number,
+            question=Question(payload.field, payload.op, payload.value),
+            credential=payload.credential,
+        ),
+    )
+
+
+@router.post(
+    "/sharing/query",
+    response={200: AnswerOut, **CALL_ERRORS},
+    auth=API_AUTH,
+    exclude_none=True,
+    summary="共享查询：只返回授权字段",
+)
+def query(request: HttpRequest, payload: QueryIn) -> dict[str, Any]:
+    return _call(
+        request,
+        Call(
+            grant_number=payload.grant,
+            method="query",
+            subject=subject_of(payload.subject_kind, payload.subject),
+            purpose=payload.purpose,
+            case_number=payload.case_number,
+            fields=payload.fields,
+            credential=payload.credential,
+        ),
+    )
+
+
+@router.post(
+    "/sharing/bulk",
+    response={200: AnswerOut, **CALL_ERRORS},
+    auth=API_AUTH,
+    exclude_none=True,
+    summary="批量交换（须有批量授权）",
+)
+def bulk(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
+    return _call(
+        request,
+        Call(
+            grant_number=payload.grant,
+            method="bulk",
+            subject=None,
+            purpose=payload.purpose,
+            credential=payload.credential,
+        ),
+    )
+
+
+@router.get(
+    "/sharing/my-data-log",
+    response={200: list[LogEntryOut], **ERRORS},
+    auth=API_AUTH,
+    summary="我的数据被谁调用（本人及本人经办的企业）",
+)
+@paginated
+def my_data_log(request: HttpRequest, company: bool = False) -> QuerySet[AccessLog]:
+    if company:
+        return selectors.data_log_of_companies(request.user)
+    person = getattr(request.user, "person", None)
+    if person is None:
+        return AccessLog.objects.none()
+    return selectors.data_log_of_person(person)

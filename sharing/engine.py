@@ -1,0 +1,118 @@
+"""Sharing requests as a kind of process (core/process.py): who may act for which side,
+the clock in working days on the provider's calendar, and what follows a change (the
+consuming organisation's node hears of a grant or a refusal).
+
+`take_action` is every change of a sharing request's state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from accounts.models import Role, StaffRole
+from core.actors import Actor, NodeActor, SystemActor
+from core.clock import Limit
+from core.exceptions import RuleViolation
+from core.models import LimitUnit, Organisation
+from core.process import Process
+from core.workflow import ActionSpec
+from sharing.models import SharingRequest, SharingRequestDefinition, SharingRequestEvent
+from sharing.workflow import (
+    AUTHORITY,
+    CONSUMER,
+    CONSUMER_NODE,
+    DEFINITIONS_DIR,
+    PROVIDER,
+    SYSTEM,
+    VOCABULARY,
+)
+
+
+class SharingRequestProcess(Process[SharingRequest]):
+    """共享需求 moved through `sharing/workflows/*.json`."""
+
+    model = SharingRequest
+    definition_model = SharingRequestDefinition
+    event_model = SharingRequestEvent
+    event_owner = "request"
+    vocabulary = VOCABULARY
+    definitions_dir = DEFINITIONS_DIR
+    division_path = "resource__provider__division__code"
+    noun = "共享需求"
+    conflict = ("sharing_request_conflict", "共享需求已被他人处理，请刷新后重试")
+
+    def lock(self, process: SharingRequest) -> SharingRequest:
+        locked: SharingRequest = (
+            SharingRequest.objects.select_for_update(of=("self",))
+            .select_related("workflow", "resource__provider__division", "consumer")
+            .get(pk=process.pk)
+        )
+        return locked
+
+    def authorise(
+        self, process: SharingRequest, action: ActionSpec, actor: Actor
+    ) -> Organisation | None:
+        for who in action.by:
+            if who.role == SYSTEM:
+                if isinstance(actor, SystemActor):
+                    return None
+            elif who.role == CONSUMER_NODE:
+                if isinstance(actor, NodeActor) and actor.node == process.consumer_node != "":
+                    return process.consumer
+            elif isinstance(actor, User) and who.scope in (PROVIDER, CONSUMER):
+                org_id = (
+                    process.resource.provider_id if who.scope == PROVIDER else process.consumer_id
+                )
+                held = (
+                    StaffRole.objects.filter(user=actor, role=who.role, organisation_id=org_id)
+                    .select_related("organisation")
+                    .first()
+                )
+                if held is not None:
+                    return held.organisation
+            elif isinstance(actor, User) and who.scope == AUTHORITY:
+                authority = authority_over(actor, process.resource.provider)
+                if authority is not None:
+                    return authority
+        label = self.definition_of(process).action_label(action)
+        raise RuleViolation("action_forbidden", f"无权执行“{label}”", status=403)
+
+    def limit(self, process: SharingRequest) -> Limit:
+        return Limit(process.limit_days, LimitUnit.WORKING_DAYS)
+
+    def division(self, process: SharingRequest) -> str:
+        return str(process.resource.provider.division.code)
+
+
+def authority_over(user: User, provider: Organisation) -> Organisation | None:
+    """The organisation `user` acts for as data authority over `provider`: a supervisor
+    role over a division containing it, held outside the provider itself."""
+    code = provider.division.code
+    for role in StaffRole.objects.filter(user=user, role=Role.SUPERVISOR).select_related(
+        "division", "organisation"
+    ):
+        if role.organisation_id != provider.pk and code.startswith(role.division.code_prefix):
+            return role.organisation
+    return None
+
+
+PROCESS = SharingRequestProcess()
+
+
+def take_action(
+    request: SharingRequest,
+    name: str,
+    *,
+    actor: Actor,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> SharingRequest:
+    """Take workflow action `name` on `request` as `actor` (`Process.act`)."""
+    return PROCESS.act(request, name, actor=actor, note=note, data=data)
+
+
+def current_definition() -> SharingRequestDefinition:
+    stored = PROCESS.current("sharing_request")
+    assert isinstance(stored, SharingRequestDefinition)
+    return stored

@@ -1,0 +1,285 @@
+"""Sharing between nodes (federation envelopes; the federation knows the kinds only as
+strings):
+
+- `sharing.catalog` — a question: the resources this node shares (no data, only the
+  catalog), so a department of another node can ask for one;
+- `sharing.request` — a department of another node asks for a resource here; the request
+  runs here, on the provider's clock, with `consumer_node` set;
+- `sharing.granted` — the provider's node tells (a periodic job, `send_grant_notices`) the consumer's node what its organisation
+  may now ask (a `HeldGrant` there); no credential crosses: the provider knows the caller
+  by the node's signature and the organisation that node vouches for;
+- `sharing.call` — a question under a grant: checked again here and logged where the data
+  live, so the person sees the read in their data log on their own node.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.actors import NodeActor
+from core.exceptions import RuleViolation
+from core.models import Organisation
+from core.services import record_remote_organisation
+from federation import registry
+from federation.registry import Message
+from sharing.calls import CALL_QUERY, Call, Question, call_grant
+from sharing.models import DataResource, HeldGrant
+from sharing.services import submit_request
+from sharing.subjects import subject_of
+
+CATALOG_QUERY = "sharing.catalog"
+REQUEST_KIND = "sharing.request"
+GRANTED_KIND = "sharing.granted"
+
+log = logging.getLogger(__name__)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CatalogQuestion(_In):
+    pass
+
+
+class ConsumerIn(_In):
+    uscc: str = Field(max_length=18)
+    name: str = Field(max_length=128)
+    division: str = Field(max_length=12)
+
+
+class RequestIn(_In):
+    resource: str = Field(max_length=40)
+    consumer: ConsumerIn
+    fields: list[str] = Field(max_length=100)
+    methods: list[str] = Field(max_length=3)
+    purpose: str = Field(max_length=300)
+    legal_basis: str = Field(max_length=300)
+    scene_items: list[str] = Field(default_factory=list, max_length=100)
+    valid_until: dt.date
+    requested_by: str = Field(default="", max_length=128)
+
+
+class GrantedIn(_In):
+    grant: str = Field(max_length=32)
+    resource: str = Field(max_length=40)
+    resource_name: str = Field(max_length=128)
+    consumer_uscc: str = Field(max_length=18)
+    fields: list[str]
+    methods: list[str]
+    purpose: str = Field(max_length=300)
+    material_codes: list[str] = Field(default_factory=list)
+    subject_kind: str = Field(max_length=16)
+    expires_on: dt.date
+
+
+class QuestionIn(_In):
+    field: str = Field(max_length=64)
+    op: str = Field(max_length=16)
+    value: str = Field(default="", max_length=200)
+
+
+class CallIn(_In):
+    grant: str = Field(max_length=32)
+    method: str = Field(max_length=16)
+    consumer_uscc: str = Field(max_length=18)
+    actor: str = Field(default="", max_length=128)
+    subject_kind: str = Field(default="", max_length=16)
+    subject: str = Field(default="", max_length=18)
+    purpose: str = Field(default="", max_length=300)
+    case_number: str = Field(default="", max_length=40)
+    fields: list[str] = Field(default_factory=list, max_length=100)
+    question: QuestionIn | None = None
+
+
+def resource_entry(resource: DataResource) -> dict[str, Any]:
+    return {
+        "code": resource.code,
+        "name": resource.name,
+        "provider": resource.provider.name,
+        "subject_kind": resource.subject_kind,
+        "sharing_class": resource.sharing_class,
+        "legal_basis": resource.legal_basis,
+        "update_frequency": resource.update_frequency,
+        "methods": resource.methods,
+        "fields": [
+            {k: f.get(k, "") for k in ("name", "label", "type", "sensitivity")}
+            for f in resource.fields
+        ],
+        "material_codes": resource.material_codes,
+    }
+
+
+def _catalog(message: Message, payload: CatalogQuestion) -> dict[str, Any]:
+    resources = (
+        DataResource.objects.filter(published=True)
+        .exclude(sharing_class="not_shared")
+        .select_related("provider")
+    )
+    return {"resources": [resource_entry(r) for r in resources]}
+
+
+def _request(message: Message, payload: RequestIn) -> None:
+    resource = (
+        DataResource.objects.filter(code=payload.resource)
+        .select_related("provider__division")
+        .first()
+    )
+    if resource is None:
+        raise RuleViolation("resource_unknown", f"没有信息资源 {payload.resource}")
+    actor = NodeActor(message.sender, payload.requested_by or message.sender)
+    consumer = record_remote_organisation(
+        uscc=payload.consumer.uscc,
+        name=payload.consumer.name,
+        division_code=payload.consumer.division,
+        node=message.sender,
+        actor=actor,
+    )
+    submit_request(
+        resource=resource,
+        consumer=consumer,
+        fields=payload.fields,
+        methods=payload.methods,
+        purpose=payload.purpose,
+        legal_basis=payload.legal_basis,
+        valid_until=payload.valid_until,
+        scene_items=payload.scene_items,
+        consumer_node=message.sender,
+        requested_by=payload.requested_by,
+        actor=actor,
+    )
+
+
+def _granted(message: Message, payload: GrantedIn) -> None:
+    consumer = Organisation.objects.filter(uscc=payload.consumer_uscc, node="").first()
+    if consumer is None:
+        raise RuleViolation("organisation_unknown", f"本节点没有机构 {payload.consumer_uscc}")
+    HeldGrant.objects.update_or_create(
+        number=payload.grant,
+        defaults={
+            "provider_node": message.sender,
+            "resource_code": payload.resource,
+            "resource_name": payload.resource_name,
+            "consumer": consumer,
+            "fields": payload.fields,
+            "methods": payload.methods,
+            "purpose": payload.purpose,
+            "material_codes": payload.material_codes,
+            "subject_kind": payload.subject_kind,
+            "expires_on": payload.expires_on,
+        },
+    )
+
+
+def _call(message: Message, payload: CallIn) -> dict[str, Any]:
+    consumer = Organisation.objects.filter(uscc=payload.consumer_uscc, node=message.sender).first()
+    subject = subject_of(payload.subject_kind, payload.subject) if payload.subject else None
+    call = Call(
+        grant_number=payload.grant,
+        method=payload.method,
+        subject=subject,
+        purpose=payload.purpose,
+        case_number=payload.case_number,
+        fields=payload.fields,
+        question=Question(**payload.question.model_dump()) if payload.question else None,
+    )
+    actor = NodeActor(message.sender, payload.actor or message.sender)
+    answer = call_grant(
+        call, actor=actor, consumer=consumer, consumer_node=message.sender, checked_case=True
+    )
+    return answer.as_dict()
+
+
+def ask_catalog(node: str) -> list[dict[str, Any]]:
+    """The sharing catalog of another node (raises FederationUnavailable if it is down)."""
+    from federation.services import ask
+
+    answer = ask(node, CATALOG_QUERY, {})
+    return list(answer.get("resources", []))
+
+
+def send_request(
+    *,
+    node: str,
+    resource_code: str,
+    consumer: Organisation,
+    fields: list[str],
+    methods: list[str],
+    purpose: str,
+    legal_basis: str,
+    valid_until: dt.date,
+    scene_items: list[str] | None = None,
+    requested_by: str = "",
+) -> None:
+    """Ask the provider on `node` for a resource, for an organisation of this node. The
+    request is checked there (and refused there with its reason if it is wrong)."""
+    from federation.services import send
+
+    if not purpose.strip() or not legal_basis.strip():
+        raise RuleViolation(
+            "purpose_required" if not purpose.strip() else "legal_basis_required",
+            "须写明用途" if not purpose.strip() else "须写明申请共享的依据",
+        )
+    payload = RequestIn(
+        resource=resource_code,
+        consumer=ConsumerIn(
+            uscc=consumer.uscc, name=consumer.name, division=consumer.division.code
+        ),
+        fields=fields,
+        methods=methods,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        scene_items=scene_items or [],
+        valid_until=valid_until,
+        requested_by=requested_by,
+    )
+    send(node, REQUEST_KIND, payload.model_dump(mode="json"))
+
+
+def send_grant_notices(*, limit: int = 100) -> int:
+    """Announce every grant for an organisation of another node that was not yet announced
+    (`sharing.granted`, through the outbox), each in its own transaction; a directory that
+    cannot be read leaves them for the next round. Returns how many were queued."""
+    from federation.directory import is_federated
+    from federation.services import send
+    from sharing.models import Grant
+
+    if not is_federated():
+        return 0
+    sent = 0
+    pending = Grant.objects.filter(notice_sent_at__isnull=True).exclude(consumer_node="")
+    for grant in pending.select_related("resource", "consumer")[:limit]:
+        payload = GrantedIn(
+            grant=grant.number,
+            resource=grant.resource.code,
+            resource_name=grant.resource.name,
+            consumer_uscc=grant.consumer.uscc,
+            fields=grant.fields,
+            methods=grant.methods,
+            purpose=grant.purpose,
+            material_codes=grant.resource.material_codes,
+            subject_kind=grant.resource.subject_kind,
+            expires_on=grant.expires_on,
+        ).model_dump(mode="json")
+        try:
+            with transaction.atomic():
+                send(grant.consumer_node, GRANTED_KIND, payload)
+                Grant.objects.filter(pk=grant.pk).update(notice_sent_at=timezone.now())
+        except RuleViolation as exc:
+            log.warning("grant notice %s not sent: %s", grant.number, exc.code)
+            continue
+        sent += 1
+    return sent
+
+
+def register() -> None:
+    registry.register_query(CATALOG_QUERY, CatalogQuestion, _catalog)
+    registry.register(REQUEST_KIND, RequestIn, _request)
+    registry.register(GRANTED_KIND, GrantedIn, _granted)
+    registry.register_query(CALL_QUERY, CallIn, _call)

@@ -1,0 +1,82 @@
+"""Paying a fee in a real browser, on a 360 px phone: the case page's 网上缴费, the local
+gateway's cashier, back on the case page in 待受理 — with axe-core's WCAG 2.1 A/AA rules on
+both pages and no sideways scrolling."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from cases import engine, services
+from tests.case_pages import build_world
+from tests.payments.helpers import fee_item
+from tests.portal.test_browser import AXE, browser_page  # noqa: F401 - a shared fixture
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def waiting_case() -> tuple[str, str]:
+    """A case of an item charging 20 元, submitted and waiting for payment, and the
+    applicant's session cookie."""
+    world = build_world()
+    case = services.start_case(
+        item_version=fee_item(world),
+        form_data={"reason": "x"},
+        person=world.applicant,
+        actor=world.applicant.user,
+    )
+    engine.take_action(case, "submit", actor=world.applicant.user)  # committed: held at once
+    case.refresh_from_db()
+    assert case.state == "awaiting_payment"
+    client = Client()
+    client.force_login(world.applicant.user)
+    return case.number, client.cookies["sessionid"].value
+
+
+def _problems(page: Any, width: int) -> list[Any]:
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found: list[Any] = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]},
+                resultTypes: ["violations"],
+            });
+            return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(" "))}));
+        }"""
+    )
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    if overflow > width:
+        found.append(f"页面宽 {overflow}px，需横向滚动")
+    return found
+
+
+def test_a_fee_is_paid_through_the_local_gateway_before_the_case_proceeds(
+    live_server,
+    waiting_case,
+    browser_page,  # noqa: F811
+):
+    number, session = waiting_case
+    page = browser_page
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    failures: list[str] = []
+
+    page.goto(f"{live_server.url}/my/cases/{number}/")
+    assert "待缴费" in page.inner_text("main")
+    failures += [f"case page: {json.dumps(p, ensure_ascii=False)}" for p in _problems(page, 360)]
+    page.get_by_role("button", name="网上缴费").click()
+    page.wait_for_url("**/payments/local/**")
+    assert "确认支付 20.00 元" in page.inner_text("main")
+    failures += [f"cashier: {json.dumps(p, ensure_ascii=False)}" for p in _problems(page, 360)]
+    page.get_by_role("button", name="确认支付 20.00 元").click()
+    page.wait_for_url(f"**/my/cases/{number}/")
+    text = page.inner_text("main")
+    assert "待受理" in text and "已缴费" in text and "网上缴费" not in text
+    assert not failures, "\n".join(failures)
