@@ -23,7 +23,7 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent, CaseMaterial, Commitment
 from cases.workflow import definition_of
 from core import clock
-from core.models import ClockState, LimitUnit
+from core.models import ClockState, LimitUnit, Organisation
 from core.process import Transition
 from supervision.models import (
     COUNTER_FIELDS,
@@ -139,6 +139,7 @@ def facts_of(ids: Iterable[int]) -> tuple[list[CaseFact], set[int]]:
                 month=received.replace(day=1),
                 received_on=received,
                 organisation_id=case.handling_org_id,
+                division_code=division,
                 receiving_org_id=case.receiving_org_id,
                 item_id=version.item_id,
                 scope=case.scope,
@@ -194,21 +195,34 @@ def rollup(pairs: set[tuple[dt.date, int]]) -> None:
     for month, orgs in by_month.items():
         for chunk in _chunks(sorted(orgs), 500):
             facts = CaseFact.objects.filter(month=month, organisation_id__in=chunk)
+            codes = dict(
+                Organisation.objects.filter(pk__in=chunk).values_list("pk", "division__code")
+            )
             OrgMonth.objects.filter(month=month, organisation_id__in=chunk).delete()
             ItemMonth.objects.filter(month=month, organisation_id__in=chunk).delete()
             HandlingDays.objects.filter(month=month, organisation_id__in=chunk).delete()
             OrgMonth.objects.bulk_create(
-                OrgMonth(month=month, **_counters(cast(dict[str, Any], row)))
+                OrgMonth(
+                    month=month,
+                    division_code=codes[row["organisation_id"]],
+                    **_counters(cast(dict[str, Any], row)),
+                )
                 for row in facts.values("organisation_id", "scope", "mode")
                 .order_by()
                 .annotate(**sums)
             )
             ItemMonth.objects.bulk_create(
-                ItemMonth(month=month, **_counters(cast(dict[str, Any], row)))
+                ItemMonth(
+                    month=month,
+                    division_code=codes[row["organisation_id"]],
+                    **_counters(cast(dict[str, Any], row)),
+                )
                 for row in facts.values("organisation_id", "item_id").order_by().annotate(**sums)
             )
             HandlingDays.objects.bulk_create(
-                HandlingDays(month=month, organisation_id=o, days=d or 0, count=n)
+                HandlingDays(
+                    month=month, organisation_id=o, division_code=codes[o], days=d or 0, count=n
+                )
                 for o, d, n in facts.filter(handling_days__isnull=False)
                 .values("organisation_id", "handling_days")
                 .order_by()

@@ -75,6 +75,9 @@ class CaseFact(models.Model):
     organisation = models.ForeignKey(
         Organisation, verbose_name="业务属地", on_delete=models.PROTECT, related_name="+"
     )
+    # The handling organisation's division code, copied so that a scope's filter needs no
+    # join through organisations and divisions (decision 254).
+    division_code = models.CharField("区划代码", max_length=12, default="")
     receiving_org = models.ForeignKey(
         Organisation, verbose_name="收件地", on_delete=models.PROTECT, related_name="+"
     )
@@ -122,6 +125,10 @@ class OrgMonth(Counters):
     scope = models.CharField("通办范围", max_length=16, choices=SCOPE_CHOICES, blank=True)
     mode = models.CharField("业务模式", max_length=16, choices=MODE_CHOICES)
 
+    # The handling organisation's division code, copied so that a scope's filter needs no
+    # join through organisations and divisions (decision 254).
+    division_code = models.CharField("区划代码", max_length=12, default="")
+
     class Meta:
         verbose_name = verbose_name_plural = "机构月度汇总"
         constraints = [
@@ -144,6 +151,10 @@ class ItemMonth(Counters):
     item = models.ForeignKey(
         ServiceItem, verbose_name="事项", on_delete=models.PROTECT, related_name="+"
     )
+
+    # The handling organisation's division code, copied so that a scope's filter needs no
+    # join through organisations and divisions (decision 254).
+    division_code = models.CharField("区划代码", max_length=12, default="")
 
     class Meta:
         verbose_name = verbose_name_plural = "事项月度汇总"
@@ -168,6 +179,10 @@ class HandlingDays(models.Model):
     )
     days = models.PositiveIntegerField("办理用时（工作日）")
     count = models.PositiveIntegerField("件数")
+
+    # The handling organisation's division code, copied so that a scope's filter needs no
+    # join through organisations and divisions (decision 254).
+    division_code = models.CharField("区划代码", max_length=12, default="")
 
     class Meta:
         verbose_name = verbose_name_plural = "办理用时分布"

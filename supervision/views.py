@@ -11,6 +11,7 @@ page (portal/middleware.py).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -191,11 +192,5 @@ def export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
         )
     else:
         raise NotFound("format_not_found", "导出格式只能是 csv 或 xlsx")
-    from urllib.parse import quote
-
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
     return response
-
-
-def dashboard_url(**params: str) -> str:
-    return reverse("supervision:dashboard") + ("?" + urlencode(params) if params else "")

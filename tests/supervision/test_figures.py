@@ -156,3 +156,8 @@ def test_rebuild_command(province):
     assert "统计重建：1 件" in out.getvalue()
     call_command("rebuild_figures", "--refresh", stdout=out)
     assert "统计刷新：0 件" in out.getvalue()
+
+
+def test_sharing_figure_is_registered_and_read_in_scope(province):
+    scope = selectors.scope_for(province.province_supervisor)
+    assert figures.sharing_figures(scope) == {"total": 0, "answered": 0, "in_time": 0, "rate": None}
