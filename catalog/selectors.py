@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import (
     Case,
     Count,
+    Expression,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -27,6 +28,7 @@ from catalog.models import (
     Audience,
     Availability,
     ItemList,
+    ItemSearchEntry,
     ItemVersion,
     ListEntry,
     ListVersion,
@@ -100,7 +102,57 @@ class ItemFilter:
 
 def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
     """Current item versions matching the filter, best search match first when `q` is set."""
-    qs = current_item_versions(on=f.on)
+    terms = item_search_terms(f.q) if f.q else None
+    if f.q is None or terms is None:
+        return _filtered(current_item_versions(on=f.on), f).order_by(_own_province(), "item__code")
+    fast = item_search_terms(f.q, path="search_entry")
+    if fast and (f.on is None or f.on == today()) and not _stale_search_entries():
+        # The search table knows each item's version in force, code and division (decision
+        # 156): PostgreSQL matches, ranks and sorts there, then joins the page's rows only.
+        matched = _with_listing_data(ItemVersion.objects.filter(search_entry__isnull=False))
+        terms = fast
+        return _search_page(
+            _filtered(matched, f).filter(terms.matches),
+            _own_province("search_entry__division"),
+            terms.rank,
+            "search_entry__code",
+        )
+    # Another day, or a new version took effect and the periodic job has not refreshed its
+    # entry yet: the version in force is looked up per match (decision 150).
+    return _search_page(
+        _filtered(current_item_versions(on=f.on), f).filter(terms.matches),
+        _own_province(),
+        terms.rank,
+        "item__code",
+    )
+
+
+def _stale_search_entries() -> bool:
+    return ItemSearchEntry.objects.filter(stale_on__lte=today()).exists()
+
+
+def _search_page(
+    qs: QuerySet[ItemVersion], own: Case, rank: Expression | None, code: str
+) -> QuerySet[ItemVersion]:
+    # The database matches, ranks and (with the page's LIMIT) cuts: the GIN index finds
+    # the matches, one sort keeps the best page (decision 150). Thousands of rows may match
+    # and be sorted, so the sort carries only the version and its item: the organisation,
+    # divisions, category and licence type of the page's rows come by prefetch.
+    return (
+        qs.select_related(None)
+        .select_related("item")
+        .prefetch_related(
+            "item__organisation__division",
+            "item__division",
+            "category",
+            "result_licence_type",
+        )
+        .order_by(own, *([rank] if rank is not None else []), code)
+    )
+
+
+def _filtered(qs: QuerySet[ItemVersion], f: ItemFilter) -> QuerySet[ItemVersion]:
+    """`qs` narrowed by the filter's fields other than the query and the day."""
     if f.scope or f.mode:
         avail = Availability.objects.filter(version=OuterRef("pk"))
         if f.scope:
@@ -124,30 +176,15 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
         qs = qs.filter(item__division__code__startswith=division_code_prefix(f.division))
     if f.organisation:
         qs = qs.filter(item__organisation__uscc=f.organisation)
-    terms = item_search_terms(f.q) if f.q else None
-    if terms is None:
-        return qs.order_by(_own_province(), "item__code")
-    # The database matches, ranks and (with the page's LIMIT) cuts: the GIN index finds
-    # the matches, one sort keeps the best page (decision 150). Thousands of rows may match
-    # and be sorted, so the sort carries only the version and its item: the organisation,
-    # divisions, category and licence type of the page's rows come by prefetch.
-    return (
-        qs.filter(terms.matches)
-        .select_related(None)
-        .select_related("item")
-        .prefetch_related(
-            "item__organisation__division", "item__division", "category", "result_licence_type"
-        )
-        .order_by(_own_province(), *([terms.rank] if terms.rank is not None else []), "item__code")
-    )
+    return qs
 
 
-def _own_province() -> Case:
+def _own_province(division: str = "item__division__code") -> Case:
     """0 for an item of the node's own province (its people mostly come for its items),
     1 for the others: the first sort key of every item listing."""
     return Case(
         When(
-            item__division__code__startswith=division_code_prefix(settings.NODE_DIVISION),
+            **{f"{division}__startswith": division_code_prefix(settings.NODE_DIVISION)},
             then=Value(0),
         ),
         default=Value(1),
