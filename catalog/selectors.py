@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import (
@@ -41,7 +42,7 @@ from catalog.models import (
     Theme,
     ZoneSource,
 )
-from catalog.search import item_search_terms
+from catalog.search import ITEM_INDEX, item_search_terms
 from core.exceptions import NotFound, ProblemList
 from core.models import Division, Organisation, division_code_prefix
 from core.selectors import known_division, known_organisation, unknown
@@ -109,14 +110,19 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
     if fast and (f.on is None or f.on == today()) and not _stale_search_entries():
         # The search table knows each item's version in force, code and division (decision
         # 156): PostgreSQL matches, ranks and sorts there, then joins the page's rows only.
-        matched = _with_listing_data(ItemVersion.objects.filter(search_entry__isnull=False))
-        terms = fast
-        return _search_page(
-            _filtered(matched, f).filter(terms.matches),
-            _own_province("search_entry__division"),
-            terms.rank,
-            "search_entry__code",
+        matched = _with_listing_data(SearchResults(ItemVersion).filter(search_entry__isnull=False))
+        results = cast(
+            SearchResults,
+            _search_page(
+                _filtered(matched, f).filter(fast.matches),
+                _own_province("search_entry__division"),
+                fast.rank,
+                "search_entry__code",
+            ),
         )
+        if f == ItemFilter(q=f.q, on=f.on):  # nothing but the query narrows the results
+            results.counted = _matching_entries(f.q)
+        return results
     # Another day, or a new version took effect and the periodic job has not refreshed its
     # entry yet: the version in force is looked up per match (decision 150).
     return _search_page(
@@ -125,6 +131,34 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
         terms.rank,
         "item__code",
     )
+
+
+class SearchResults(QuerySet[ItemVersion]):
+    """The versions a search found. Counted on the search table alone when nothing but the
+    query narrows them (`counted`): every entry with a version in force is one result, and
+    the count then needs no probe of the versions table per match (decision 157)."""
+
+    counted: QuerySet[ItemSearchEntry] | None = None
+
+    def _clone(self) -> SearchResults:
+        clone = cast(SearchResults, super()._clone())  # type: ignore[misc]
+        clone.counted = self.counted
+        return clone
+
+    def _filter_or_exclude_inplace(self, negate: bool, args: Any, kwargs: Any) -> None:
+        self.counted = None  # narrowed further: the entries alone no longer count it
+        super()._filter_or_exclude_inplace(negate, args, kwargs)  # type: ignore[misc]
+
+    def count(self) -> int:
+        if self.counted is not None and not self.query.is_sliced and self._result_cache is None:
+            return self.counted.count()
+        return super().count()
+
+
+def _matching_entries(q: str) -> QuerySet[ItemSearchEntry]:
+    terms = ITEM_INDEX.terms(q, "")
+    assert terms is not None  # the caller found tokens in `q`
+    return ItemSearchEntry.objects.filter(terms.matches, version__isnull=False)
 
 
 def _stale_search_entries() -> bool:

@@ -135,3 +135,21 @@ def test_search_reads_the_entry_table_once_per_page_whatever_the_matches(client,
     # looked up per match among the item's versions.
     assert len(page) == 3
     assert not any('U0."effective_from"' in sql for sql in page)
+
+
+def test_search_counts_on_the_entries_alone_unless_another_filter_narrows(settings):
+    settings.NODE_DIVISION = "210000"
+    jilin = builders.organisation("长春市公安局", division="220100")
+    for n in range(4):
+        builders.item(f"户口迁移（第{n}类）", org=jilin if n % 2 else None)
+    unpublished = builders.item("户口迁移（未发布）", publish=False)
+    found = selectors.filter_item_versions(selectors.ItemFilter(q="hkqy"))
+    with CaptureQueriesContext(connection) as counted:
+        assert found.count() == 4 == len(list(found.all()))
+    assert "catalog_itemversion" not in counted.captured_queries[-1]["sql"]
+    assert unpublished.item_id not in {v.item_id for v in found}
+    # Narrowed by another filter, or afterwards, the versions are counted.
+    narrowed = selectors.filter_item_versions(selectors.ItemFilter(q="hkqy", division="220100"))
+    assert narrowed.count() == 2 == len(list(narrowed))
+    assert found.filter(item__organisation=jilin).count() == 2
+    assert found.exclude(item__organisation=jilin).count() == 2
