@@ -346,6 +346,9 @@ def _insert_batch(
         entries.append(
             ItemSearchEntry(
                 item=item,
+                version=version,
+                code=item.code,
+                division=item.division.code,
                 document=search_document(
                     version.name,
                     keywords,

@@ -526,6 +526,23 @@ class ItemSearchEntry(models.Model):
         ServiceItem, on_delete=models.CASCADE, primary_key=True, related_name="search_entry"
     )
     document = models.TextField()
+    # What ranking and the page need, copied here so that a search matches, ranks, counts
+    # and cuts on this table alone and joins only the page's rows (decision 156). Kept by
+    # `catalog.services.refresh_search_entry` (every publication, and the periodic job
+    # when a published version takes effect).
+    version = models.OneToOneField(
+        ItemVersion,
+        verbose_name="当前生效版本",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="search_entry",
+    )
+    code = models.CharField("事项编码", max_length=64, default="")
+    division = models.CharField("所属区划代码", max_length=12, default="")
+    # The day a later published version takes effect, when this entry's `version` stops
+    # being the one in force; until the entry is refreshed, searches take the slow path.
+    stale_on = models.DateField("待更新日期", null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "检索索引"

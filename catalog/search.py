@@ -318,7 +318,8 @@ def search_item_ids(query: str) -> list[int] | None:
     return ITEM_INDEX.search(query)
 
 
-def item_search_terms(query: str) -> SearchTerms | None:
-    """The match and rank of `query` over item versions (through the item's search
-    entry); None when the query has nothing to search for."""
-    return ITEM_INDEX.terms(query, "item__search_entry")
+def item_search_terms(query: str, *, path: str = "item__search_entry") -> SearchTerms | None:
+    """The match and rank of `query` over item versions, through the item's search entry
+    (or, with `path="search_entry"`, the entry of which the version is the one in force);
+    None when the query has nothing to search for."""
+    return ITEM_INDEX.terms(query, path)

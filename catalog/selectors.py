@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import (
     Case,
     Count,
+    Expression,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -27,6 +29,7 @@ from catalog.models import (
     Audience,
     Availability,
     ItemList,
+    ItemSearchEntry,
     ItemVersion,
     ListEntry,
     ListVersion,
@@ -39,7 +42,7 @@ from catalog.models import (
     Theme,
     ZoneSource,
 )
-from catalog.search import item_search_terms
+from catalog.search import ITEM_INDEX, item_search_terms
 from core.exceptions import NotFound, ProblemList
 from core.models import Division, Organisation, division_code_prefix
 from core.selectors import known_division, known_organisation, unknown
@@ -100,7 +103,99 @@ class ItemFilter:
 
 def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
     """Current item versions matching the filter, best search match first when `q` is set."""
-    qs = current_item_versions(on=f.on)
+    terms = item_search_terms(f.q) if f.q else None
+    if f.q is None or terms is None:
+        return _filtered(current_item_versions(on=f.on), f).order_by(_own_province(), "item__code")
+    fast = item_search_terms(f.q, path="search_entry")
+    if fast and (f.on is None or f.on == today()) and not _stale_search_entries():
+        # The search table knows each item's version in force, code and division (decision
+        # 156): PostgreSQL matches, ranks and sorts there, then joins the page's rows only.
+        matched = _with_listing_data(SearchResults(ItemVersion).filter(search_entry__isnull=False))
+        results = cast(
+            SearchResults,
+            _search_page(
+                _filtered(matched, f).filter(fast.matches),
+                _own_province("search_entry__division"),
+                fast.rank,
+                "search_entry__code",
+                # Sorted on the entries before the join, so the item's division (56 rows)
+                # is joined to the page's rows: one query fewer than its prefetch.
+                joined=("item", "item__division"),
+            ),
+        )
+        if f == ItemFilter(q=f.q, on=f.on):  # nothing but the query narrows the results
+            results.counted = _matching_entries(f.q)
+        return results
+    # Another day, or a new version took effect and the periodic job has not refreshed its
+    # entry yet: the version in force is looked up per match (decision 150).
+    return _search_page(
+        _filtered(current_item_versions(on=f.on), f).filter(terms.matches),
+        _own_province(),
+        terms.rank,
+        "item__code",
+    )
+
+
+class SearchResults(QuerySet[ItemVersion]):
+    """The versions a search found. Counted on the search table alone when nothing but the
+    query narrows them (`counted`): every entry with a version in force is one result, and
+    the count then needs no probe of the versions table per match (decision 157)."""
+
+    counted: QuerySet[ItemSearchEntry] | None = None
+
+    def _clone(self) -> SearchResults:
+        clone = cast(SearchResults, super()._clone())  # type: ignore[misc]
+        clone.counted = self.counted
+        return clone
+
+    def _filter_or_exclude_inplace(self, negate: bool, args: Any, kwargs: Any) -> None:
+        self.counted = None  # narrowed further: the entries alone no longer count it
+        super()._filter_or_exclude_inplace(negate, args, kwargs)  # type: ignore[misc]
+
+    def count(self) -> int:
+        if self.counted is not None and not self.query.is_sliced and self._result_cache is None:
+            return self.counted.count()
+        return super().count()
+
+
+def _matching_entries(q: str) -> QuerySet[ItemSearchEntry]:
+    terms = ITEM_INDEX.terms(q, "")
+    assert terms is not None  # the caller found tokens in `q`
+    return ItemSearchEntry.objects.filter(terms.matches, version__isnull=False)
+
+
+def _stale_search_entries() -> bool:
+    return ItemSearchEntry.objects.filter(stale_on__lte=today()).exists()
+
+
+def _search_page(
+    qs: QuerySet[ItemVersion],
+    own: Case,
+    rank: Expression | None,
+    code: str,
+    *,
+    joined: tuple[str, ...] = ("item",),
+) -> QuerySet[ItemVersion]:
+    # The database matches, ranks and (with the page's LIMIT) cuts: the GIN index finds
+    # the matches, one sort keeps the best page (decision 150). Thousands of rows may match
+    # and be sorted, so the sort carries only the version and what `joined` names: the
+    # organisation, divisions, category and licence type of the page's rows come by prefetch.
+    prefetched = [
+        "item__organisation__division",
+        "item__division",
+        "category",
+        "result_licence_type",
+    ]
+    return (
+        qs.select_related(None)
+        .select_related(*joined)
+        .prefetch_related(*(p for p in prefetched if p not in joined))
+        .order_by(own, *([rank] if rank is not None else []), code)
+    )
+
+
+def _filtered(qs: QuerySet[ItemVersion], f: ItemFilter) -> QuerySet[ItemVersion]:
+    """`qs` narrowed by the filter's fields other than the query and the day."""
     if f.scope or f.mode:
         avail = Availability.objects.filter(version=OuterRef("pk"))
         if f.scope:
@@ -124,30 +219,15 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
         qs = qs.filter(item__division__code__startswith=division_code_prefix(f.division))
     if f.organisation:
         qs = qs.filter(item__organisation__uscc=f.organisation)
-    terms = item_search_terms(f.q) if f.q else None
-    if terms is None:
-        return qs.order_by(_own_province(), "item__code")
-    # The database matches, ranks and (with the page's LIMIT) cuts: the GIN index finds
-    # the matches, one sort keeps the best page (decision 150). Thousands of rows may match
-    # and be sorted, so the sort carries only the version and its item: the organisation,
-    # divisions, category and licence type of the page's rows come by prefetch.
-    return (
-        qs.filter(terms.matches)
-        .select_related(None)
-        .select_related("item")
-        .prefetch_related(
-            "item__organisation__division", "item__division", "category", "result_licence_type"
-        )
-        .order_by(_own_province(), *([terms.rank] if terms.rank is not None else []), "item__code")
-    )
+    return qs
 
 
-def _own_province() -> Case:
+def _own_province(division: str = "item__division__code") -> Case:
     """0 for an item of the node's own province (its people mostly come for its items),
     1 for the others: the first sort key of every item listing."""
     return Case(
         When(
-            item__division__code__startswith=division_code_prefix(settings.NODE_DIVISION),
+            **{f"{division}__startswith": division_code_prefix(settings.NODE_DIVISION)},
             then=Value(0),
         ),
         default=Value(1),

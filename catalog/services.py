@@ -217,21 +217,53 @@ def publish_item_version(version: ItemVersion, *, actor: Actor) -> ItemVersion:
     return version
 
 
-def refresh_search_entry(item: ServiceItem) -> None:
-    """Rebuild the item's search document from its latest published version."""
-    version = (
+def refresh_search_entry(item: ServiceItem, *, on: dt.date | None = None) -> None:
+    """Rebuild the item's search entry: the document of its latest published version, and
+    what ranking and the page need (decision 156): the version in force on `on` (today),
+    the item's code and division, and the day a later version takes effect (`stale_on`)."""
+    on = on or timezone.localdate()
+    published = list(
         item.versions.filter(status=PUBLISHED)
-        .select_related("item__organisation")
+        .select_related("item__organisation", "item__division")
         .prefetch_related("themes")
         .order_by("-effective_from", "-number")
-        .first()
     )
-    if version is None:
+    if not published:
         ItemSearchEntry.objects.filter(item=item).delete()
         return
+    in_force = next((v for v in published if v.effective_from <= on), None)
+    later = [v.effective_from for v in published if v.effective_from > on]
+    latest = published[0]
     ItemSearchEntry.objects.update_or_create(
-        item=item, defaults={"document": build_document(version)}
+        item=item,
+        defaults={
+            "document": build_document(latest),
+            "version": in_force,
+            "code": item.code,
+            "division": latest.item.division.code,
+            "stale_on": min(later) if later else None,
+        },
     )
+
+
+def refresh_stale_search_entries(*, on: dt.date | None = None) -> int:
+    """Refresh the search entries of items a later published version of which has taken
+    effect by `on` (today); the number refreshed. Run by the periodic job."""
+    on = on or timezone.localdate()
+    items = ServiceItem.objects.filter(search_entry__stale_on__lte=on).select_related("division")
+    count = 0
+    for item in items:
+        with transaction.atomic():
+            refresh_search_entry(item, on=on)
+        count += 1
+    return count
+
+
+def refresh_search_job() -> str | None:
+    """The worker's job (`CatalogConfig.ready()` registers it): bring the search entries
+    of items whose new version took effect up to date; one line for the log, if any."""
+    count = refresh_stale_search_entries()
+    return f"事项检索索引：{count} 个事项的新版本已生效，已更新" if count else None
 
 
 @transaction.atomic

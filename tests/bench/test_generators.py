@@ -27,7 +27,15 @@ def test_generated_items_are_published_searchable_and_made_once():
     assert filter_item_versions(ItemFilter()).filter(item__in=items).count() == 60
     version = ItemVersion.objects.select_related("item__organisation").get(item=items.first())
     assert version.materials.count() == 2 and version.availabilities.count() == 1
-    assert ItemSearchEntry.objects.get(item=version.item).document == build_document(version)
+    entry = ItemSearchEntry.objects.get(item=version.item)
+    assert entry.document == build_document(version)
+    # What ranking needs, as `refresh_search_entry` keeps it (decision 156).
+    assert (entry.version_id, entry.code, entry.division, entry.stale_on) == (
+        version.pk,
+        version.item.code,
+        version.item.division.code,
+        None,
+    )
 
     assert generate_items(60).created == 0  # made once
     assert generate_items(80).created == 20  # extended, not rebuilt

@@ -1,10 +1,16 @@
 """The item listing searched in the database: matched, ranked and cut to a page there
 (decision 150), the node's own province first, in a constant number of queries."""
 
+import datetime as dt
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from catalog import selectors
+from catalog.models import ItemSearchEntry
+from catalog.services import draft_item_version, publish_item_version, refresh_search_job
+from core.actors import SystemActor
 from tests import builders
 
 
@@ -63,3 +69,87 @@ def test_search_listing_query_count_is_constant(client, settings):
         builders.item(f"户口迁移（第{n}类）", org=jilin if n % 2 else None)
     assert client.get("/api/v1/items?q=户口迁移").json()["count"] == 10
     assert count() <= few + 1  # the licence type's prefetch is skipped while every row has none
+
+
+def _found(q: str, on: dt.date | None = None) -> list[tuple[int, int]]:
+    """(item, version number) of each search result."""
+    versions = selectors.filter_item_versions(selectors.ItemFilter(q=q, on=on))
+    return [(v.item_id, v.number) for v in versions]
+
+
+def test_publishing_a_new_version_moves_the_item_in_search(settings):
+    # The search entry keeps the version in force (decision 156): publishing a new one,
+    # through the service every entry point calls, replaces it there.
+    settings.NODE_DIVISION = "210000"
+    v1 = builders.item("户口迁移（投靠）", effective_from=dt.date(2024, 1, 1))
+    other = builders.item("出生医学证明")
+    assert _found("户口迁移") == [(v1.item_id, 1)]
+    v2 = draft_item_version(v1.item, effective_from=dt.date(2025, 1, 1), actor=SystemActor("t"))
+    v2.name, v2.keywords = "出生登记", "新生儿 落户"
+    v2.save()
+    assert _found("户口迁移") == [(v1.item_id, 1)]  # a draft changes nothing
+    publish_item_version(v2, actor=SystemActor("t"))
+    assert _found("户口迁移") == []
+    assert set(_found("出生")) == {(v1.item_id, 2), (other.item_id, 1)}
+    assert _found("csdj") == [(v1.item_id, 2)]
+    # An item whose entry is gone (no published version left) is not found.
+    ItemSearchEntry.objects.filter(item=other.item).delete()
+    assert _found("出生医学") == []
+
+
+def test_a_version_published_ahead_takes_effect_in_search_on_its_day(settings, monkeypatch):
+    settings.NODE_DIVISION = "210000"
+    today = timezone.localdate()
+    v1 = builders.item("户口迁移（投靠）", effective_from=dt.date(2024, 1, 1))
+    ahead = today + dt.timedelta(days=10)
+    v2 = draft_item_version(v1.item, effective_from=ahead, actor=SystemActor("t"))
+    publish_item_version(v2, actor=SystemActor("t"))
+    entry = ItemSearchEntry.objects.get(item=v1.item)
+    assert (entry.version_id, entry.stale_on) == (v1.pk, ahead)
+    assert _found("hkqy") == [(v1.item_id, 1)]  # today: version 1 is in force
+    assert _found("hkqy", on=ahead) == [(v1.item_id, 2)]
+
+    # Its day comes before the periodic job has run: searches look the version up.
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: ahead)
+    assert _found("hkqy") == [(v1.item_id, 2)]
+    assert refresh_search_job() is not None
+    entry.refresh_from_db()
+    assert (entry.version_id, entry.stale_on) == (v2.pk, None)
+    assert _found("hkqy") == [(v1.item_id, 2)]
+    assert refresh_search_job() is None  # nothing left to do
+
+
+def test_search_reads_the_entry_table_once_per_page_whatever_the_matches(client, settings):
+    settings.NODE_DIVISION = "210000"
+    for n in range(3):
+        builders.item(f"户口迁移（第{n}类）")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/api/v1/items?q=hkqy").json()["count"] == 3
+    for n in range(3, 12):
+        builders.item(f"户口迁移（第{n}类）")
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/api/v1/items?q=hkqy").json()["count"] == 12
+    assert len(many.captured_queries) == len(few.captured_queries)
+    page = [q["sql"] for q in many.captured_queries if "catalog_itemsearchentry" in q["sql"]]
+    # The stale-entry check, the count and the page; each version is the entry's, not
+    # looked up per match among the item's versions.
+    assert len(page) == 3
+    assert not any('U0."effective_from"' in sql for sql in page)
+
+
+def test_search_counts_on_the_entries_alone_unless_another_filter_narrows(settings):
+    settings.NODE_DIVISION = "210000"
+    jilin = builders.organisation("长春市公安局", division="220100")
+    for n in range(4):
+        builders.item(f"户口迁移（第{n}类）", org=jilin if n % 2 else None)
+    unpublished = builders.item("户口迁移（未发布）", publish=False)
+    found = selectors.filter_item_versions(selectors.ItemFilter(q="hkqy"))
+    with CaptureQueriesContext(connection) as counted:
+        assert found.count() == 4 == len(list(found.all()))
+    assert "catalog_itemversion" not in counted.captured_queries[-1]["sql"]
+    assert unpublished.item_id not in {v.item_id for v in found}
+    # Narrowed by another filter, or afterwards, the versions are counted.
+    narrowed = selectors.filter_item_versions(selectors.ItemFilter(q="hkqy", division="220100"))
+    assert narrowed.count() == 2 == len(list(narrowed))
+    assert found.filter(item__organisation=jilin).count() == 2
+    assert found.exclude(item__organisation=jilin).count() == 2

@@ -40,6 +40,7 @@ def test_the_node_registers_every_periodic_job_once(settings):
     jobs = {job.name: job.every_seconds for job in scheduler.schedule.all()}
     assert jobs == {
         "catalog.sync_zone": 600,
+        "catalog.refresh_search": 300,
         "federation.refresh_directory": settings.FEDERATION_DIRECTORY_REFRESH_SECONDS,
         "federation.deliver_outbox": 0,
         "delivery.refresh_shipments": 30,
