@@ -139,8 +139,16 @@ def received(var_dir: Path, node: str) -> int:
     )
 
 
-def pending(var_dir: Path, node: str) -> int:
-    return _count(var_dir, node, "SELECT COUNT(*) FROM federation_outbox WHERE status='pending'")
+def pending(var_dir: Path, node: str, kind: str = "") -> int:
+    """Envelopes waiting in `node`'s outbox; only those of `kind` if given (the demo's own
+    jobs — sharing's grant notices, supervision's regional figures — send envelopes too)."""
+    query = (
+        "SELECT COUNT(*) FROM federation_outbox o JOIN federation_logentry e "
+        "ON e.id = o.envelope_id WHERE o.status='pending'"
+    )
+    if kind:
+        query += f" AND e.kind='{kind}'"
+    return _count(var_dir, node, query)
 
 
 # The demo's 容缺 case (周敏, Liaoning): the applicant committed to bring the missing
@@ -220,7 +228,7 @@ def test_the_four_nodes_start_share_one_directory_and_stop_together(tmp_path):
         before = received(tmp_path, "jilin")
         control(tmp_path, "--manage", "liaoning", "federation_ping", "jilin", "--count", "3")
         time.sleep(2)  # the worker tries, and fails: nothing listens
-        assert pending(tmp_path, "liaoning") == 3
+        assert pending(tmp_path, "liaoning", "federation.ping") == 3
         control(tmp_path, "--start-node", "jilin")
         runner.read_until("已重新启动吉林（jilin）", timeout=60)
         deadline = time.monotonic() + 120
