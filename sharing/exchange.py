@@ -30,7 +30,7 @@ from federation import registry
 from federation.registry import Message
 from sharing.calls import CALL_QUERY, Call, Question, call_grant
 from sharing.models import DataResource, HeldGrant
-from sharing.services import submit_request
+from sharing.services import MAX_GRANT_DAYS, submit_request
 from sharing.subjects import subject_of
 
 CATALOG_QUERY = "sharing.catalog"
@@ -291,8 +291,9 @@ def file_remote_request(
         raise RuleViolation("fields_required", "请至少选择一个信息项", status=422)
     if not methods:
         raise RuleViolation("methods_required", "请至少选择一种共享方式", status=422)
-    if valid_until <= timezone.localdate():
-        raise RuleViolation("valid_until_past", "使用期限须晚于今天", status=422)
+    today = timezone.localdate()
+    if valid_until <= today or (valid_until - today).days > MAX_GRANT_DAYS:
+        raise RuleViolation("valid_until_invalid", "使用期限须在今天之后、三年之内", status=422)
     entry = next((r for r in remote_catalog(node) if r.get("code") == resource_code), None)
     if entry is None:
         raise RuleViolation(

@@ -150,7 +150,8 @@ def test_a_request_is_sent_to_the_provider_node(client, jilin, clerk):
         ({"fields": []}, 422, "fields_required"),
         ({"methods": ["bulk"]}, 422, "method_not_offered"),
         ({"resource": "JL-NOPE"}, 404, "resource_unknown"),
-        ({"valid_until": "2000-01-01"}, 422, "valid_until_past"),
+        ({"valid_until": "2000-01-01"}, 422, "valid_until_invalid"),
+        ({"valid_until": "2099-01-01"}, 422, "valid_until_invalid"),
     ],
 )
 def test_a_wrong_request_is_refused_here_and_nothing_is_sent(
@@ -228,7 +229,7 @@ def test_the_page_shows_the_catalog_and_files_a_request(client, jilin, clerk):
             "methods": ["verify"],
             "purpose": "x",
             "legal_basis": "",
-            "valid_until": "2099-01-01",
+            "valid_until": "2027-06-01",
         },
     )
     assert missing.status_code == 422 and "须写明申请共享的依据" in missing.content.decode()
