@@ -8,6 +8,8 @@ strings):
 - `sharing.granted` — the provider's node tells (a periodic job, `send_grant_notices`) the consumer's node what its organisation
   may now ask (a `HeldGrant` there); no credential crosses: the provider knows the caller
   by the node's signature and the organisation that node vouches for;
+- `sharing.refused` — the provider's node tells the consumer's node that a request was
+  refused after review, with the reasons (an audit row on the consuming organisation);
 - `sharing.call` — a question under a grant: checked again here and logged where the data
   live, so the person sees the read in their data log on their own node.
 """
@@ -30,7 +32,7 @@ from federation import registry
 from federation.registry import Message
 from sharing.calls import CALL_QUERY, Call, Question, call_grant
 from sharing.models import DataResource, HeldGrant
-from sharing.services import MAX_GRANT_DAYS, submit_request
+from sharing.services import MAX_GRANT_DAYS, REFUSED_KIND, submit_request
 from sharing.subjects import subject_of
 
 CATALOG_QUERY = "sharing.catalog"
@@ -77,6 +79,14 @@ class GrantedIn(_In):
     material_codes: list[str] = Field(default_factory=list)
     subject_kind: str = Field(max_length=16)
     expires_on: dt.date
+
+
+class RefusedIn(_In):
+    request: str = Field(max_length=40)
+    resource: str = Field(max_length=40)
+    resource_name: str = Field(max_length=128)
+    consumer_uscc: str = Field(max_length=18)
+    reason: str = Field(default="", max_length=300)
 
 
 class QuestionIn(_In):
@@ -174,6 +184,26 @@ def _granted(message: Message, payload: GrantedIn) -> None:
             "subject_kind": payload.subject_kind,
             "expires_on": payload.expires_on,
         },
+    )
+
+
+def _refused(message: Message, payload: RefusedIn) -> None:
+    """The provider's node refused a request of an organisation of this node after review:
+    audited on that organisation (shown on /sharing/remote/)."""
+    from core.actors import SystemActor
+    from core.services import record_audit
+
+    consumer = Organisation.objects.filter(uscc=payload.consumer_uscc, node="").first()
+    if consumer is None:
+        raise RuleViolation("organisation_unknown", f"本节点没有机构 {payload.consumer_uscc}")
+    record_audit(
+        actor=SystemActor(message.sender),
+        action="sharing_request_refused",
+        obj=consumer,
+        summary=(
+            f"{message.sender} {payload.resource} {payload.resource_name} "
+            f"（{payload.request}）不予共享：{payload.reason}"
+        ),
     )
 
 
@@ -391,5 +421,6 @@ def register() -> None:
     registry.register_query(CATALOG_QUERY, CatalogQuestion, _catalog)
     registry.register(REQUEST_KIND, RequestIn, _request)
     registry.on_refused(REQUEST_KIND, _request_refused)
+    registry.register(REFUSED_KIND, RefusedIn, _refused)
     registry.register(GRANTED_KIND, GrantedIn, _granted)
     registry.register_query(CALL_QUERY, CallIn, _call)

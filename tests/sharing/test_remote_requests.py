@@ -13,8 +13,11 @@ from core.models import AuditEvent
 from federation import services as fed_services
 from federation.directory import utc_text
 from federation.models import LogEntry, Outbox
+from sharing import engine
 from sharing.exchange import file_remote_request
+from sharing.models import SharingRequest
 from tests import builders
+from tests.sharing import helpers
 from tests.sharing.helpers import HOUSEHOLD_FIELDS
 
 JILIN_RESOURCE = {
@@ -234,3 +237,54 @@ def test_the_page_shows_the_catalog_and_files_a_request(client, jilin, clerk):
     )
     assert missing.status_code == 422 and "须写明申请共享的依据" in missing.content.decode()
     assert LogEntry.objects.filter(kind="sharing.request", direction="out").count() == 1
+
+
+def test_a_refusal_after_review_is_told_to_the_consumer_node(federation):
+    resource = helpers.household_resource()
+    payload = {
+        "resource": resource.code,
+        "consumer": {
+            "uscc": builders.valid_uscc(9701, "220100"),
+            "name": "长春市公安局",
+            "division": "220100",
+        },
+        "fields": ["household_division"],
+        "methods": ["verify"],
+        "purpose": "户籍核验",
+        "legal_basis": "《户口登记条例》",
+        "valid_until": str(timezone.localdate() + dt.timedelta(days=60)),
+        "requested_by": "cc-clerk",
+    }
+    fed_services.receive(*federation.jilin.envelope("sharing.request", payload))
+    request = SharingRequest.objects.get(consumer_node="jilin")
+    reviewer = builders.staff("reviewer", resource.provider)
+    engine.take_action(request, "refuse", actor=reviewer, note="用途与所申请字段不符")
+    (sent,) = LogEntry.objects.filter(kind="sharing.refused", direction="out")
+    doc = json.loads(sent.body)
+    assert doc["receiver"] == "jilin" and doc["payload"]["request"] == request.number
+    assert doc["payload"]["reason"] == "用途与所申请字段不符"
+    assert doc["payload"]["consumer_uscc"] == payload["consumer"]["uscc"]
+
+
+def test_the_consumer_node_shows_a_refusal_after_review(client, federation, clerk):
+    org, staff = clerk
+    notice = {
+        "request": "XQ20261205ABCD",
+        "resource": "JL-GA-HJ-001",
+        "resource_name": "吉林省居民户籍信息",
+        "consumer_uscc": org.uscc,
+        "reason": "用途与所申请字段不符",
+    }
+    fed_services.receive(*federation.jilin.envelope("sharing.refused", notice))
+    refused = AuditEvent.objects.get(action="sharing_request_refused")
+    assert refused.object_id == str(org.pk) and "XQ20261205ABCD" in refused.summary
+    client.force_login(staff)
+    text = client.get("/sharing/remote/").content.decode()
+    assert "被拒收" in text and "用途与所申请字段不符" in text
+    with pytest.raises(fed_services.Refused) as unknown:
+        fed_services.receive(
+            *federation.jilin.envelope(
+                "sharing.refused", {**notice, "consumer_uscc": builders.valid_uscc(9702, "220100")}
+            )
+        )
+    assert unknown.value.code == "organisation_unknown"
