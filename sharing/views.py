@@ -162,6 +162,9 @@ def remote(request: HttpRequest) -> HttpResponse:
     nodes = (
         [n for n in current().nodes.values() if n.id != settings.NODE_ID] if is_federated() else []
     )
+    roles = StaffRole.objects.filter(user_id=request.user.pk or 0).select_related("organisation")
+    if not roles:
+        raise RuleViolation("action_forbidden", "只有部门工作人员可以提出共享需求", status=403)
     node = request.GET.get("node", "")
     catalog = exchange.remote_catalog(node) if node else []
     return render(
@@ -172,9 +175,7 @@ def remote(request: HttpRequest) -> HttpResponse:
             "node": node,
             "catalog": catalog,
             "sent": selectors.remote_requests_of(request.user)[:PER_PAGE],
-            "roles": StaffRole.objects.filter(user_id=request.user.pk or 0).select_related(
-                "organisation"
-            ),
+            "roles": roles,
             "default_until": timezone.localdate() + dt.timedelta(days=365),
         },
     )

@@ -237,6 +237,8 @@ def test_the_page_shows_the_catalog_and_files_a_request(client, jilin, clerk):
     )
     assert missing.status_code == 422 and "须写明申请共享的依据" in missing.content.decode()
     assert LogEntry.objects.filter(kind="sharing.request", direction="out").count() == 1
+    client.force_login(builders.person("孙七").user)
+    assert client.get("/sharing/remote/?node=jilin").status_code == 403
 
 
 def test_a_refusal_after_review_is_told_to_the_consumer_node(federation):
