@@ -19,8 +19,9 @@ from accounts.auth import API_AUTH
 from accounts.models import StaffRole
 from core.api import paginated
 from core.exceptions import RuleViolation
+from core.models import Organisation
 from core.schemas import ProblemOut
-from sharing import engine, selectors, services
+from sharing import engine, exchange, selectors, services
 from sharing.calls import Call, Question, call_grant
 from sharing.models import AccessLog, DataResource, SharingRequest
 from sharing.schemas import (
@@ -29,6 +30,7 @@ from sharing.schemas import (
     BulkIn,
     LogEntryOut,
     QueryIn,
+    RemoteRequestOut,
     RequestIn,
     RequestOut,
     ResourceOut,
@@ -72,6 +74,22 @@ def list_resources(request: HttpRequest) -> list[dict[str, Any]]:
     return [resource_out(r) for r in selectors.published_resources()]
 
 
+def _consumer(user: Any, uscc: str) -> Organisation:
+    """The organisation of this node the staff member asks for (named by `uscc` when they
+    work for more than one)."""
+    roles = StaffRole.objects.filter(user_id=user.pk or 0).select_related("organisation")
+    if uscc:
+        roles = roles.filter(organisation__uscc=uscc)
+    orgs = {r.organisation_id: r.organisation for r in roles}
+    if len(orgs) != 1:
+        raise RuleViolation(
+            "consumer_required" if orgs else "action_forbidden",
+            "请指明需求部门（consumer）" if orgs else "只有部门工作人员可以提出共享需求",
+            status=422 if orgs else 403,
+        )
+    return next(iter(orgs.values()))
+
+
 @router.post(
     "/sharing/requests",
     response={201: RequestOut, **ERRORS},
@@ -80,19 +98,9 @@ def list_resources(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def create_request(request: HttpRequest, payload: RequestIn) -> Status[SharingRequest]:
     resource = selectors.get_resource(payload.resource)
-    roles = StaffRole.objects.filter(user_id=request.user.pk or 0).select_related("organisation")
-    if payload.consumer:
-        roles = roles.filter(organisation__uscc=payload.consumer)
-    orgs = {r.organisation_id: r.organisation for r in roles}
-    if len(orgs) != 1:
-        raise RuleViolation(
-            "consumer_required" if orgs else "action_forbidden",
-            "请指明需求部门（consumer）" if orgs else "只有部门工作人员可以提出共享需求",
-            status=422 if orgs else 403,
-        )
     found = services.submit_request(
         resource=resource,
-        consumer=next(iter(orgs.values())),
+        consumer=_consumer(request.user, payload.consumer),
         fields=payload.fields,
         methods=payload.methods,
         purpose=payload.purpose,
@@ -129,6 +137,53 @@ def act_on_request(
         found, action, actor=request.user, note=payload.note, data=payload.data
     )
     return request_out(changed, request.user)
+
+
+@router.get(
+    "/sharing/nodes/{node}/resources",
+    response={200: list[ResourceOut], **CALL_ERRORS},
+    auth=API_AUTH,
+    summary="另一节点的共享目录（供本节点部门提出共享需求）",
+)
+def remote_resources(request: HttpRequest, node: str) -> list[dict[str, Any]]:
+    if not StaffRole.objects.filter(user_id=request.user.pk or 0).exists():
+        raise RuleViolation("action_forbidden", "只有部门工作人员可以查看", status=403)
+    return exchange.remote_catalog(node)
+
+
+@router.post(
+    "/sharing/nodes/{node}/requests",
+    response={202: RemoteRequestOut, **CALL_ERRORS},
+    auth=API_AUTH,
+    summary="向另一节点的提供部门提出共享需求（经联邦报文送达，由对方审核）",
+)
+def create_remote_request(
+    request: HttpRequest, node: str, payload: RequestIn
+) -> Status[dict[str, Any]]:
+    consumer = _consumer(request.user, payload.consumer)
+    entry = exchange.file_remote_request(
+        node=node,
+        resource_code=payload.resource,
+        consumer=consumer,
+        fields=payload.fields,
+        methods=payload.methods,
+        purpose=payload.purpose,
+        legal_basis=payload.legal_basis,
+        valid_until=payload.valid_until,
+        scene_items=payload.scene_items,
+        actor=request.user,
+    )
+    return Status(
+        202,
+        {
+            "node": node,
+            "resource": entry["code"],
+            "resource_name": entry.get("name", ""),
+            "provider": entry.get("provider", ""),
+            "consumer": consumer.uscc,
+            "state": "sent",
+        },
+    )
 
 
 def _call(request: HttpRequest, call: Call) -> dict[str, Any]:

@@ -8,6 +8,8 @@ strings):
 - `sharing.granted` — the provider's node tells (a periodic job, `send_grant_notices`) the consumer's node what its organisation
   may now ask (a `HeldGrant` there); no credential crosses: the provider knows the caller
   by the node's signature and the organisation that node vouches for;
+- `sharing.refused` — the provider's node tells the consumer's node that a request was
+  refused after review, with the reasons (an audit row on the consuming organisation);
 - `sharing.call` — a question under a grant: checked again here and logged where the data
   live, so the person sees the read in their data log on their own node.
 """
@@ -30,7 +32,7 @@ from federation import registry
 from federation.registry import Message
 from sharing.calls import CALL_QUERY, Call, Question, call_grant
 from sharing.models import DataResource, HeldGrant
-from sharing.services import submit_request
+from sharing.services import MAX_GRANT_DAYS, REFUSED_KIND, submit_request
 from sharing.subjects import subject_of
 
 CATALOG_QUERY = "sharing.catalog"
@@ -77,6 +79,14 @@ class GrantedIn(_In):
     material_codes: list[str] = Field(default_factory=list)
     subject_kind: str = Field(max_length=16)
     expires_on: dt.date
+
+
+class RefusedIn(_In):
+    request: str = Field(max_length=40)
+    resource: str = Field(max_length=40)
+    resource_name: str = Field(max_length=128)
+    consumer_uscc: str = Field(max_length=18)
+    reason: str = Field(default="", max_length=300)
 
 
 class QuestionIn(_In):
@@ -177,6 +187,26 @@ def _granted(message: Message, payload: GrantedIn) -> None:
     )
 
 
+def _refused(message: Message, payload: RefusedIn) -> None:
+    """The provider's node refused a request of an organisation of this node after review:
+    audited on that organisation (shown on /sharing/remote/)."""
+    from core.actors import SystemActor
+    from core.services import record_audit
+
+    consumer = Organisation.objects.filter(uscc=payload.consumer_uscc, node="").first()
+    if consumer is None:
+        raise RuleViolation("organisation_unknown", f"本节点没有机构 {payload.consumer_uscc}")
+    record_audit(
+        actor=SystemActor(message.sender),
+        action="sharing_request_refused",
+        obj=consumer,
+        summary=(
+            f"{message.sender} {payload.resource} {payload.resource_name} "
+            f"（{payload.request}）不予共享：{payload.reason}"
+        ),
+    )
+
+
 def _call(message: Message, payload: CallIn) -> dict[str, Any]:
     consumer = Organisation.objects.filter(uscc=payload.consumer_uscc, node=message.sender).first()
     subject = subject_of(payload.subject_kind, payload.subject) if payload.subject else None
@@ -242,6 +272,115 @@ def send_request(
     send(node, REQUEST_KIND, payload.model_dump(mode="json"))
 
 
+def remote_catalog(node: str) -> list[dict[str, Any]]:
+    """The sharing catalog of another node for a department of this node to choose from:
+    an unknown node or this node itself is refused (`node_unknown`), a node that cannot be
+    reached is said so (`source_unavailable`, 503)."""
+    from django.conf import settings
+
+    from federation.directory import current, is_federated
+    from federation.services import FederationUnavailable
+
+    if not is_federated() or node == settings.NODE_ID or current().node(node) is None:
+        raise RuleViolation("node_unknown", f"联邦目录中没有节点 {node}", status=404)
+    try:
+        return ask_catalog(node)
+    except FederationUnavailable as exc:
+        raise RuleViolation(
+            "source_unavailable", f"暂时联系不上节点 {node}，请稍后再试", status=503
+        ) from exc
+
+
+def file_remote_request(
+    *,
+    node: str,
+    resource_code: str,
+    consumer: Organisation,
+    fields: list[str],
+    methods: list[str],
+    purpose: str,
+    legal_basis: str,
+    valid_until: dt.date,
+    scene_items: list[str] | None = None,
+    actor: Any,
+) -> dict[str, Any]:
+    """A department of this node asks the provider on `node` for a resource: checked here
+    first against the provider's catalog as that node answers it now (the resource is in
+    it, the fields and methods are its own, purpose and legal basis are written, the term
+    is in the future), then sent through the federation outbox and audited here. The
+    provider checks it again and runs it on its own clock. Returns the catalog entry."""
+    from core.actors import actor_label
+    from core.services import record_audit
+
+    purpose, legal_basis = purpose.strip(), legal_basis.strip()
+    if not purpose:
+        raise RuleViolation("purpose_required", "须写明用途", status=422)
+    if not legal_basis:
+        raise RuleViolation("legal_basis_required", "须写明申请共享的依据", status=422)
+    if not fields:
+        raise RuleViolation("fields_required", "请至少选择一个信息项", status=422)
+    if not methods:
+        raise RuleViolation("methods_required", "请至少选择一种共享方式", status=422)
+    today = timezone.localdate()
+    if valid_until <= today or (valid_until - today).days > MAX_GRANT_DAYS:
+        raise RuleViolation("valid_until_invalid", "使用期限须在今天之后、三年之内", status=422)
+    entry = next((r for r in remote_catalog(node) if r.get("code") == resource_code), None)
+    if entry is None:
+        raise RuleViolation(
+            "resource_unknown", f"节点 {node} 的共享目录中没有信息资源 {resource_code}", status=404
+        )
+    known = {f.get("name") for f in entry.get("fields", [])}
+    outside = sorted(set(fields) - known)
+    if outside:
+        raise RuleViolation(
+            "fields_outside_resource", f"资源没有这些信息项：{'、'.join(outside)}", status=422
+        )
+    not_offered = sorted(set(methods) - set(entry.get("methods", [])))
+    if not_offered:
+        raise RuleViolation(
+            "method_not_offered", f"资源不提供这些共享方式：{'、'.join(not_offered)}", status=422
+        )
+    with transaction.atomic():
+        send_request(
+            node=node,
+            resource_code=resource_code,
+            consumer=consumer,
+            fields=list(dict.fromkeys(fields)),
+            methods=list(dict.fromkeys(methods)),
+            purpose=purpose,
+            legal_basis=legal_basis,
+            valid_until=valid_until,
+            scene_items=scene_items,
+            requested_by=actor_label(actor),
+        )
+        record_audit(
+            actor=actor,
+            action="send_sharing_request",
+            obj=consumer,
+            summary=f"{node} {resource_code} {'、'.join(fields)}",
+        )
+    return entry
+
+
+def _request_refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> None:
+    """The provider's node refused a request this node sent: audited here for the
+    consuming organisation, with the provider's reason."""
+    from core.actors import SystemActor
+    from core.services import record_audit
+
+    consumer = Organisation.objects.filter(
+        uscc=payload.get("consumer", {}).get("uscc", ""), node=""
+    ).first()
+    if consumer is None:
+        return
+    record_audit(
+        actor=SystemActor(receiver),
+        action="sharing_request_refused",
+        obj=consumer,
+        summary=f"{receiver} {payload.get('resource', '')} {code}: {reason}"[:250],
+    )
+
+
 def send_grant_notices(*, limit: int = 100) -> int:
     """Announce every grant for an organisation of another node that was not yet announced
     (`sharing.granted`, through the outbox), each in its own transaction; a directory that
@@ -281,5 +420,7 @@ def send_grant_notices(*, limit: int = 100) -> int:
 def register() -> None:
     registry.register_query(CATALOG_QUERY, CatalogQuestion, _catalog)
     registry.register(REQUEST_KIND, RequestIn, _request)
+    registry.on_refused(REQUEST_KIND, _request_refused)
+    registry.register(REFUSED_KIND, RefusedIn, _refused)
     registry.register(GRANTED_KIND, GrantedIn, _granted)
     registry.register_query(CALL_QUERY, CallIn, _call)

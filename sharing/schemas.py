@@ -30,6 +30,18 @@ class ResourceOut(Schema):
     material_codes: list[str]
 
 
+class RemoteRequestOut(Schema):
+    """A request sent to another node: it is reviewed there; a grant comes back as a
+    `sharing.granted` notice, a refusal of the envelope is audited here."""
+
+    node: str
+    resource: str
+    resource_name: str
+    provider: str
+    consumer: str
+    state: str
+
+
 class RequestIn(Schema):
     """需求清单: the resource, the fields and methods asked for, the purpose, the scene
     (item codes) and the legal basis, until when."""

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Company, Person, Role, StaffRole
 from catalog.models import ItemVersion, Material
 from core.exceptions import NotFound
-from core.models import division_code_prefix
+from core.models import AuditEvent, Organisation, division_code_prefix
 from core.personal_data import lookup_hash
 from sharing.models import (
     AccessLog,
@@ -73,6 +73,20 @@ def held_grants_of(user: Any) -> QuerySet[HeldGrant]:
 
 
 # The data log ----------------------------------------------------------------------------------
+
+
+REMOTE_REQUEST_ACTIONS = ("send_sharing_request", "sharing_request_refused")
+
+
+def remote_requests_of(user: Any) -> QuerySet[AuditEvent]:
+    """What the user's organisations asked of other nodes, and the refusals those nodes
+    sent back (audit rows on the consuming organisation), newest first."""
+    orgs = StaffRole.objects.filter(user_id=user.pk or 0).values_list("organisation_id")
+    return AuditEvent.objects.filter(
+        object_type=Organisation._meta.label,
+        object_id__in=[str(pk) for (pk,) in orgs],
+        action__in=REMOTE_REQUEST_ACTIONS,
+    ).order_by("-at", "-id")
 
 
 def data_log_of_person(person: Person) -> QuerySet[AccessLog]:

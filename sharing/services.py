@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from typing import Any
 
@@ -31,6 +32,8 @@ from sharing.models import (
 )
 from sharing.payloads import ApprovalIn
 from sharing.subjects import Subject
+
+log = logging.getLogger(__name__)
 
 # How long a grant may run at most (a request names its own term within it).
 MAX_GRANT_DAYS = 3 * 366
@@ -210,6 +213,30 @@ def record_refusal(t: Transition[SharingRequest]) -> None:
     """Effect: the refusal's reasons, kept on the request."""
     t.process.refusal_reason = t.note
     t.changed.add("refusal_reason")
+    if t.process.consumer_node:
+        _tell_consumer_node(t.process, t.note)
+
+
+REFUSED_KIND = "sharing.refused"
+
+
+def _tell_consumer_node(request: SharingRequest, reason: str) -> None:
+    """The consumer's node hears of the refusal (`sharing.refused`, queued in the outbox in
+    the refusal's transaction). A directory that cannot be read does not stop the refusal:
+    it is logged, and the consumer sees the refusal when it asks the provider."""
+    from federation.services import send
+
+    payload = {
+        "request": request.number,
+        "resource": request.resource.code,
+        "resource_name": request.resource.name,
+        "consumer_uscc": request.consumer.uscc,
+        "reason": reason[:300],
+    }
+    try:
+        send(request.consumer_node, REFUSED_KIND, payload)
+    except RuleViolation as exc:
+        log.warning("refusal notice %s not sent: %s", request.number, exc.code)
 
 
 def _credential() -> tuple[str, str, str]:

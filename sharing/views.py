@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import StaffRole
 from core.exceptions import RuleViolation
-from sharing import engine, selectors, services
+from sharing import engine, exchange, selectors, services
 from sharing.models import AccessLog, Method
 
 PER_PAGE = 20
@@ -148,3 +148,68 @@ def alerts(request: HttpRequest) -> HttpResponse:
     rows = selectors.alerts_for(request.user)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "sharing/alerts.html", {"page": page, "methods": METHOD_LABELS})
+
+
+@login_required
+@require_safe
+def remote(request: HttpRequest) -> HttpResponse:
+    """向其他节点提出共享需求: the other nodes of the federation, the chosen node's sharing
+    catalog (asked there now) and the form; what this department sent and the refusals."""
+    from django.conf import settings
+
+    from federation.directory import current, is_federated
+
+    nodes = (
+        [n for n in current().nodes.values() if n.id != settings.NODE_ID] if is_federated() else []
+    )
+    roles = StaffRole.objects.filter(user_id=request.user.pk or 0).select_related("organisation")
+    if not roles:
+        raise RuleViolation("action_forbidden", "只有部门工作人员可以提出共享需求", status=403)
+    node = request.GET.get("node", "")
+    catalog = exchange.remote_catalog(node) if node else []
+    return render(
+        request,
+        "sharing/remote.html",
+        {
+            "nodes": sorted(nodes, key=lambda n: n.id),
+            "node": node,
+            "catalog": catalog,
+            "sent": selectors.remote_requests_of(request.user)[:PER_PAGE],
+            "roles": roles,
+            "default_until": timezone.localdate() + dt.timedelta(days=365),
+        },
+    )
+
+
+@login_required
+@require_POST
+def create_remote_request(request: HttpRequest) -> HttpResponse:
+    """The form of the remote page: one `file_remote_request` call."""
+    roles = StaffRole.objects.filter(user_id=request.user.pk or 0).select_related("organisation")
+    chosen = request.POST.get("consumer", "")
+    orgs = {r.organisation.uscc: r.organisation for r in roles}
+    consumer = orgs.get(chosen) if chosen else next(iter(orgs.values()), None)
+    if consumer is None:
+        raise RuleViolation("action_forbidden", "只有部门工作人员可以提出共享需求", status=403)
+    node = request.POST.get("node", "")
+    try:
+        valid_until = dt.date.fromisoformat(request.POST.get("valid_until", ""))
+    except ValueError as exc:
+        raise RuleViolation("valid_until_invalid", "使用期限日期格式不对") from exc
+    scene = [s.strip() for s in request.POST.get("scene_items", "").split("、") if s.strip()]
+    entry = exchange.file_remote_request(
+        node=node,
+        resource_code=request.POST.get("resource", ""),
+        consumer=consumer,
+        fields=request.POST.getlist("fields"),
+        methods=request.POST.getlist("methods"),
+        purpose=request.POST.get("purpose", ""),
+        legal_basis=request.POST.get("legal_basis", ""),
+        valid_until=valid_until,
+        scene_items=scene,
+        actor=request.user,
+    )
+    messages.success(
+        request, f"已向 {node} 节点的{entry.get('provider', '')}提出共享需求，待对方审核。"
+    )
+    return HttpResponseRedirect(f"{reverse('sharing:remote')}?node={node}")
