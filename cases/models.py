@@ -79,9 +79,18 @@ class InSelect(models.Lookup):  # type: ignore[type-arg]
         return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
 
 
-def visible_case_ids(user: Any, within: models.Q | None = None) -> Any:
+def visible_case_ids(
+    user: Any,
+    within: models.Q | None = None,
+    *,
+    keys: tuple[str, ...] = (),
+    roles: list[Any] | None = None,
+) -> Any:
     """The ids of the cases `user` may see (narrowed by `within`): a UNION of one select
-    per way of seeing a case, each served by its own index."""
+    per way of seeing a case, each served by its own index. Each row carries the columns
+    `keys` too (a case seen two ways gives the same row twice, which the UNION drops), so
+    that the union alone can be ordered and paged (`cases.selectors.ScopedCases`). `roles`:
+    the user's staff roles with their divisions, when the caller has read them already."""
     from accounts.models import Role, StaffRole
 
     cases = Case.objects.all()
@@ -92,7 +101,8 @@ def visible_case_ids(user: Any, within: models.Q | None = None) -> Any:
         cases.filter(narrow, applicant_person__user=user),
         cases.filter(narrow, applicant_company__agents=user),
     ]
-    roles = list(StaffRole.objects.filter(user=user).select_related("division"))
+    if roles is None:
+        roles = list(StaffRole.objects.filter(user=user).select_related("division"))
     case_roles = {Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.ORG_ADMIN}
     orgs = sorted({r.organisation_id for r in roles if r.role in case_roles})
     # A draft is the applicant's until submitted (提交前不会送交审批部门); a draft taken
@@ -110,7 +120,7 @@ def visible_case_ids(user: Any, within: models.Q | None = None) -> Any:
             arms.append(
                 cases.filter(narrow, submitted, handling_org__division__code__startswith=prefix)
             )
-    first, *rest = (arm.order_by().values("pk") for arm in arms)
+    first, *rest = (arm.order_by().values("pk", *keys) for arm in arms)
     return first.union(*rest)
 
 

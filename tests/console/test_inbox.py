@@ -172,3 +172,18 @@ def test_inbox_queries_do_not_grow_with_cases(client, world, url):
     large = count_queries(client, url)
     assert small == large, f"{small} queries with 3 cases, {large} with 15"
     assert large <= 10, large
+
+
+def test_totals_and_pages_count_each_case_once(client, world, urgent):
+    """The inbox is counted and paged on the scope's union alone (decision 310): a case the
+    police both received and handle is one case, and the warnings are counted on it."""
+    from cases.selectors import ScopedCases, scope_totals
+
+    assert scope_totals(world.reviewer) == {"open": 3, "red": 1, "yellow": 1}
+    cases = ScopedCases(world.reviewer, Case.objects.all(), finished=False)
+    assert cases.count() == 3
+    assert [c.number for c in cases[0:3]] == [urgent["red"], urgent["yellow"], urgent["waiting"]]
+    assert [c.number for c in cases[1:2]] == [urgent["yellow"]]
+    client.force_login(world.reviewer)
+    page = " ".join(text(client.get("/console/").content).split())
+    assert "3 件办理中" in page and "1 件已超期" in page and "1 件临近期限" in page
