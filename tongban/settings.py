@@ -148,7 +148,9 @@ else:
     # Server-side binding: psycopg then prepares a statement that a connection has run five
     # times, and PostgreSQL stops planning it again. The union-scoped case selects spent
     # more time in planning than in execution over millions of cases (docs/benchmarks.md).
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 5}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
