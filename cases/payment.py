@@ -221,6 +221,12 @@ def open_payment(t: Transition[Case]) -> None:
             status=409,
         )
     if isinstance(t.payload, FeeAssessment):
+        if not needs_assessment(case.item_version):
+            raise RuleViolation(
+                "fee_not_assessed",
+                "该事项未列收费或收费标准唯一且固定（提交时自动通知缴费），无需核定收费",
+                status=409,
+            )
         lines = assessed_lines(case, t.payload)
     else:
         lines = lines_due(case)

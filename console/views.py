@@ -30,7 +30,6 @@ from cases import commitments as case_commitments
 from cases.engine import take_action
 from cases.materials import read_material
 from cases.models import Case
-from cases.payment import fee_assessable
 from cases.selectors import (
     filter_cases,
     get_case_for,
@@ -184,8 +183,6 @@ def _action_forms(case: Case, view: dict[str, Any], bound: ActionForm | None) ->
             forms_.append(bound)
             continue
         spec = definition.action(allowed["name"], case.state)
-        if spec is not None and spec.payload == "fee_assessment" and not fee_assessable(case):
-            continue  # 核定收费 only where the department assesses the fee and none is open
         if spec is not None:
             forms_.append(ActionForm(action=spec, label=allowed["label"], case=case))
     return forms_

@@ -18,6 +18,7 @@ from core.exceptions import RuleViolation
 from payments import services as payment_services
 from payments.gateways import LocalGateway
 from payments.models import Payment
+from tests import builders
 from tests.case_pages import World, build_world
 from tests.payments.helpers import fee_item
 
@@ -141,6 +142,41 @@ def test_an_item_with_one_fixed_fee_is_still_held_at_submission(
         fees=[{"name": "工本费", "amount": "20", "basis": "x"}],
     )
     assert case.state == "awaiting_payment"
+    body, signature = LocalGateway().take_payment(Payment.objects.get().order_number, "20.00")
+    payment_services.receive_notice(body, signature, gateway_code="local")
+    case.refresh_from_db()
+    with pytest.raises(RuleViolation) as refused:
+        _assess(world, case, [{"fee": "工本费"}])
+    assert refused.value.code == "fee_not_assessed"
+    staff = builders.bearer(world.reviewer)
+    seen = Client().get(f"/api/v1/cases/{case.number}", **staff).json()
+    assert "assess_fee" not in [a["name"] for a in seen["allowed_actions"]]
+
+
+def test_the_api_offers_the_assessment_and_answers_its_codes(
+    world: World, django_capture_on_commit_callbacks
+):
+    case = _submitted(world, django_capture_on_commit_callbacks)
+    staff = builders.bearer(world.reviewer)
+    client = Client()
+    seen = client.get(f"/api/v1/cases/{case.number}", **staff).json()
+    offered = {a["name"]: a for a in seen["allowed_actions"]}
+    assert offered["assess_fee"]["payload"] == "fee_assessment"
+    url = f"/api/v1/cases/{case.number}/actions/assess_fee"
+    wrong = client.post(
+        url,
+        {"fees": [{"fee": "加急费"}]},
+        content_type="application/json",
+        **staff,
+    )
+    assert wrong.status_code == 422 and wrong.json()["code"] == "fee_not_listed"
+    done = client.post(
+        url,
+        {"fees": [{"fee": "证明驾驶证"}]},
+        content_type="application/json",
+        **staff,
+    )
+    assert done.status_code == 200 and done.json()["state"] == "awaiting_payment"
 
 
 def test_the_console_assesses_through_a_form_of_the_items_fees(
