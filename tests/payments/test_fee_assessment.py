@@ -241,3 +241,17 @@ def test_a_case_pinned_to_the_previous_version_still_runs(
     with pytest.raises(RuleViolation) as refused:
         engine.take_action(case, "assess_fee", actor=world.reviewer, data={"fees": []})
     assert refused.value.code in {"action_unknown", "action_not_allowed_in_state"}
+
+
+def test_the_confirm_step_says_the_fee_will_be_assessed(world: World):
+    case = services.start_case(
+        item_version=fee_item(world, fees=FEES, name="机动车驾驶证公证（测试）"),
+        form_data={"reason": "x"},
+        person=world.applicant,
+        actor=world.applicant.user,
+    )
+    citizen = Client()
+    citizen.force_login(world.applicant.user)
+    page = citizen.get(f"/my/cases/{case.number}/submit/").content.decode()
+    assert "<strong>本事项可能收费：</strong>证明驾驶证（80 元）、翻译费（按需）（60 元）、复印费（按页计）" in page
+    assert "本事项需缴费" not in page
