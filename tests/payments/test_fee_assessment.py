@@ -253,5 +253,8 @@ def test_the_confirm_step_says_the_fee_will_be_assessed(world: World):
     citizen = Client()
     citizen.force_login(world.applicant.user)
     page = citizen.get(f"/my/cases/{case.number}/submit/").content.decode()
-    assert "<strong>本事项可能收费：</strong>证明驾驶证（80 元）、翻译费（按需）（60 元）、复印费（按页计）" in page
+    assert (
+        "<strong>本事项可能收费：</strong>证明驾驶证（80 元）、翻译费（按需）（60 元）、复印费（按页计）"
+        in page
+    )
     assert "本事项需缴费" not in page
