@@ -1,19 +1,21 @@
 """Fees and postage of a case (缴费): what is due, the hold until it is paid, refunds.
 
 Nothing here decides *when* a case waits for payment: the workflow definition does
-(cases/workflows/online.json and joint.json, version 5). Its submit actions run `hold_for_payment`, which
-moves a case that owes something, once the submission is committed, into the state tagged
-`awaiting_payment` through the definition's own system action (the one running
-`open_payment`); the settled payment
-(`payments.registry.on_paid`) takes the system action leaving that state, which runs
-`require_paid`. Acceptance also runs `require_paid`, and the actions that end a case
-without a result run `refund_payment` — where the definition says so (docs/payments.md).
+(cases/workflows/online.json and joint.json, version 6; proxy.json, version 5). Their
+submit actions (proxy: the formal check) run `hold_for_payment`, which moves a case that
+owes something, once the change is committed, into the state tagged `awaiting_payment`
+through the definition's own system action (the one running `open_payment`); the settled
+payment (`payments.registry.on_paid`) takes the system action leaving that state, which
+runs `require_paid`. Acceptance (proxy: the forward) also runs `require_paid`, and the
+actions that end a case without a result run `refund_payment` — where the definition
+says so (docs/payments.md).
 
-What is due: the fee of the pinned item version when it lists one fee with a fixed amount
-in yuan, and the postage of the result when the applicant chose delivery by post
-(`delivery.services.result_postage`). A fee whose amount is not a number (按件计、一个范围),
-or a list of several fees (alternatives, or charged on demand), is assessed by the
-department and not collected here.
+What is due at submission: the fee of the pinned item version when it lists one fee with
+a fixed amount in yuan, and the postage of the result when the applicant chose delivery
+by post (`delivery.services.result_postage`). Several fees (alternatives, charged on
+demand) or a fee without an amount (按页计) are assessed by the department: the reviewer's
+`assess_fee` action runs `open_payment` with the lines of its `fee_assessment` payload,
+checked here (`assessed_lines`, decision 270).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A case that owes fees or postage waits in 待缴费 until paid — by the workflow definition
-(online v5: hold_for_payment, request_payment/open_payment, confirm_payment/require_paid),
+(online v6: hold_for_payment, request_payment/open_payment, confirm_payment/require_paid),
 and is refunded when it ends without a result."""
 
 from __future__ import annotations
