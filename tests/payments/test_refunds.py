@@ -212,7 +212,8 @@ def test_the_cashier_takes_the_money_and_says_so_when_the_case_was_paid_at_the_w
     take_counter_payment(case, method="pos", reference="POS1", actor=world.clerk)
     response = client.post(f"/payments/local/{payment.order_number}/", {"return": "/my/"})
     assert response.status_code == 409
-    assert "重复缴纳的费用将在每日对账后原路退回" in response.content.decode()
+    page = response.content.decode()
+    assert "重复缴纳的费用将在每日对账后原路退回" in page and "已在窗口缴纳" in page
     assert LocalTrade.objects.filter(order_number=payment.order_number).count() == 1
     # A second click takes nothing more.
     client.post(f"/payments/local/{payment.order_number}/", {"return": "/my/"})
