@@ -25,7 +25,7 @@ class CasesConfig(AppConfig):
             shipping,
         )
         from cases.tasks import scan_deadlines
-        from cases.workflow import register_effect
+        from cases.workflow import PAYLOAD_OFFERED, register_effect
         from core import scheduler
         from core.process import Effect
         from delivery import registry as delivery_registry
@@ -65,6 +65,7 @@ class CasesConfig(AppConfig):
         engine.on_transition("bundles", bundles.on_case_transition)
         delivery_registry.on_status_change(shipping.on_shipment_status)
         payments_registry.on_paid(payment.payment_settled)
+        PAYLOAD_OFFERED.register("fee_assessment", payment.fee_assessable)
         scheduler.register_periodic(
             "cases.scan_deadlines", settings.DEADLINE_SCAN_SECONDS, scan_deadlines
         )

@@ -10,6 +10,7 @@ its own, that code and its Chinese reason (`error_code`, `error`).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,7 +107,39 @@ class Delivery(_Payload):
     )
 
 
+class AssessedFee(_Payload):
+    """One line of a fee assessment: a fee the item version lists, how many of it, and —
+    for a fee without a fixed amount (按页计 …) — the amount assessed for the line."""
+
+    fee: str = Field(max_length=100, description="收费项目名称（该事项版本所列收费项目之一）")
+    quantity: int = Field(default=1, ge=1, le=9999, description="数量（份、页…），默认 1")
+    amount: Decimal | None = Field(
+        default=None,
+        max_digits=10,
+        decimal_places=2,
+        description="本项金额（元）：无固定金额的收费项目必填；有固定金额的为单价×数量",
+    )
+
+
+class FeeAssessment(_Payload):
+    """核定收费: which of the item version's listed fees apply to this case, and how much
+    (cases/payment.py `assessed_lines`)."""
+
+    fees: list[AssessedFee] = Field(
+        default_factory=list,
+        title="适用的收费项目",
+        description="适用的收费项目（该事项版本所列），每项至多一次",
+        json_schema_extra={
+            "widget": "item_fees",
+            "help": "勾选适用的收费项目；按数量计收的填写数量，无固定金额的填写核定金额。",
+            "error_code": "fee_assessment_invalid",
+            "error": "核定收费有误：数量应为 1—9999 的整数，金额为最多两位小数的元",
+        },
+    )
+
+
 PAYLOADS: dict[str, type[BaseModel]] = {
+    "fee_assessment": FeeAssessment,
     "delivery": Delivery,
     "supplement_request": SupplementRequest,
     "special_procedure": SpecialProcedure,

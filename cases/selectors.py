@@ -28,6 +28,7 @@ from cases.workflow import (
     SYSTEM,
     action_label,
     definition_of,
+    offered,
     state_label,
 )
 from catalog.form_schema import FieldType, parse_form_fields
@@ -75,7 +76,7 @@ def allowed_actions(case: Case, user: Actor) -> list[ActionSpec]:
     The user's staff roles are read once for all the actions (`staff_user` would ask once
     per action a staff role may take), and the same rule applied to them in memory."""
     definition = definition_of(case)
-    actions = definition.actions_from(case.state)
+    actions = [a for a in definition.actions_from(case.state) if offered(case, a)]
     if not isinstance(user, User):
         return [a for a in actions if acting_organisation(case, a, user) is not False]
     held = set(

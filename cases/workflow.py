@@ -26,6 +26,7 @@ docs/checklists.md for adding a state, an action or an effect.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from accounts.models import Role
@@ -35,6 +36,7 @@ from catalog.models import ItemVersion, Mode
 from catalog.offers import WINDOW
 from core.exceptions import ProblemList
 from core.process import Effect, effects_registry, payloads_registry
+from core.registry import Registry
 from core.workflow import ActionSpec, Definition, Vocabulary, parse_stored
 from delivery.models import Shipment
 
@@ -45,6 +47,10 @@ HANDLING, RECEIVING = "handling", "receiving"
 RATED_EVENTS = ("consultation", "application", "supplement", "payment", "result", "delivery")
 
 CASE_EFFECTS = effects_registry("case")
+# When an action with a payload is offered at all (the case's own facts, not who acts):
+# payload name -> predicate. 核定收费 is offered only on a case whose fee the department
+# assesses (cases/payment.py `fee_assessable`); the action's effects check it again.
+PAYLOAD_OFFERED: Registry[Callable[[Case], bool]] = Registry("case payload condition")
 CASE_PAYLOADS = payloads_registry("case")
 for _name, _schema in PAYLOADS.items():
     CASE_PAYLOADS.register(_name, _schema)
@@ -102,6 +108,13 @@ def definition_code(mode: str) -> str:
     """The workflow a case of `mode` runs: its own, except a case received at the owner's
     counter (窗口受理), which runs the 全程网办 workflow — its window steps are the counter's."""
     return Mode.ONLINE if mode == WINDOW else mode
+
+
+def offered(case: Case, action: ActionSpec) -> bool:
+    """Whether `action` is offered on `case` (see `PAYLOAD_OFFERED`)."""
+    if action.payload is None or action.payload not in PAYLOAD_OFFERED:
+        return True
+    return PAYLOAD_OFFERED[action.payload](case)
 
 
 def register_effect(name: str, run: Effect) -> None:

@@ -8,6 +8,7 @@ to decide (and they say why not, in Chinese).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -15,6 +16,7 @@ from django import forms
 from cases.engine import PROCESS
 from cases.models import Case
 from cases.payloads import widget_of
+from cases.payment import fee_unit, listed_fees
 from cases.services import DATE_WINDOWS
 from cases.workflow import CASE_PAYLOADS
 from core.models import Organisation
@@ -98,9 +100,13 @@ class ActionForm(forms.Form):
         label="说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
+    # 核定收费: the rows of the item's fees, for the page to group (see _add_fee_rows).
+    fee_rows: list[dict[str, Any]]
+
     def __init__(
         self, *args: Any, action: ActionSpec, label: str, case: Case, **kwargs: Any
     ) -> None:
+        self.fee_rows = []
         kwargs.setdefault("prefix", action.name)
         super().__init__(*args, **kwargs)
         self.action = action
@@ -168,8 +174,45 @@ class ActionForm(forms.Form):
             )
         elif widget == "steps":
             self._add_step_rows()
+        elif widget == "item_fees":
+            self._add_fee_rows(case)
         else:
             raise ValueError(f"payload field {name!r} has no known widget ({widget!r})")
+
+    def _add_fee_rows(self, case: Case) -> None:
+        """核定收费: one row per fee the item version lists — applies, quantity, amount."""
+        for n, fee in enumerate(listed_fees(case.item_version), start=1):
+            name, unit = str(fee.get("name", "")), fee_unit(fee)
+            self.fields[f"fee{n}_apply"] = forms.BooleanField(
+                label=f"{name}（{f'{unit} 元/项' if unit is not None else '无固定金额'}）",
+                required=False,
+            )
+            self.fields[f"fee{n}_quantity"] = forms.IntegerField(
+                label=f"{name} 数量",
+                required=False,
+                min_value=1,
+                max_value=9999,
+                initial=1,
+                error_messages={"invalid": "数量应为整数", "min_value": "数量至少为 1"},
+            )
+            self.fields[f"fee{n}_amount"] = forms.DecimalField(
+                label=f"{name} 核定金额（元）",
+                required=False,
+                min_value=Decimal("0.01"),
+                max_digits=10,
+                decimal_places=2,
+                help_text="" if unit is None else "有固定金额的，按单价×数量计收，可不填。",
+                error_messages={"invalid": "金额应为数字（元）", "min_value": "金额须大于零"},
+            )
+            self.fee_rows.append(
+                {
+                    "name": name,
+                    "basis": str(fee.get("basis", "")),
+                    "apply": self[f"fee{n}_apply"],
+                    "quantity": self[f"fee{n}_quantity"],
+                    "amount": self[f"fee{n}_amount"],
+                }
+            )
 
     def _add_step_rows(self) -> None:
         organisations = [("", "请选择")] + [
@@ -204,7 +247,21 @@ class ActionForm(forms.Form):
             return data
         for name in self.schema.model_fields:
             widget = widget_of(self.schema, name)
-            if widget == "steps":
+            if widget == "item_fees":
+                data[name] = [
+                    {
+                        "fee": row["name"],
+                        "quantity": cleaned.get(f"fee{n}_quantity") or 1,
+                        **(
+                            {"amount": str(cleaned[f"fee{n}_amount"])}
+                            if cleaned.get(f"fee{n}_amount") is not None
+                            else {}
+                        ),
+                    }
+                    for n, row in enumerate(self.fee_rows, start=1)
+                    if cleaned.get(f"fee{n}_apply")
+                ]
+            elif widget == "steps":
                 data[name] = [
                     {
                         "order": cleaned.get(f"step{n}_order"),

@@ -358,7 +358,7 @@ def _pay_online(case: Case) -> None:
     due = open_payment_of(case.number)
     if due is None:
         raise RuleViolation("demo_payment_missing", f"办件 {case.number} 没有待缴费用")
-    body, signature = LocalGateway().notice_for(due.order_number, due.amount_text)
+    body, signature = LocalGateway().take_payment(due.order_number, due.amount_text)
     receive_notice(body, signature, gateway_code=LocalGateway.code)
 
 

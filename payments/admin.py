@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from payments.models import Payment, PaymentNotice
+from payments.models import (
+    Discrepancy,
+    LocalTrade,
+    Payment,
+    PaymentNotice,
+    Reconciliation,
+    Refund,
+)
 
 
 class PaymentNoticeInline(admin.TabularInline):
@@ -32,3 +39,54 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Written only by payments.services (refunds, 对账) and the local gateway."""
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(_ReadOnly):
+    list_display = ("request_number", "amount", "cause", "status", "attempts", "next_attempt_at")
+    list_filter = ("status", "cause", "gateway")
+    search_fields = ("request_number", "trade_number", "refund_number", "payment__order_number")
+    list_select_related = ("payment",)
+
+
+class DiscrepancyInline(admin.TabularInline):
+    model = Discrepancy
+    extra = 0
+    can_delete = False
+    readonly_fields = ("kind", "order_number", "trade_number", "amount", "refund", "found_at")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(_ReadOnly):
+    list_display = ("day", "gateway", "entries", "matched", "discrepancies", "run_at")
+    list_filter = ("gateway",)
+    inlines = [DiscrepancyInline]
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(_ReadOnly):
+    list_display = ("kind", "order_number", "trade_number", "amount", "found_at")
+    list_filter = ("kind",)
+    search_fields = ("order_number", "trade_number")
+
+
+@admin.register(LocalTrade)
+class LocalTradeAdmin(_ReadOnly):
+    list_display = ("kind", "order_number", "trade_number", "amount", "at")
+    list_filter = ("kind",)

@@ -8,3 +8,18 @@ class PaymentsConfig(AppConfig):
 
     name = "payments"
     verbose_name = "支付"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from core import scheduler
+        from payments import services
+
+        scheduler.register_periodic(
+            "payments.retry_refunds",
+            settings.PAYMENTS_REFUND_RETRY_SECONDS,
+            services.retry_refunds_job,
+        )
+        scheduler.register_periodic(
+            "payments.reconcile", settings.PAYMENTS_RECONCILE_SECONDS, services.reconcile_job
+        )

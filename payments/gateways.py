@@ -91,10 +91,28 @@ class Notice:
 
 @dataclass(frozen=True)
 class RefundRequest:
+    """A full refund of one trade. `request_number` is ours and stable for that trade: the
+    gateway answers a repeated request with the refund it already made (idempotent), so
+    a retry after a lost answer never refunds twice."""
+
     order_number: str
     trade_number: str
     amount: str
     reason: str
+    request_number: str
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    """One line of the gateway's daily statement (对账单): a payment it took or a refund
+    it made, for one of our orders."""
+
+    kind: str  # "payment" | "refund"
+    order_number: str
+    trade_number: str
+    amount: Decimal
+    at: dt.datetime
+    refund_number: str = ""
 
 
 class PaymentGateway(Protocol):
@@ -112,6 +130,11 @@ class PaymentGateway(Protocol):
 
     def refund(self, request: RefundRequest) -> str:
         """Refund a settled payment in full; the gateway's refund number."""
+        ...
+
+    def statement(self, day: dt.date) -> list[StatementEntry]:
+        """The gateway's statement (对账单) of `day` (Beijing time): every payment it took
+        and every refund it made for this merchant that day."""
         ...
 
 
@@ -182,6 +205,30 @@ def _checked(
     return parse_notice_body(body)
 
 
+def _statement_entry(row: Any) -> StatementEntry:
+    """One line of a statement document; ValueError (or KeyError …) if malformed."""
+    if not isinstance(row, dict) or row.get("kind") not in ("payment", "refund"):
+        raise ValueError("kind")
+    fields = {name: row[name] for name in ("order_number", "trade_number", "amount", "at")}
+    if not all(isinstance(v, str) and v and len(v) <= 64 for v in fields.values()):
+        raise ValueError("field")
+    amount = Decimal(fields["amount"])
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError("amount")
+    at = dt.datetime.fromisoformat(fields["at"])
+    refund_number = row.get("refund_number", "")
+    if not isinstance(refund_number, str) or len(refund_number) > 64:
+        raise ValueError("refund_number")
+    return StatementEntry(
+        kind=row["kind"],
+        order_number=fields["order_number"],
+        trade_number=fields["trade_number"],
+        amount=amount,
+        at=at if timezone.is_aware(at) else timezone.make_aware(at),
+        refund_number=refund_number,
+    )
+
+
 # The local gateway -----------------------------------------------------------------------------
 
 
@@ -216,16 +263,62 @@ class LocalGateway:
         return _checked(self.algorithm, public_pem, body, signature)
 
     def refund(self, request: RefundRequest) -> str:
-        return "LR" + uuid.uuid4().hex[:20].upper()
+        """Refund from the local ledger; a repeated request number gets the same refund."""
+        from payments.models import LocalTrade
 
-    def notice_for(self, order_number: str, amount: str) -> tuple[bytes, str]:
+        done = LocalTrade.objects.filter(request_number=request.request_number).first()
+        if done is not None:
+            return done.refund_number
+        trade = LocalTrade.objects.create(
+            kind=LocalTrade.Kind.REFUND,
+            order_number=request.order_number,
+            trade_number=request.trade_number,
+            amount=Decimal(request.amount),
+            request_number=request.request_number,
+            refund_number="LR" + uuid.uuid4().hex[:20].upper(),
+        )
+        return trade.refund_number
+
+    def statement(self, day: dt.date) -> list[StatementEntry]:
+        from payments.models import LocalTrade
+
+        return [
+            StatementEntry(
+                kind=t.kind,
+                order_number=t.order_number,
+                trade_number=t.trade_number,
+                amount=t.amount,
+                at=t.at,
+                refund_number=t.refund_number,
+            )
+            for t in LocalTrade.objects.filter(at__date=day)
+        ]
+
+    def take_payment(self, order_number: str, amount: str) -> tuple[bytes, str]:
+        """The applicant pays at the local cashier: the money is taken (a line of the
+        local ledger, whatever the node then says of the notice — as on the real
+        platform), and the signed notice is returned to be posted to the node."""
+        from payments.models import LocalTrade
+
+        trade_number = "LT" + uuid.uuid4().hex[:20].upper()
+        LocalTrade.objects.create(
+            kind=LocalTrade.Kind.PAYMENT,
+            order_number=order_number,
+            trade_number=trade_number,
+            amount=Decimal(amount),
+        )
+        return self.notice_for(order_number, amount, trade_number=trade_number)
+
+    def notice_for(
+        self, order_number: str, amount: str, *, trade_number: str = ""
+    ) -> tuple[bytes, str]:
         """The signed notice the local cashier sends once "paid": the body and its
         signature (base64), as the real platform would post them."""
         private_pem, _ = _local_key(settings.SECRET_KEY)
         document = {
             "notice_id": "LN" + uuid.uuid4().hex[:20].upper(),
             "order_number": order_number,
-            "trade_number": "LT" + uuid.uuid4().hex[:20].upper(),
+            "trade_number": trade_number or "LT" + uuid.uuid4().hex[:20].upper(),
             "amount": amount,
             "status": "paid",
             "paid_at": timezone.now().isoformat(timespec="seconds"),
@@ -277,6 +370,20 @@ class HttpGateway:
         if not isinstance(number, str) or not number or len(number) > 64:
             raise self._nonsense("退款应答缺少有效的退款单号")
         return number
+
+    def statement(self, day: dt.date) -> list[StatementEntry]:
+        answer = self._call("/statements", {"date": day.isoformat()})
+        rows = answer.get("entries")
+        if answer.get("date") != day.isoformat() or not isinstance(rows, list):
+            raise self._nonsense("对账单应答的日期不符或缺少明细")
+        entries = []
+        for row in rows:
+            try:
+                entry = _statement_entry(row)
+            except (KeyError, TypeError, ValueError, InvalidOperation):
+                raise self._nonsense("对账单明细格式错误") from None
+            entries.append(entry)
+        return entries
 
     def _platform_key(self) -> bytes:
         try:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from core.models import Organisation
 
@@ -19,6 +20,9 @@ from core.models import Organisation
 class PaymentStatus(models.TextChoices):
     DUE = "due", "待缴费"
     PAID = "paid", "已缴费"
+    # The case ended and a refund is owed, but the gateway has not confirmed it yet: the
+    # refund (`Refund`, pending) is retried by the worker until it does.
+    REFUNDING = "refunding", "退款中"
     REFUNDED = "refunded", "已退款"
     CANCELLED = "cancelled", "已取消"
 
@@ -136,3 +140,162 @@ class PaymentNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.notice_id}"
+
+
+class RefundCause(models.TextChoices):
+    CASE = "case", "办件未得结果"
+    DUPLICATE = "duplicate", "重复缴费"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "待退款"
+    DONE = "done", "已退款"
+
+
+class Refund(models.Model):
+    """A refund asked of the gateway (退款), kept until the gateway confirms it.
+
+    `request_number` (退款请求号) is derived from the gateway's trade number, so the same
+    money is never asked back twice: the gateway answers a repeated request with the
+    refund it already made, and our unique constraint refuses a second row. A refund the
+    gateway refused or could not be asked stays `pending` and is retried by the worker
+    (`payments.retry_refunds`) at `next_attempt_at`."""
+
+    Cause = RefundCause
+    Status = RefundStatus
+
+    payment = models.ForeignKey(
+        Payment, verbose_name="支付", on_delete=models.PROTECT, related_name="refunds"
+    )
+    gateway = models.CharField("支付渠道", max_length=32)
+    trade_number = models.CharField("支付流水号", max_length=64)
+    request_number = models.CharField("退款请求号", max_length=40, unique=True)
+    amount = models.DecimalField("金额（元）", max_digits=10, decimal_places=2)
+    cause = models.CharField("退款原因类别", max_length=16, choices=RefundCause.choices)
+    reason = models.CharField("退款原因", max_length=200)
+    status = models.CharField(
+        "状态", max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    refund_number = models.CharField("退款单号", max_length=64, blank=True)
+    attempts = models.PositiveIntegerField("尝试次数", default=0)
+    next_attempt_at = models.DateTimeField("下次尝试时间", null=True, blank=True)
+    last_error = models.CharField("最近一次失败原因", max_length=200, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    done_at = models.DateTimeField("退款时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "退款"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="refund_due_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["gateway", "trade_number"], name="refund_once_per_trade"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_number} {self.amount} 元（{self.get_status_display()}）"
+
+
+class DiscrepancyKind(models.TextChoices):
+    DOUBLE_PAYMENT = "double_payment", "重复缴费（已退款或退款中）"
+    UNKNOWN_ORDER = "unknown_order", "对账单有、本节点无此订单"
+    NOTICE_MISSING = "notice_missing", "平台已收款、本节点未收到支付通知"
+    AMOUNT_MISMATCH = "amount_mismatch", "金额不符"
+    MISSING_AT_GATEWAY = "missing_at_gateway", "本节点记为网上已缴、对账单无此交易"
+
+
+class Reconciliation(models.Model):
+    """One run of 对账 for one gateway and one day: the statement compared with our
+    payments. Run again for the same day, it is updated; its discrepancies are not
+    repeated."""
+
+    gateway = models.CharField("支付渠道", max_length=32)
+    day = models.DateField("对账日期")
+    entries = models.PositiveIntegerField("对账单笔数", default=0)
+    matched = models.PositiveIntegerField("相符笔数", default=0)
+    discrepancies = models.PositiveIntegerField("差异笔数", default=0)
+    run_at = models.DateTimeField("对账时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "对账"
+        ordering = ["-day", "gateway"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "day"], name="reconciliation_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.day}"
+
+
+class Discrepancy(models.Model):
+    """A difference 对账 found between the gateway's statement and our payments."""
+
+    Kind = DiscrepancyKind
+
+    reconciliation = models.ForeignKey(
+        Reconciliation,
+        verbose_name="对账",
+        on_delete=models.PROTECT,
+        related_name="found",
+    )
+    kind = models.CharField("差异类别", max_length=24, choices=DiscrepancyKind.choices)
+    order_number = models.CharField("订单号", max_length=64)
+    trade_number = models.CharField("支付流水号", max_length=64, blank=True)
+    amount = models.DecimalField("金额（元）", max_digits=10, decimal_places=2)
+    refund = models.ForeignKey(
+        Refund,
+        verbose_name="退款",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    found_at = models.DateTimeField("发现时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "对账差异"
+        ordering = ["-found_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "order_number", "trade_number"], name="discrepancy_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order_number}"
+
+
+class LocalTrade(models.Model):
+    """The local gateway's own ledger (the demo's stand-in for the platform's books): each
+    payment taken at its cashier and each refund it made. Its daily statement is read
+    from here, so 对账 runs on the demo as against the real platform."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "收款"
+        REFUND = "refund", "退款"
+
+    kind = models.CharField("类别", max_length=16, choices=Kind.choices)
+    order_number = models.CharField("订单号", max_length=64)
+    trade_number = models.CharField("支付流水号", max_length=64)
+    amount = models.DecimalField("金额（元）", max_digits=10, decimal_places=2)
+    # For a refund: the merchant's request number (a repeated request gets the same
+    # refund) and the refund's own number.
+    request_number = models.CharField("退款请求号", max_length=40, blank=True)
+    refund_number = models.CharField("退款单号", max_length=64, blank=True)
+    at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "本地支付渠道流水"
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_number"],
+                condition=~models.Q(request_number=""),
+                name="local_trade_refund_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order_number} {self.amount}"

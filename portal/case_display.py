@@ -12,7 +12,7 @@ from typing import Any
 from accounts.services import has_false_commitment
 from cases.commitments import commitment_notice, deficiency_due_window
 from cases.models import Case, CaseEvent, Commitment, SupplementRequest
-from cases.payment import collects_here, lines_due
+from cases.payment import collects_here, fee_unit, lines_due, listed_fees, needs_assessment
 from cases.selectors import MaterialStatus, case_view, material_checklist
 from cases.workflow import category_of, definition_of
 from catalog.form_schema import FieldType
@@ -204,12 +204,16 @@ def payment_context(case: Case, definition: Definition) -> dict[str, Any]:
     payments = payments_for_case(case.number)
     due = next((p for p in payments if p.is_due), None)
     # Before submitting: what the applicant will be asked to pay (cases/payment.py).
-    fees = (
-        lines_due(case)
-        if definition.has_tag(case.state, "before_submission") and collects_here(case)
-        else []
-    )
+    before = definition.has_tag(case.state, "before_submission") and collects_here(case)
+    fees = lines_due(case) if before else []
     return {
+        # 核定收费: the department says which of the listed fees apply, after submission.
+        "fees_assessed": [
+            f"{fee.get('name', '')}（{fee.get('amount', '')}{' 元' if fee_unit(fee) else ''}）"
+            for fee in listed_fees(case.item_version)
+        ]
+        if before and needs_assessment(case.item_version)
+        else [],
         "payments": payments,
         "payment_due": due if due and definition.has_tag(case.state, "awaiting_payment") else None,
         "fees_due": [line.as_dict() for line in fees],

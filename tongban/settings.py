@@ -328,6 +328,10 @@ PAYMENTS_HTTP_MERCHANT_KEY_FILE = os.environ.get("TONGBAN_PAYMENTS_HTTP_MERCHANT
 PAYMENTS_HTTP_PLATFORM_KEY_FILE = os.environ.get("TONGBAN_PAYMENTS_HTTP_PLATFORM_KEY_FILE", "")
 PAYMENTS_HTTP_GATEWAY_CODE = os.environ.get("TONGBAN_PAYMENTS_HTTP_GATEWAY_CODE", "gpp")
 PAYMENTS_HTTP_TIMEOUT = float(os.environ.get("TONGBAN_PAYMENTS_HTTP_TIMEOUT", "10"))
+# How often the worker retries pending refunds and runs 对账 of yesterday's statement
+# (seconds; a repeated 对账 of the same day changes nothing).
+PAYMENTS_REFUND_RETRY_SECONDS = int(os.environ.get("TONGBAN_PAYMENTS_REFUND_RETRY_SECONDS", "60"))
+PAYMENTS_RECONCILE_SECONDS = int(os.environ.get("TONGBAN_PAYMENTS_RECONCILE_SECONDS", "3600"))
 # Seals' and the node's private keys are encrypted at rest with keys derived from this
 # (local key store); the old keys listed after it still decrypt until `manage.py reencrypt`.
 KEY_STORE_KEY = os.environ.get("TONGBAN_KEY_STORE_KEY", "")

@@ -53,6 +53,8 @@ def test_the_node_registers_every_periodic_job_once(settings):
         "supervision.refresh_figures": settings.SUPERVISION_REFRESH_SECONDS,
         "supervision.route_warnings": settings.SUPERVISION_CARDS_SECONDS,
         "supervision.sync_region": 600,
+        "payments.retry_refunds": settings.PAYMENTS_REFUND_RETRY_SECONDS,
+        "payments.reconcile": settings.PAYMENTS_RECONCILE_SECONDS,
     }
     names = list(jobs)
     assert names.index("federation.refresh_directory") < names.index("federation.deliver_outbox")

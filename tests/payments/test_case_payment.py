@@ -1,5 +1,5 @@
 """A case that owes fees or postage waits in 待缴费 until paid — by the workflow definition
-(online v5: hold_for_payment, request_payment/open_payment, confirm_payment/require_paid),
+(online v6: hold_for_payment, request_payment/open_payment, confirm_payment/require_paid),
 and is refunded when it ends without a result."""
 
 from __future__ import annotations
@@ -264,56 +264,6 @@ def test_only_the_system_moves_a_case_into_and_out_of_waiting(
     assert nothing.value.code == "payment_nothing_due"
     free.refresh_from_db()
     assert free.state == "submitted"
-
-
-def test_a_refund_the_platform_cannot_make_refuses_the_action(
-    world: World, settings, tmp_path, django_capture_on_commit_callbacks
-):
-    import base64
-    import socket
-
-    from core import signing
-
-    case = _submit(world, _start(world, fee_item(world)), django_capture_on_commit_callbacks)
-    payment = Payment.objects.get(case_number=case.number)
-    # The province's platform: it signs its notice with its SM2 key; nothing listens on
-    # its API address (a port just closed).
-    platform = signing.generate_key(signing.Algorithm.SM2)
-    merchant = signing.generate_key(signing.Algorithm.SM2)
-    (tmp_path / "platform.pem").write_bytes(platform.public_pem)
-    (tmp_path / "merchant.pem").write_bytes(merchant.private_pem)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.TONGBAN_ADAPTERS = {
-        **settings.TONGBAN_ADAPTERS,
-        "payment": "payments.gateways.HttpGateway",
-    }
-    settings.PAYMENTS_HTTP_BASE_URL = f"http://127.0.0.1:{port}/gpp"
-    settings.PAYMENTS_HTTP_PLATFORM_KEY_FILE = str(tmp_path / "platform.pem")
-    settings.PAYMENTS_HTTP_MERCHANT_KEY_FILE = str(tmp_path / "merchant.pem")
-    settings.PAYMENTS_HTTP_TIMEOUT = 2
-    body = signing.canonical_json(
-        {
-            "notice_id": "GN1",
-            "order_number": payment.order_number,
-            "trade_number": "GT1",
-            "amount": "20.00",
-            "status": "paid",
-            "paid_at": "2026-12-05T10:00:00+08:00",
-        }
-    )
-    signature = base64.b64encode(signing.sign(platform.algorithm, platform.private_pem, body))
-    payment_services.receive_notice(body, signature.decode(), gateway_code="gpp")
-    case.refresh_from_db()
-    assert case.state == "submitted"
-
-    with pytest.raises(RuleViolation) as refused:
-        engine.take_action(case, "refuse_acceptance", actor=world.reviewer, note="不属于本部门")
-    assert refused.value.code == "payment_gateway_unavailable"
-    case.refresh_from_db()
-    payment.refresh_from_db()
-    assert case.state == "submitted" and payment.status == "paid" and payment.gateway == "gpp"
 
 
 def test_a_joint_case_waits_for_its_fee_too(django_capture_on_commit_callbacks):

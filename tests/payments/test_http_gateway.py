@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -24,54 +20,6 @@ from payments.gateways import (
 )
 
 SM2 = signing.Algorithm.SM2
-
-
-class Platform:
-    """What the platform received, and how it answers (status, document, sign it?)."""
-
-    def __init__(self) -> None:
-        self.key = signing.generate_key(SM2)
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        self.answer: tuple[int, Any, bool] = (200, {}, True)
-
-
-@pytest.fixture
-def platform(settings, tmp_path) -> Iterator[Platform]:
-    state = Platform()
-    merchant = signing.generate_key(SM2)
-    (tmp_path / "merchant.pem").write_bytes(merchant.private_pem)
-    (tmp_path / "platform.pem").write_bytes(state.key.public_pem)
-    state.merchant_public = merchant.public_pem  # type: ignore[attr-defined]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append((self.path, dict(self.headers), body))
-            status, document, signed = state.answer
-            content = signing.canonical_json(document)
-            signature = signing.sign(
-                SM2, state.key.private_pem if signed else merchant.private_pem, content
-            )
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("X-Signature", base64.b64encode(signature).decode())
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.PAYMENTS_HTTP_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/gpp/v1"
-    settings.PAYMENTS_HTTP_MERCHANT_ID = "M2102000001"
-    settings.PAYMENTS_HTTP_MERCHANT_KEY_FILE = str(tmp_path / "merchant.pem")
-    settings.PAYMENTS_HTTP_PLATFORM_KEY_FILE = str(tmp_path / "platform.pem")
-    settings.PAYMENTS_HTTP_TIMEOUT = 5
-    yield state
-    server.shutdown()
 
 
 ORDER = OrderRequest(
@@ -119,7 +67,7 @@ def test_a_refund_answers_its_number(platform):
         {"order_number": "TB0001", "refund_number": "R123", "status": "refunded"},
         True,
     )
-    number = HttpGateway().refund(RefundRequest("TB0001", "T1", "80.00", "办件不予受理"))
+    number = HttpGateway().refund(RefundRequest("TB0001", "T1", "80.00", "办件不予受理", "RF1"))
     assert number == "R123"
     assert platform.received[0][0] == "/gpp/v1/refunds"
 
@@ -153,3 +101,89 @@ def test_plain_http_elsewhere_and_missing_keys_are_refused(platform, settings):
     with pytest.raises(GatewayUnavailable, match="私钥"):
         HttpGateway().create_order(ORDER)
     assert not platform.received
+
+
+def test_a_refund_request_carries_our_request_number(platform):
+    platform.answer = (
+        200,
+        {"order_number": "TB0001", "refund_number": "R123", "status": "refunded"},
+        True,
+    )
+    HttpGateway().refund(RefundRequest("TB0001", "T1", "80.00", "办件不予受理", "RF1"))
+    assert json.loads(platform.received[0][2])["request_number"] == "RF1"
+
+
+def test_the_statement_is_read_line_by_line(platform):
+    import datetime as dt
+
+    platform.answer = (
+        200,
+        {
+            "date": "2026-12-04",
+            "entries": [
+                {
+                    "kind": "payment",
+                    "order_number": "TB0001",
+                    "trade_number": "T1",
+                    "amount": "80.00",
+                    "at": "2026-12-04T10:00:00+08:00",
+                },
+                {
+                    "kind": "refund",
+                    "order_number": "TB0001",
+                    "trade_number": "T1",
+                    "amount": "80.00",
+                    "at": "2026-12-04T11:00:00+08:00",
+                    "refund_number": "R1",
+                },
+            ],
+        },
+        True,
+    )
+    entries = HttpGateway().statement(dt.date(2026, 12, 4))
+    assert [(e.kind, e.trade_number, e.amount) for e in entries] == [
+        ("payment", "T1", Decimal("80.00")),
+        ("refund", "T1", Decimal("80.00")),
+    ]
+    assert platform.received[0][0] == "/gpp/v1/statements"
+    assert json.loads(platform.received[0][2]) == {"date": "2026-12-04"}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"date": "2026-12-03", "entries": []},
+        {"date": "2026-12-04"},
+        {"date": "2026-12-04", "entries": [{"kind": "payment", "order_number": "TB1"}]},
+        {
+            "date": "2026-12-04",
+            "entries": [
+                {
+                    "kind": "gift",
+                    "order_number": "TB1",
+                    "trade_number": "T",
+                    "amount": "1.00",
+                    "at": "2026-12-04T10:00:00",
+                }
+            ],
+        },
+        {
+            "date": "2026-12-04",
+            "entries": [
+                {
+                    "kind": "payment",
+                    "order_number": "TB1",
+                    "trade_number": "T",
+                    "amount": "-1.00",
+                    "at": "2026-12-04T10:00:00",
+                }
+            ],
+        },
+    ],
+)
+def test_a_statement_that_makes_no_sense_is_refused(platform, document):
+    import datetime as dt
+
+    platform.answer = (200, document, True)
+    with pytest.raises(GatewayUnavailable):
+        HttpGateway().statement(dt.date(2026, 12, 4))
