@@ -9,13 +9,13 @@ import json
 import pytest
 from django.utils import timezone
 
+from core.actors import NodeActor
+from core.exceptions import RuleViolation
 from core.models import AuditEvent
 from federation import services as fed_services
 from federation.directory import utc_text
 from federation.models import LogEntry, Outbox
 from sharing import engine
-from core.actors import NodeActor
-from core.exceptions import RuleViolation
 from sharing.exchange import advance_remote_request, file_remote_request, send_grant_notices
 from sharing.models import HeldGrant, RemoteRequest, SharingRequest
 from tests import builders
