@@ -44,7 +44,7 @@ CHANGCHUN_POLICE = {"uscc": "11220100001325601D", "name": "长春市公安局", 
 # 户口迁移（迁入） of 长春市公安局 on the Jilin node: the scene of its request.
 JILIN_MOVE_IN = "070010100000-220100000000-000-11220100001325601D-3-00"
 
-HOUSEHOLD = {
+HOUSEHOLD: dict[str, Any] = {
     "code": "LN-GA-HJ-001",
     "name": "居民户籍信息",
     "provider": "11210000000011010D",

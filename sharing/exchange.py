@@ -30,7 +30,14 @@ from core.models import Organisation
 from core.services import record_remote_organisation
 from federation import registry
 from federation.registry import Message
-from sharing.calls import CALL_QUERY, Call, Question, call_grant
+from sharing.calls import (
+    ALERT_KIND,
+    CALL_QUERY,
+    Call,
+    Question,
+    call_grant,
+    record_reported_refusal,
+)
 from sharing.models import (
     REMOTE_STATUS_RANK,
     DataResource,
@@ -292,6 +299,35 @@ def _call(message: Message, payload: CallIn) -> dict[str, Any]:
     return answer.as_dict()
 
 
+class AlertIn(CallIn):
+    code: str = Field(max_length=48)
+    reason: str = Field(default="", max_length=300)
+
+
+def _alert(message: Message, payload: AlertIn) -> None:
+    """The consumer's node refused a call outside a grant of this node before asking:
+    logged here and alerted to this node's data authority."""
+    consumer = Organisation.objects.filter(uscc=payload.consumer_uscc, node=message.sender).first()
+    subject = subject_of(payload.subject_kind, payload.subject) if payload.subject else None
+    call = Call(
+        grant_number=payload.grant,
+        method=payload.method,
+        subject=subject,
+        purpose=payload.purpose,
+        case_number=payload.case_number,
+        fields=payload.fields,
+        question=Question(**payload.question.model_dump()) if payload.question else None,
+    )
+    record_reported_refusal(
+        call,
+        payload.code,
+        payload.reason,
+        consumer=consumer,
+        consumer_node=message.sender,
+        actor=NodeActor(message.sender, payload.actor or message.sender),
+    )
+
+
 def ask_catalog(node: str) -> list[dict[str, Any]]:
     """The sharing catalog of another node (raises FederationUnavailable if it is down)."""
     from federation.services import ask
@@ -507,3 +543,4 @@ def register() -> None:
     registry.register(STATUS_KIND, StatusIn, _status)
     registry.register(GRANTED_KIND, GrantedIn, _granted)
     registry.register_query(CALL_QUERY, CallIn, _call)
+    registry.register(ALERT_KIND, AlertIn, _alert)
