@@ -309,8 +309,10 @@ def issue_grant(t: Transition[SharingRequest]) -> None:
     t.event_data.update({"grant": grant.number, "fields": fields, "expires_on": str(expires_on)})
     t.done.add("granted")
     # Shown once to whoever approved, to hand to the consumer: the returned request
-    # carries it (`issued_credential`), the database only its hash.
-    request.issued_credential = raw  # type: ignore[attr-defined]
+    # carries it (`issued_credential`), the database only its hash. A consumer of another
+    # node needs none (its node's signature stands for it): nothing to hand over.
+    if not request.consumer_node:
+        request.issued_credential = raw  # type: ignore[attr-defined]
 
 
 @transaction.atomic

@@ -143,6 +143,9 @@ def request_action(request: HttpRequest, number: str, action: str) -> HttpRespon
             request,
             f"已授权。授权凭据（只显示这一次，请交给需求部门）：{credential}",
         )
+    elif changed.state == "granted" and changed.consumer_node:
+        where = node_names().get(changed.consumer_node, changed.consumer_node)
+        messages.success(request, f"已授权。授权通知将经联邦报文送达{where}，无需凭据。")
     return HttpResponseRedirect(reverse("sharing:request", args=[number]))
 
 

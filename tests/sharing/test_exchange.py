@@ -72,6 +72,7 @@ def granted(federation):
     assert request.state == "under_review" and request.consumer_node == "jilin"
     reviewer = builders.staff("reviewer", resource.provider)
     request = engine.take_action(request, "approve", actor=reviewer)
+    assert not hasattr(request, "issued_credential")  # nothing to hand to another node
     person = builders.person("吴九")
     services.put_record(
         resource,
