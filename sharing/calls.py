@@ -616,10 +616,13 @@ def record_reported_refusal(
         .filter(number=call.grant_number, consumer_node=consumer_node)
         .first()
     )
+    from federation.directory import node_names
+
+    where = node_names().get(consumer_node) or f"{consumer_node} 节点"
     refusal = _refuse(
         call,
         code,
-        f"{reason}（{consumer_node} 节点已拒绝）"[:300],
+        f"{reason}（{where}已拒绝）"[:300],
         consumer=consumer,
         consumer_label=consumer.name if consumer is not None else consumer_node,
         consumer_node=consumer_node,
