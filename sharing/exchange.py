@@ -5,13 +5,17 @@ strings):
   catalog), so a department of another node can ask for one;
 - `sharing.request` — a department of another node asks for a resource here; the request
   runs here, on the provider's clock, with `consumer_node` set;
-- `sharing.granted` — the provider's node tells (a periodic job, `send_grant_notices`) the consumer's node what its organisation
-  may now ask (a `HeldGrant` there); no credential crosses: the provider knows the caller
-  by the node's signature and the organisation that node vouches for;
-- `sharing.refused` — the provider's node tells the consumer's node that a request was
-  refused after review, with the reasons (an audit row on the consuming organisation);
+- `sharing.granted` — the provider's node tells (a periodic job, `send_grant_notices`) the
+  consumer's node what its organisation may now ask (a `HeldGrant` there, and its copy of
+  the request granted); no credential crosses: the provider knows the caller by the
+  node's signature and the organisation that node vouches for;
+- `sharing.request_status` — the provider's node tells the consumer's node of every other
+  change of a request it filed (under review, refused with the reasons, disputed, closed,
+  withdrawn): the consumer's copy (`RemoteRequest`) moves forward, once;
 - `sharing.call` — a question under a grant: checked again here and logged where the data
-  live, so the person sees the read in their data log on their own node.
+  live, so the person sees the read in their data log on their own node;
+- `sharing.alert` — the consumer's node refused a call outside a grant of this node
+  before asking: logged and alerted here too.
 """
 
 from __future__ import annotations
@@ -458,6 +462,17 @@ def file_remote_request(
             consumer=consumer,
             requested_by_label=actor_label(actor)[:128],
             fields=fields,
+            field_labels=[
+                next(
+                    (
+                        str(f.get("label") or n)
+                        for f in entry.get("fields", [])
+                        if f.get("name") == n
+                    ),
+                    n,
+                )
+                for n in fields
+            ],
             methods=methods,
             purpose=purpose[:300],
             legal_basis=legal_basis[:300],

@@ -450,6 +450,7 @@ class RemoteRequest(models.Model):
     )
     requested_by_label = models.CharField("申请人", max_length=128, blank=True)
     fields = models.JSONField("申请字段")
+    field_labels = models.JSONField("申请字段中文名", default=list, blank=True)
     methods = models.JSONField("共享方式")
     purpose = models.CharField("用途", max_length=300)
     legal_basis = models.CharField("依据", max_length=300)

@@ -142,6 +142,7 @@ def test_a_request_is_sent_to_the_provider_node(client, jilin, clerk):
     (sent,) = LogEntry.objects.filter(kind="sharing.request", direction="out")
     payload = json.loads(sent.body)["payload"]
     assert payload["reference"] == remote.reference
+    assert remote.fields == ["household_division"] and remote.field_labels == ["户籍所在地"]
     assert json.loads(sent.body)["receiver"] == "jilin"
     assert payload["consumer"] == {"uscc": org.uscc, "name": org.name, "division": "210200"}
     assert payload["fields"] == ["household_division"] and payload["scene_items"] == ["HY-001"]
@@ -428,6 +429,7 @@ def test_the_status_list_page_and_api(client, federation, sent, django_assert_nu
     text = page.content.decode()
     assert page.status_code == 200 and "长春市公安局" in text and "吉林" in text
     assert "不予共享（可申请协调）" in text and "用途与所申请字段不符" in text
+    assert "户籍所在地" in text and "household_division" not in text
     assert text.count("<tr>") == 1 + 4
     refused = client.get("/sharing/remote/requests/?state=refused").content.decode()
     assert refused.count("<tr>") == 1 + 1
