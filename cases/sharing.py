@@ -67,7 +67,10 @@ def _subject_code(case: Case) -> tuple[str, str]:
 
 def offers(case: Case) -> dict[int, Offer]:
     """By material requirement id, the grant the handling organisation can obtain it with
-    (only materials whose subject kind is the applicant's)."""
+    (only materials whose subject kind is the applicant's). A secret item's (涉密)
+    materials are never obtained by sharing: nothing is offered."""
+    if case.item_version.classified:
+        return {}
     materials = [m for m in case.item_version.materials.all() if m.code]
     found = offers_for(case.handling_org_id, {m.code for m in materials})
     kind = "person" if case.applicant_person_id is not None else "company"
@@ -156,6 +159,7 @@ def obtain_shared_materials(case: Case, *, actor: Actor) -> Obtained:
             timeline.record_event(
                 case,
                 actor=actor,
+                organisation=case.handling_org,
                 action=UNAVAILABLE if unavailable else NOT_CONFIRMED,
                 note=(
                     f"“{requirement.name}”的数据源（{offer.provider_name}）暂不可用，请上传该材料"
@@ -171,6 +175,7 @@ def obtain_shared_materials(case: Case, *, actor: Actor) -> Obtained:
             timeline.record_event(
                 case,
                 actor=actor,
+                organisation=case.handling_org,
                 action=NOT_CONFIRMED,
                 note=f"“{requirement.name}”经{offer.provider_name}核验无记录，请上传该材料",
                 data={"material": requirement.pk, "code": "no_record"},
@@ -207,6 +212,7 @@ def _record_obtained(
     timeline.record_event(
         case,
         actor=actor,
+        organisation=case.handling_org,
         action=OBTAINED,
         note=f"{requirement.name}：由{source}共享{'核验通过' if offer.method == 'verify' else '获取'}，申请人免提交",
         data={"material": requirement.pk, "grant": offer.grant},

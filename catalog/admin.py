@@ -193,8 +193,16 @@ class ServiceItemAdmin(admin.ModelAdmin):
 
 @admin.register(ItemVersion)
 class ItemVersionAdmin(_PublishedReadOnly, admin.ModelAdmin):
-    list_display = ["name", "item", "number", "status", "effective_from", "published_at"]
-    list_filter = ["status", "audience", "themes", "category"]
+    list_display = [
+        "name",
+        "item",
+        "number",
+        "status",
+        "effective_from",
+        "published_at",
+        "classified",
+    ]
+    list_filter = ["status", "audience", "themes", "category", "classified"]
     search_fields = ["name", "item__code"]
     autocomplete_fields = ["item", "result_licence_type"]
     filter_horizontal = ["themes"]

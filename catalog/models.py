@@ -292,6 +292,9 @@ class ItemVersion(_FrozenWhenPublished):
     visits_required = models.PositiveSmallIntegerField("到办事现场次数", default=0)
     legal_basis = models.TextField("设定依据")
     allows_commitment = models.BooleanField("可告知承诺", default=False)
+    # 涉密事项: its materials are never obtained by data sharing and it is no scene of a
+    # sharing request (docs/sharing.md, decisions 258–259).
+    classified = models.BooleanField("涉密", default=False)
     # The least an applicant's sign-in must prove to apply online (core/assurance.py).
     assurance_level = models.CharField(
         "身份认证等级要求", max_length=16, choices=Assurance.choices, default=Assurance.PASSWORD

@@ -9,14 +9,18 @@ On the Liaoning node:
   demo citizen, the marriage registration of two of them;
 - grants: 沈阳市公安局 may verify household registration and identity (开具户籍类证明's
   居民身份证 carries the code: it completes online without an upload once the applicant
-  consents), 沈阳市民政局 the same for 结婚登记 at the window, 大连市民政局 may verify marriages (离婚登记's 结婚证), and 长春市公安局 of the
-  Jilin node may verify household registration (granted through the Jilin node);
+  consents), 沈阳市民政局 the same for 结婚登记 at the window, 大连市民政局 may verify
+  marriages (离婚登记's 结婚证);
 - one request waiting for review, so the queue is not empty.
 
-On the Jilin node, the grant 长春市公安局 holds from Liaoning arrives with the Liaoning
-worker's `sharing.granted` envelope: 户口迁移（迁入）'s 迁出地居民户口簿 is then verified
-with Liaoning at submission (王芳, `citizen-wangfang-cc`, is registered in 大连); with the
-Liaoning node stopped, the applicant is asked to upload it.
+Across nodes, once the four run (`load_demo_remote_sharing`, step 4 of scripts/run-nodes,
+Jilin first, then Liaoning): 长春市公安局 of the Jilin node asks Liaoning for household
+registration the way a department does on /sharing/remote/ (`exchange.file_remote_request`
+→ a `sharing.request` envelope, delivered at once), and Liaoning's 辽宁省公安厅 approves it;
+the grant goes back as `sharing.granted`. 户口迁移（迁入）'s 迁出地居民户口簿 is then
+verified with Liaoning when the Jilin window clerk does the formal check for 王芳 (ID
+number 210202198805120245, registered in 大连); with the Liaoning node stopped, the clerk
+is asked to upload it.
 """
 
 from __future__ import annotations
@@ -25,12 +29,11 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts.models import Person
-from core.actors import NodeActor
 from core.models import Organisation
-from core.services import record_remote_organisation
 from demo.users import ACTOR
 from sharing import engine, services
 from sharing.models import DataResource, Grant, SharingRequest
@@ -38,8 +41,10 @@ from sharing.subjects import subject_of
 
 GRANT_UNTIL = dt.date(2027, 12, 31)
 CHANGCHUN_POLICE = {"uscc": "11220100001325601D", "name": "长春市公安局", "division": "220100"}
+# 户口迁移（迁入） of 长春市公安局 on the Jilin node: the scene of its request.
+JILIN_MOVE_IN = "070010100000-220100000000-000-11220100001325601D-3-00"
 
-HOUSEHOLD = {
+HOUSEHOLD: dict[str, Any] = {
     "code": "LN-GA-HJ-001",
     "name": "居民户籍信息",
     "provider": "11210000000011010D",
@@ -151,9 +156,6 @@ def _grant(
     consumer: Organisation,
     fields: list[str],
     purpose: str,
-    *,
-    node: str = "",
-    requested_by: str = "",
 ) -> Grant:
     existing = Grant.objects.filter(resource=resource, consumer=consumer).first()
     if existing is not None:
@@ -166,9 +168,7 @@ def _grant(
         purpose=purpose,
         legal_basis=resource.legal_basis or "《政务信息资源共享管理暂行办法》",
         valid_until=GRANT_UNTIL,
-        consumer_node=node,
-        requested_by=requested_by,
-        actor=NodeActor(node, requested_by) if node else ACTOR,
+        actor=ACTOR,
     )
     request = engine.PROCESS.act(request, "approve", actor=_provider_reviewer(resource))
     return Grant.objects.get(request=request)
@@ -224,23 +224,6 @@ def _liaoning() -> int:
     _grant(household, shenyang_civil, ["household_division"], "结婚登记核验双方户籍")
     _grant(people, shenyang_civil, ["name"], "结婚登记核验双方身份")
     _grant(marriage, dalian_civil, ["married"], "离婚登记核验婚姻登记")
-    changchun = record_remote_organisation(
-        uscc=CHANGCHUN_POLICE["uscc"],
-        name=CHANGCHUN_POLICE["name"],
-        division_code=CHANGCHUN_POLICE["division"],
-        node="jilin",
-        actor=ACTOR,
-    )
-    # Announced to the Jilin node by the worker (`sharing.send_grant_notices`) once the
-    # federation directory is read: the grant appears there as a held grant.
-    _grant(
-        household,
-        changchun,
-        ["household_division"],
-        "户口迁入（跨省）核验迁出地户籍",
-        node="jilin",
-        requested_by="cc-gaj-approver",
-    )
     if not SharingRequest.objects.filter(resource=marriage, state="under_review").exists():
         services.submit_request(
             resource=marriage,
@@ -253,6 +236,69 @@ def _liaoning() -> int:
             actor=ACTOR,
         )
     return made
+
+
+def _file_jilin_request() -> int:
+    """Jilin: 长春市公安局 asks Liaoning for household registration through the same
+    service as the remote page, unless it already did (and was not turned away); the
+    outbox is delivered at once (Liaoning answers by then). 0 or 1 requests filed."""
+    from federation.services import deliver_due
+    from sharing.exchange import file_remote_request
+    from sharing.models import RemoteRequest, RemoteRequestStatus
+
+    police = _org(CHANGCHUN_POLICE["uscc"])
+    filed = RemoteRequest.objects.filter(
+        consumer=police, provider_node="liaoning", resource_code=HOUSEHOLD["code"]
+    ).exclude(status=RemoteRequestStatus.REJECTED)
+    if filed.exists():
+        return 0
+    approver = get_user_model().objects.get(username="cc-gaj-approver")
+    file_remote_request(
+        node="liaoning",
+        resource_code=HOUSEHOLD["code"],
+        consumer=police,
+        fields=["household_division"],
+        methods=["verify"],
+        purpose="户口迁入（跨省）核验迁出地户籍",
+        legal_basis="《中华人民共和国户口登记条例》第十条",
+        valid_until=GRANT_UNTIL,
+        scene_items=[JILIN_MOVE_IN],
+        actor=approver,
+    )
+    deliver_due()
+    return 1
+
+
+def _approve_jilin_requests() -> int:
+    """Liaoning: 辽宁省公安厅 approves the demo requests of 长春市公安局 waiting for its
+    review, and announces the grants at once. Returns how many it approved."""
+    from federation.services import deliver_due
+    from sharing.exchange import send_grant_notices
+
+    waiting = SharingRequest.objects.filter(
+        consumer__uscc=CHANGCHUN_POLICE["uscc"],
+        consumer_node="jilin",
+        state="under_review",
+        resource__code=HOUSEHOLD["code"],
+    ).select_related("resource__provider")
+    approved = 0
+    for request in waiting:
+        engine.take_action(request, "approve", actor=_provider_reviewer(request.resource))
+        approved += 1
+    if approved:
+        send_grant_notices()
+        deliver_due()
+    return approved
+
+
+def load_demo_remote_sharing() -> int:
+    """The part of the sharing demo that needs the federation running: on Jilin, file the
+    request with Liaoning; on Liaoning, approve it. Run on Jilin first."""
+    if settings.NODE_ID == "jilin":
+        return _file_jilin_request()
+    if settings.NODE_ID == "liaoning":
+        return _approve_jilin_requests()
+    return 0
 
 
 def load_demo_sharing() -> int:

@@ -49,6 +49,10 @@ EVENT_LABELS = {
     "complete_step": "联办环节完成",
     "refuse_step": "联办环节未通过",
     "refused_by_node": "协同节点未接受",
+    "consent_sharing": "同意共享获取材料",
+    "use_shared_data": "共享获取材料",
+    "sharing_unavailable": "共享数据源暂不可用",
+    "sharing_not_confirmed": "共享核验未通过",
 }
 NECESSITY_LABELS = dict(Material.Necessity.choices)
 COVERED_LABELS = {"deficiency": "容缺后补（已签署承诺）", "notification": "以告知承诺替代"}

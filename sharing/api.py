@@ -23,7 +23,7 @@ from core.models import Organisation
 from core.schemas import ProblemOut
 from sharing import engine, exchange, selectors, services
 from sharing.calls import Call, Question, call_grant
-from sharing.models import AccessLog, DataResource, SharingRequest
+from sharing.models import AccessLog, DataResource, RemoteRequest, SharingRequest
 from sharing.schemas import (
     ActionIn,
     AnswerOut,
@@ -159,9 +159,9 @@ def remote_resources(request: HttpRequest, node: str) -> list[dict[str, Any]]:
 )
 def create_remote_request(
     request: HttpRequest, node: str, payload: RequestIn
-) -> Status[dict[str, Any]]:
+) -> Status[RemoteRequest]:
     consumer = _consumer(request.user, payload.consumer)
-    entry = exchange.file_remote_request(
+    remote = exchange.file_remote_request(
         node=node,
         resource_code=payload.resource,
         consumer=consumer,
@@ -173,17 +173,18 @@ def create_remote_request(
         scene_items=payload.scene_items,
         actor=request.user,
     )
-    return Status(
-        202,
-        {
-            "node": node,
-            "resource": entry["code"],
-            "resource_name": entry.get("name", ""),
-            "provider": entry.get("provider", ""),
-            "consumer": consumer.uscc,
-            "state": "sent",
-        },
-    )
+    return Status(202, remote)
+
+
+@router.get(
+    "/sharing/remote-requests",
+    response={200: list[RemoteRequestOut], **ERRORS},
+    auth=API_AUTH,
+    summary="本部门向其他节点提出的共享需求及其状态",
+)
+@paginated
+def list_remote_requests(request: HttpRequest, state: str = "") -> QuerySet[RemoteRequest]:
+    return selectors.remote_requests_of(request.user, state=state)
 
 
 def _call(request: HttpRequest, call: Call) -> dict[str, Any]:

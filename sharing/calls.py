@@ -218,6 +218,8 @@ def _raise_alert(
 class Refusal(RuleViolation):
     """A call refused; it was logged (and, outside a grant, alerted) before raising."""
 
+    log_id: int | None = None
+
 
 def _refuse(
     call: Call,
@@ -248,7 +250,9 @@ def _refuse(
         if code in ALERTING:
             _raise_alert(entry, resource, consumer, message)
     log.info("sharing call refused: %s (%s)", code, call.grant_number)
-    return Refusal(code, message, status=status)
+    refusal = Refusal(code, message, status=status)
+    refusal.log_id = entry.pk
+    return refusal
 
 
 # The checks -----------------------------------------------------------------------------------
@@ -518,7 +522,10 @@ def _call_remote(call: Call, held: HeldGrant, ctx: dict[str, Any]) -> Answer:
         subject_kind=held.subject_kind,
     ) or _case_problem(call)
     if problem is not None:
-        raise _refuse(call, *problem, **ctx)
+        refusal = _refuse(call, *problem, **ctx)
+        if refusal.code in ALERTING:
+            _report_to_provider(call, held, ctx, refusal)
+        raise refusal
     try:
         reply = ask(held.provider_node, CALL_QUERY, call_payload(call, held, ctx["consumer"]))
     except FederationUnavailable as exc:
@@ -562,6 +569,69 @@ def _call_remote(call: Call, held: HeldGrant, ctx: dict[str, Any]) -> Answer:
             **ctx,
         )
     return Answer(**{**answer.__dict__, "log_id": entry.pk})
+
+
+# The envelope that tells the provider's node of an attempt outside a grant it gave, refused
+# on the consumer's node before asking: logged and alerted there too (`sharing.exchange`).
+ALERT_KIND = "sharing.alert"
+
+
+def _report_to_provider(
+    call: Call, held: HeldGrant, ctx: dict[str, Any], refusal: RuleViolation
+) -> None:
+    """The provider's data authority hears of an attempt outside its grant, and the person
+    sees it in their data log where their data live (queued in the outbox; a directory
+    that cannot be read leaves it logged here only)."""
+    from federation.services import send
+
+    payload = {
+        **call_payload(call, held, ctx["consumer"]),
+        "code": refusal.code,
+        "reason": refusal.message[:300],
+    }
+    payload["actor"] = actor_label(ctx["actor"])[:128]
+    try:
+        with transaction.atomic():
+            send(held.provider_node, ALERT_KIND, payload)
+    except RuleViolation as exc:
+        log.warning("alert for %s not sent to %s: %s", held.number, held.provider_node, exc.code)
+
+
+def record_reported_refusal(
+    call: Call,
+    code: str,
+    reason: str,
+    *,
+    consumer: Organisation | None,
+    consumer_node: str,
+    actor: Actor,
+) -> AccessLog:
+    """An attempt outside a grant of this node that the consumer's node refused and
+    reported: logged here (the person's data log) and alerted to the provider's data
+    authority, like a refusal here. Only refusals that alert are recorded."""
+    if code not in ALERTING:
+        raise RuleViolation("alert_code_unknown", f"不是越权调用的拒绝代码：{code}")
+    grant = (
+        Grant.objects.select_related("resource__provider__division", "consumer")
+        .filter(number=call.grant_number, consumer_node=consumer_node)
+        .first()
+    )
+    from federation.directory import node_names
+
+    where = node_names().get(consumer_node) or f"{consumer_node} 节点"
+    refusal = _refuse(
+        call,
+        code,
+        f"{reason}（{where}已拒绝）"[:300],
+        consumer=consumer,
+        consumer_label=consumer.name if consumer is not None else consumer_node,
+        consumer_node=consumer_node,
+        actor=actor,
+        grant=grant,
+        resource=grant.resource if grant is not None else None,
+    )
+    assert refusal.log_id is not None
+    return AccessLog.objects.get(pk=refusal.log_id)
 
 
 def call_payload(call: Call, held: HeldGrant, consumer: Organisation | None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ consuming organisation's node hears of a grant or a refusal).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -15,7 +16,7 @@ from core.actors import Actor, NodeActor, SystemActor
 from core.clock import Limit
 from core.exceptions import RuleViolation
 from core.models import LimitUnit, Organisation
-from core.process import Process
+from core.process import Process, Transition
 from core.workflow import ActionSpec
 from sharing.models import SharingRequest, SharingRequestDefinition, SharingRequestEvent
 from sharing.workflow import (
@@ -84,6 +85,13 @@ class SharingRequestProcess(Process[SharingRequest]):
     def division(self, process: SharingRequest) -> str:
         return str(process.resource.provider.division.code)
 
+    def after(self, transition: Transition[SharingRequest]) -> None:
+        """A consumer of another node hears of every change but the grant (which comes
+        with its details by `sharing.granted`): queued in the change's transaction."""
+        from sharing.services import tell_consumer_node
+
+        tell_consumer_node(transition.process, transition.action.to, transition.note)
+
 
 def authority_over(user: User, provider: Organisation) -> Organisation | None:
     """The organisation `user` acts for as data authority over `provider`: a supervisor
@@ -110,6 +118,33 @@ def take_action(
 ) -> SharingRequest:
     """Take workflow action `name` on `request` as `actor` (`Process.act`)."""
     return PROCESS.act(request, name, actor=actor, note=note, data=data)
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    at: Any
+    actor_label: str
+    organisation: Organisation | None
+    label: str
+    note: str
+
+
+def timeline(request: SharingRequest) -> list[TimelineRow]:
+    """The request's events in order, each under its action's label. Two queries."""
+    definition = PROCESS.definition_of(request)
+    rows = []
+    for event in request.events.select_related("organisation").order_by("at", "id"):
+        spec = definition.any_action(event.action)
+        label = definition.action_label(spec) if spec else EVENT_LABELS.get(event.action, "")
+        rows.append(
+            TimelineRow(
+                event.at, event.actor_label, event.organisation, label or event.action, event.note
+            )
+        )
+    return rows
+
+
+EVENT_LABELS = {"create": "填写需求"}
 
 
 def current_definition() -> SharingRequestDefinition:

@@ -272,6 +272,9 @@ class SharingRequest(ProcessFields):
     limit_days = models.PositiveSmallIntegerField("办理时限（工作日）")
     answered_on = models.DateField("答复日期", null=True, blank=True)
     refusal_reason = models.TextField("不予共享理由", blank=True)
+    # The consumer's node's own number for a request of another node (`RemoteRequest`):
+    # the provider's notices carry it back.
+    consumer_reference = models.CharField("需求方编号", max_length=32, blank=True, default="")
     created_at = models.DateTimeField("提出时间", auto_now_add=True)
 
     objects = SharingRequestQuerySet.as_manager()
@@ -283,6 +286,41 @@ class SharingRequest(ProcessFields):
 
     def __str__(self) -> str:
         return self.number
+
+    def clean(self) -> None:
+        _refuse_secret_scene(self.scene_items)
+
+
+def secret_items(codes: list[str]) -> list[str]:
+    """Of the item codes `codes` (an item's code, basic or implementation code), those of
+    an item with a version marked secret (涉密, `ItemVersion.classified`): such an item is
+    no scene of sharing. One query (none for no codes)."""
+    from catalog.models import ItemVersion
+
+    wanted = {c.strip() for c in codes if c and c.strip()}
+    if not wanted:
+        return []
+    rows = ItemVersion.objects.filter(classified=True).filter(
+        Q(item__code__in=wanted)
+        | Q(item__implementation_code__in=wanted)
+        | Q(item__basic_code__in=wanted)
+    )
+    found: set[str] = set()
+    for code, impl, basic in rows.values_list(
+        "item__code", "item__implementation_code", "item__basic_code"
+    ):
+        found.update(wanted & {code, impl, basic})
+    return sorted(found)
+
+
+def secret_scene_message(codes: list[str]) -> str:
+    return f"涉密事项不得作为共享应用场景：{'、'.join(codes)}"
+
+
+def _refuse_secret_scene(scene_items: Any) -> None:
+    secret = secret_items(scene_items if isinstance(scene_items, list) else [])
+    if secret:
+        raise ValidationError({"scene_items": [secret_scene_message(secret)]})
 
 
 class SharingRequestEvent(ProcessEvent):
@@ -334,6 +372,9 @@ class Grant(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def clean(self) -> None:
+        _refuse_secret_scene(self.scene_items)
+
 
 class HeldGrant(models.Model):
     """A grant another node's provider gave to an organisation of this node, as the
@@ -343,12 +384,14 @@ class HeldGrant(models.Model):
 
     number = models.CharField("授权编号", max_length=32, unique=True)
     provider_node = models.CharField("提供方节点", max_length=32)
+    provider_name = models.CharField("提供部门", max_length=128, blank=True, default="")
     resource_code = models.CharField("资源代码", max_length=40)
     resource_name = models.CharField("资源名称", max_length=128)
     consumer = models.ForeignKey(
         Organisation, verbose_name="被授权部门", on_delete=models.PROTECT, related_name="+"
     )
     fields = models.JSONField("授权字段")
+    field_labels = models.JSONField("授权字段中文名", default=list, blank=True)
     methods = models.JSONField("授权方式")
     purpose = models.CharField("用途", max_length=300)
     material_codes = models.JSONField("可替代的材料编码", default=list, blank=True)
@@ -362,6 +405,75 @@ class HeldGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number}（{self.provider_node}）"
+
+
+class RemoteRequestStatus(models.TextChoices):
+    """Where a request to another node stands, as its provider's node last told."""
+
+    SENT = "sent", "已发出"
+    UNDER_REVIEW = "under_review", "提供部门审核中"
+    REFUSED = "refused", "不予共享（可申请协调）"
+    DISPUTED = "disputed", "数据主管部门协调中"
+    GRANTED = "granted", "已授权"
+    CLOSED_REFUSED = "closed_refused", "不予共享（已办结）"
+    WITHDRAWN = "withdrawn", "已撤回"
+    REJECTED = "rejected", "提供方节点拒收"
+
+
+# How far along each status is: a notice moves a request only forward, so a notice
+# delivered twice or late changes nothing (exactly once in effect). Ends are final.
+REMOTE_STATUS_RANK = {
+    RemoteRequestStatus.SENT: 0,
+    RemoteRequestStatus.UNDER_REVIEW: 1,
+    RemoteRequestStatus.REFUSED: 2,
+    RemoteRequestStatus.DISPUTED: 3,
+    RemoteRequestStatus.GRANTED: 9,
+    RemoteRequestStatus.CLOSED_REFUSED: 9,
+    RemoteRequestStatus.WITHDRAWN: 9,
+    RemoteRequestStatus.REJECTED: 9,
+}
+
+
+class RemoteRequest(models.Model):
+    """The consumer's live copy of a sharing request an organisation of this node sent to
+    a provider of another node (`exchange.file_remote_request`): what was asked, and the
+    status the provider's notices (`sharing.request_status`, `sharing.granted`, or the
+    envelope's refusal) brought back — each applied once, only forward."""
+
+    reference = models.CharField("需求方编号", max_length=32, unique=True)
+    provider_node = models.CharField("提供方节点", max_length=32)
+    provider_name = models.CharField("提供部门", max_length=128, blank=True)
+    resource_code = models.CharField("资源代码", max_length=40)
+    resource_name = models.CharField("资源名称", max_length=128, blank=True)
+    consumer = models.ForeignKey(
+        Organisation, verbose_name="需求部门", on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by_label = models.CharField("申请人", max_length=128, blank=True)
+    fields = models.JSONField("申请字段")
+    field_labels = models.JSONField("申请字段中文名", default=list, blank=True)
+    methods = models.JSONField("共享方式")
+    purpose = models.CharField("用途", max_length=300)
+    legal_basis = models.CharField("依据", max_length=300)
+    scene_items = models.JSONField("应用场景（事项编码）", default=list, blank=True)
+    valid_until = models.DateField("申请使用期限")
+    status = models.CharField(
+        "状态",
+        max_length=16,
+        choices=RemoteRequestStatus.choices,
+        default=RemoteRequestStatus.SENT,
+    )
+    provider_number = models.CharField("提供方需求编号", max_length=32, blank=True)
+    grant_number = models.CharField("授权编号", max_length=32, blank=True)
+    reason = models.CharField("说明", max_length=300, blank=True)
+    created_at = models.DateTimeField("提出时间", auto_now_add=True)
+    updated_at = models.DateTimeField("状态更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "向外节点提出的共享需求"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reference}（{self.provider_node} {self.resource_code}）"
 
 
 class AccessLog(models.Model):

@@ -31,15 +31,27 @@ class ResourceOut(Schema):
 
 
 class RemoteRequestOut(Schema):
-    """A request sent to another node: it is reviewed there; a grant comes back as a
-    `sharing.granted` notice, a refusal of the envelope is audited here."""
+    """A request sent to another node, as this node's live copy has it: reviewed there;
+    its status follows the provider's notices (`sharing.request_status`, `sharing.granted`)
+    or the provider node's refusal of the envelope (`rejected`)."""
 
-    node: str
-    resource: str
+    reference: str
+    node: str = Field(validation_alias="provider_node")
+    resource: str = Field(validation_alias="resource_code")
     resource_name: str
-    provider: str
-    consumer: str
-    state: str
+    provider: str = Field(validation_alias="provider_name")
+    consumer: str = Field(validation_alias="consumer.uscc")
+    fields: list[str]
+    methods: list[str]
+    purpose: str
+    valid_until: dt.date
+    state: str = Field(validation_alias="status")
+    state_label: str = Field(validation_alias="get_status_display")
+    provider_number: str
+    grant: str = Field(validation_alias="grant_number")
+    reason: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 class RequestIn(Schema):

@@ -15,13 +15,15 @@ from django.utils import timezone
 from accounts.models import Company, Person, Role, StaffRole
 from catalog.models import ItemVersion, Material
 from core.exceptions import NotFound
-from core.models import AuditEvent, Organisation, division_code_prefix
+from core.models import division_code_prefix
 from core.personal_data import lookup_hash
+from federation.directory import node_names
 from sharing.models import (
     AccessLog,
     DataResource,
     Grant,
     HeldGrant,
+    RemoteRequest,
     SharingAlert,
     SharingClass,
     SharingRequest,
@@ -75,18 +77,12 @@ def held_grants_of(user: Any) -> QuerySet[HeldGrant]:
 # The data log ----------------------------------------------------------------------------------
 
 
-REMOTE_REQUEST_ACTIONS = ("send_sharing_request", "sharing_request_refused")
-
-
-def remote_requests_of(user: Any) -> QuerySet[AuditEvent]:
-    """What the user's organisations asked of other nodes, and the refusals those nodes
-    sent back (audit rows on the consuming organisation), newest first."""
-    orgs = StaffRole.objects.filter(user_id=user.pk or 0).values_list("organisation_id")
-    return AuditEvent.objects.filter(
-        object_type=Organisation._meta.label,
-        object_id__in=[str(pk) for (pk,) in orgs],
-        action__in=REMOTE_REQUEST_ACTIONS,
-    ).order_by("-at", "-id")
+def remote_requests_of(user: Any, *, state: str = "") -> QuerySet[RemoteRequest]:
+    """What the user's organisations asked of other nodes, with the status the providers'
+    nodes last told (this node's live copies), newest first. One query."""
+    orgs = StaffRole.objects.filter(user_id=user.pk or 0).values("organisation_id")
+    rows = RemoteRequest.objects.filter(consumer_id__in=orgs).select_related("consumer")
+    return rows.filter(status=state) if state else rows
 
 
 def data_log_of_person(person: Person) -> QuerySet[AccessLog]:
@@ -167,11 +163,12 @@ def shareable_material_codes() -> set[str]:
 
 def item_coverage(versions: QuerySet[ItemVersion] | None = None) -> list[ItemCoverage]:
     """Per item version (default: every published one), how many of its materials are
-    replaced by licences or by sharing. Two queries whatever the number of items."""
+    replaced by licences or by sharing (never those of a secret item). Two or three
+    queries whatever the number of items."""
     codes = shareable_material_codes()
     rows = versions if versions is not None else ItemVersion.objects.filter(status="published")
     materials = Material.objects.filter(version__in=rows).values(
-        "version_id", "code", "licence_type_id"
+        "version_id", "code", "licence_type_id", "version__classified"
     )
     names = {
         v["pk"]: (v["name"], v["item__implementation_code"])
@@ -181,7 +178,7 @@ def item_coverage(versions: QuerySet[ItemVersion] | None = None) -> list[ItemCov
     for m in materials:
         c = counts.setdefault(m["version_id"], [0, 0, 0, 0])
         licence = m["licence_type_id"] is not None
-        sharing = bool(m["code"]) and m["code"] in codes
+        sharing = bool(m["code"]) and m["code"] in codes and not m["version__classified"]
         c[0] += 1
         c[1] += licence
         c[2] += sharing
@@ -299,7 +296,9 @@ def offers_for(
                     str(resource.adapter_config.get("verify_field") or grant.fields[0]),
                 ),
             )
-    for held in HeldGrant.objects.filter(consumer_id=consumer_id, expires_on__gte=today):
+    held_grants = list(HeldGrant.objects.filter(consumer_id=consumer_id, expires_on__gte=today))
+    names = node_names() if held_grants else {}
+    for held in held_grants:
         methods = tuple(m for m in held.methods if m in ("verify", "query"))
         if not methods:
             continue
@@ -310,13 +309,22 @@ def offers_for(
                     code,
                     held.number,
                     held.resource_name,
-                    held.provider_node,
+                    provider_label(held.provider_name, held.provider_node, names),
                     held.provider_node,
                     held.subject_kind,
                     tuple(held.fields),
                     methods,
-                    tuple(held.fields),
+                    tuple(held.field_labels or held.fields),
                     held.fields[0],
                 ),
             )
     return offers
+
+
+def provider_label(provider_name: str, node: str, names: dict[str, str]) -> str:
+    """A provider of another node as pages name it: the organisation and the node's name
+    from the directory (`names`: `federation.directory.node_names()`), never a bare id."""
+    where = names.get(node) or (f"{node} 节点" if node else "")
+    if not provider_name:
+        return where
+    return f"{provider_name}（{where}）" if where else provider_name

@@ -29,6 +29,8 @@ from sharing.models import (
     SharingDeadline,
     SharingRequest,
     resource_problems,
+    secret_items,
+    secret_scene_message,
 )
 from sharing.payloads import ApprovalIn
 from sharing.subjects import Subject
@@ -125,7 +127,7 @@ def deadline_for(resource: DataResource) -> SharingDeadline:
     return found
 
 
-def _number(prefix: str) -> str:
+def new_number(prefix: str) -> str:
     return f"{prefix}{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"
 
 
@@ -141,6 +143,7 @@ def submit_request(
     valid_until: dt.date,
     scene_items: list[str] | None = None,
     consumer_node: str = "",
+    consumer_reference: str = "",
     requested_by: str = "",
     actor: Actor,
 ) -> SharingRequest:
@@ -179,17 +182,21 @@ def submit_request(
         refuse("resource_not_published", "该资源尚未发布", "resource")
     if consumer.pk == resource.provider_id:
         refuse("consumer_is_provider", "提供部门无需申请本部门的数据", "consumer")
+    secret = secret_items(scene_items or [])
+    if secret:
+        refuse("item_classified", secret_scene_message(secret), "scene_items")
     if problems:
         code = codes[0] if len(set(codes)) == 1 else "sharing_request_invalid"
         raise RuleViolation(code, problems.problems[0].reason, problems=problems.problems)
     deadline = deadline_for(resource)
     request = SharingRequest.objects.create(
-        number=_number("XQ"),
+        number=new_number("XQ"),
         workflow=engine.current_definition(),
         state="new",
         resource=resource,
         consumer=consumer,
         consumer_node=consumer_node,
+        consumer_reference=consumer_reference,
         requested_by_label=(requested_by or actor_label(actor))[:128],
         fields=list(dict.fromkeys(fields)),
         methods=list(dict.fromkeys(methods)),
@@ -203,6 +210,15 @@ def submit_request(
     return engine.take_action(request, "submit", actor=SystemActor("共享需求"))
 
 
+def refuse_secret_scene(scene_items: list[str]) -> None:
+    """Refuse (`item_classified`, 422) a scene naming an item marked secret."""
+    secret = secret_items(scene_items)
+    if secret:
+        raise RuleViolation(
+            "item_classified", secret_scene_message(secret), status=422, field="scene_items"
+        )
+
+
 def record_answer(t: Transition[SharingRequest]) -> None:
     """Effect: the provider answered today (the figure 应享尽享 counts)."""
     t.process.answered_on = t.today
@@ -213,30 +229,38 @@ def record_refusal(t: Transition[SharingRequest]) -> None:
     """Effect: the refusal's reasons, kept on the request."""
     t.process.refusal_reason = t.note
     t.changed.add("refusal_reason")
-    if t.process.consumer_node:
-        _tell_consumer_node(t.process, t.note)
 
 
-REFUSED_KIND = "sharing.refused"
+STATUS_KIND = "sharing.request_status"
+# The states a consumer's node hears of through `sharing.request_status`; a grant comes
+# with its details as `sharing.granted` (exchange.send_grant_notices).
+NOTIFIED_STATES = frozenset({"under_review", "refused", "disputed", "closed_refused", "withdrawn"})
 
 
-def _tell_consumer_node(request: SharingRequest, reason: str) -> None:
-    """The consumer's node hears of the refusal (`sharing.refused`, queued in the outbox in
-    the refusal's transaction). A directory that cannot be read does not stop the refusal:
-    it is logged, and the consumer sees the refusal when it asks the provider."""
+def tell_consumer_node(request: SharingRequest, state: str, reason: str = "") -> None:
+    """The consumer's node hears that a request its organisation filed changed state (queued
+    in the outbox in the change's transaction). Only a request filed through the consumer's
+    node (with its reference) is told. A directory that cannot be read does not stop the
+    change: it is logged, and the consumer's copy stays at its last status."""
     from federation.services import send
 
+    if not request.consumer_node or not request.consumer_reference:
+        return
+    if state not in NOTIFIED_STATES:
+        return
     payload = {
+        "reference": request.consumer_reference,
         "request": request.number,
+        "state": state,
         "resource": request.resource.code,
         "resource_name": request.resource.name,
         "consumer_uscc": request.consumer.uscc,
         "reason": reason[:300],
     }
     try:
-        send(request.consumer_node, REFUSED_KIND, payload)
+        send(request.consumer_node, STATUS_KIND, payload)
     except RuleViolation as exc:
-        log.warning("refusal notice %s not sent: %s", request.number, exc.code)
+        log.warning("status notice %s not sent: %s", request.number, exc.code)
 
 
 def _credential() -> tuple[str, str, str]:
@@ -253,6 +277,8 @@ def issue_grant(t: Transition[SharingRequest]) -> None:
     requested day (or earlier), with a new credential shown once, never stored in
     clear."""
     request = t.process
+    # An item of the scene may have been marked secret since the request was made.
+    refuse_secret_scene(list(request.scene_items))
     approval = t.payload if isinstance(t.payload, ApprovalIn) else ApprovalIn()
     fields = approval.fields if approval.fields is not None else list(request.fields)
     extra = sorted(set(fields) - set(request.fields))
@@ -266,7 +292,7 @@ def issue_grant(t: Transition[SharingRequest]) -> None:
         raise RuleViolation("grant_expiry_invalid", "授权有效期须在今天之后、不晚于申请期限")
     raw, prefix, digest = _credential()
     grant = Grant.objects.create(
-        number=_number("SQ"),
+        number=new_number("SQ"),
         request=request,
         resource=request.resource,
         consumer=request.consumer,
@@ -283,8 +309,10 @@ def issue_grant(t: Transition[SharingRequest]) -> None:
     t.event_data.update({"grant": grant.number, "fields": fields, "expires_on": str(expires_on)})
     t.done.add("granted")
     # Shown once to whoever approved, to hand to the consumer: the returned request
-    # carries it (`issued_credential`), the database only its hash.
-    request.issued_credential = raw  # type: ignore[attr-defined]
+    # carries it (`issued_credential`), the database only its hash. A consumer of another
+    # node needs none (its node's signature stands for it): nothing to hand over.
+    if not request.consumer_node:
+        request.issued_credential = raw  # type: ignore[attr-defined]
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ urlpatterns = [
     path("requests/", views.requests_page, name="requests"),
     path("remote/", views.remote, name="remote"),
     path("remote/new/", views.create_remote_request, name="create_remote_request"),
+    path("remote/requests/", views.remote_requests, name="remote_requests"),
     path("requests/new/", views.create_request, name="create_request"),
     path("requests/<str:number>/", views.request_page, name="request"),
     path("requests/<str:number>/actions/<str:action>/", views.request_action, name="action"),

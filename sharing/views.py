@@ -18,10 +18,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import StaffRole
 from core.exceptions import RuleViolation
+from federation.directory import node_names
 from sharing import engine, exchange, selectors, services
-from sharing.models import AccessLog, Method
+from sharing.models import AccessLog, Method, RemoteRequestStatus
 
 PER_PAGE = 20
+RECENT = 5
 OUTCOME_LABELS = dict(AccessLog.Outcome.choices)
 METHOD_LABELS = dict(Method.choices)
 
@@ -49,6 +51,7 @@ def data_log(request: HttpRequest) -> HttpResponse:
             "companies": selectors.companies_of(request.user),
             "outcomes": OUTCOME_LABELS,
             "methods": METHOD_LABELS,
+            "nodes": node_names(),
         },
     )
 
@@ -74,6 +77,7 @@ def requests_page(request: HttpRequest) -> HttpResponse:
                 "organisation"
             ),
             "default_until": timezone.localdate() + dt.timedelta(days=365),
+            "nodes": node_names(),
         },
     )
 
@@ -119,8 +123,9 @@ def request_page(request: HttpRequest, number: str) -> HttpResponse:
             "r": found,
             "state_label": engine.PROCESS.state_label(found),
             "actions": engine.PROCESS.allowed(found, request.user),
-            "events": found.events.select_related("organisation").order_by("at", "id"),
+            "events": engine.timeline(found),
             "grant": getattr(found, "grant", None),
+            "nodes": node_names(),
         },
     )
 
@@ -138,6 +143,9 @@ def request_action(request: HttpRequest, number: str, action: str) -> HttpRespon
             request,
             f"已授权。授权凭据（只显示这一次，请交给需求部门）：{credential}",
         )
+    elif changed.state == "granted" and changed.consumer_node:
+        where = node_names().get(changed.consumer_node, changed.consumer_node)
+        messages.success(request, f"已授权。授权通知将经联邦报文送达{where}，无需凭据。")
     return HttpResponseRedirect(reverse("sharing:request", args=[number]))
 
 
@@ -147,7 +155,11 @@ def alerts(request: HttpRequest) -> HttpResponse:
     """越权调用告警 for the data authority (supervisors of the provider's division)."""
     rows = selectors.alerts_for(request.user)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "sharing/alerts.html", {"page": page, "methods": METHOD_LABELS})
+    return render(
+        request,
+        "sharing/alerts.html",
+        {"page": page, "methods": METHOD_LABELS, "nodes": node_names()},
+    )
 
 
 @login_required
@@ -173,11 +185,29 @@ def remote(request: HttpRequest) -> HttpResponse:
         {
             "nodes": sorted(nodes, key=lambda n: n.id),
             "node": node,
+            "node_name": next((n.name for n in nodes if n.id == node), node),
             "catalog": catalog,
-            "sent": selectors.remote_requests_of(request.user)[:PER_PAGE],
+            "sent": selectors.remote_requests_of(request.user)[:RECENT],
+            "names": {n.id: n.name for n in nodes},
             "roles": roles,
             "default_until": timezone.localdate() + dt.timedelta(days=365),
         },
+    )
+
+
+@login_required
+@require_safe
+def remote_requests(request: HttpRequest) -> HttpResponse:
+    """向其他节点提出的需求: this node's live copies of the requests the user's departments
+    sent to other nodes, with the status the providers' nodes last told."""
+    if not StaffRole.objects.filter(user_id=request.user.pk or 0).exists():
+        raise RuleViolation("action_forbidden", "只有部门工作人员可以查看", status=403)
+    rows = selectors.remote_requests_of(request.user, state=request.GET.get("state", ""))
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "sharing/remote_requests.html",
+        {"page": page, "names": node_names(), "states": RemoteRequestStatus.choices},
     )
 
 
@@ -197,7 +227,7 @@ def create_remote_request(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         raise RuleViolation("valid_until_invalid", "使用期限日期格式不对") from exc
     scene = [s.strip() for s in request.POST.get("scene_items", "").split("、") if s.strip()]
-    entry = exchange.file_remote_request(
+    remote = exchange.file_remote_request(
         node=node,
         resource_code=request.POST.get("resource", ""),
         consumer=consumer,
@@ -209,7 +239,9 @@ def create_remote_request(request: HttpRequest) -> HttpResponse:
         scene_items=scene,
         actor=request.user,
     )
+    where = node_names().get(node, node)
     messages.success(
-        request, f"已向 {node} 节点的{entry.get('provider', '')}提出共享需求，待对方审核。"
+        request,
+        f"已向{where}的{remote.provider_name}提出共享需求（{remote.reference}），待对方审核。",
     )
     return HttpResponseRedirect(f"{reverse('sharing:remote')}?node={node}")

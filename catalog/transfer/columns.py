@@ -453,6 +453,7 @@ ITEM = Kind(
         field_column(ItemVersion, "visits_required"),
         field_column(ItemVersion, "legal_basis", required=True),
         field_column(ItemVersion, "allows_commitment"),
+        field_column(ItemVersion, "classified"),
         field_column(ItemVersion, "assurance_level"),
         field_column(ItemVersion, "location"),
         field_column(ItemVersion, "office_hours"),

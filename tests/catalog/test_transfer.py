@@ -391,6 +391,7 @@ def _build_catalog() -> None:
     second.promised_limit = 5
     second.procedure_steps = [{"name": "受理", "role": "窗口"}, {"name": "决定"}]
     second.allows_commitment = True
+    second.classified = True
     second.save()
     second.materials.filter(name="结婚证").update(commitment_allowed=True)
     publish_item_version(second, actor=SystemActor("t"))
@@ -419,6 +420,7 @@ def test_round_trip_reproduces_the_catalog(suffix):
         True,
     )
     assert Material.objects.filter(commitment_allowed=True, version__number=2).count() == 1
+    assert list(ItemVersion.objects.filter(classified=True).values_list("number", flat=True)) == [2]
     new, old = ListVersion.objects.order_by("-number")
     diff = selectors.diff_list_versions(old, new)
     assert len(diff.removed) == 1 and len(diff.changed) == 1

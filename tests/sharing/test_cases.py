@@ -148,3 +148,89 @@ def test_at_the_window_the_clerk_records_consent_and_the_check_verifies(client):
     case = case_engine.take_action(case, "check_materials", actor=clerk)
     shared = case.materials.get(requirement__position=1)
     assert shared.shared_source == "大连市公安局·居民户籍信息" and shared.uploaded_by == clerk
+
+
+def _company_world():
+    """A company item whose first material (营业执照, code YY-ZZ) the handling organisation
+    can verify by sharing; the company's legal representative applies for it."""
+    from accounts.agents import register_company_online
+    from tests.accounts.test_agents import enterprise_uscc
+
+    provider = builders.organisation("大连市市场监督管理局", seed=9520)
+    resource = helpers.household_resource(
+        provider,
+        code="LN-SCJG-YYZZ-001",
+        name="企业营业执照信息",
+        subject_kind="company",
+        fields=[
+            {"name": "holds_valid_licence", "label": "持有有效营业执照", "type": "boolean"},
+        ],
+        sharing_class="unconditional",
+        legal_basis="",
+        methods=["verify"],
+        material_codes=["YY-ZZ"],
+        adapter_config={"verify_field": "holds_valid_licence"},
+    )
+    handling = builders.organisation("大连市商务局", seed=9521)
+    helpers.granted(resource, handling, fields=["holds_valid_licence"])
+    version = builders.item("企业名称变更登记", org=handling, audience="company", publish=False)
+    Material.objects.filter(version=version, position=1).update(code="YY-ZZ")
+    publish_item_version(version, actor=SystemActor("test"))
+    version.refresh_from_db()
+    boss = builders.person("王大海")
+    company = register_company_online(
+        uscc=enterprise_uscc(21), name="大连海洋科技有限公司", actor=boss.user
+    )
+    put_record(
+        resource,
+        subject=subject_of("company", company.uscc),
+        data={"holds_valid_licence": True},
+        actor=SystemActor("test"),
+    )
+    return version, boss, company
+
+
+def test_a_failing_submission_at_apply_leaves_no_read_log_row():
+    """apply(submit=True) is one transaction: the company's material is verified by sharing
+    before the submission, the submission then fails (another material is missing) — the
+    read-log row goes with the case it was about."""
+    from cases.models import Case
+
+    version, boss, company = _company_world()
+    with pytest.raises(RuleViolation) as refused:
+        case_services.apply(
+            actor=boss.user,
+            item_version=version,
+            form_data={"reason": "变更"},
+            company_uscc=company.uscc,
+            submit=True,
+        )
+    assert refused.value.code == "materials_missing"
+    assert not Case.objects.exists()
+    assert not AccessLog.objects.exists()
+    # The read was made: a case kept as a draft keeps the row of a refused submission.
+    case = case_services.apply(
+        actor=boss.user,
+        item_version=version,
+        form_data={"reason": "变更"},
+        company_uscc=company.uscc,
+    )
+    with pytest.raises(RuleViolation):
+        case_engine.take_action(case, "submit", actor=boss.user)
+    assert AccessLog.objects.get().case_number == case.number
+
+
+def test_a_submission_at_apply_keeps_its_read_log_row():
+    """The same with nothing missing: the read is logged, with the case it was for."""
+    version, boss, company = _company_world()
+    Material.objects.filter(version=version, position=2).update(necessity="optional")
+    case = case_services.apply(
+        actor=boss.user,
+        item_version=version,
+        form_data={"reason": "变更"},
+        company_uscc=company.uscc,
+        submit=True,
+    )
+    assert case.state == "submitted"
+    (read,) = AccessLog.objects.all()
+    assert read.case_number == case.number and read.subject_kind == "company"

@@ -72,6 +72,7 @@ def granted(federation):
     assert request.state == "under_review" and request.consumer_node == "jilin"
     reviewer = builders.staff("reviewer", resource.provider)
     request = engine.take_action(request, "approve", actor=reviewer)
+    assert not hasattr(request, "issued_credential")  # nothing to hand to another node
     person = builders.person("吴九")
     services.put_record(
         resource,
@@ -216,3 +217,61 @@ def test_the_provider_node_down_is_said_and_logged(federation, held, monkeypatch
         call_grant(_held_call(grant, case), actor=clerk)
     assert refused.value.code == "source_unavailable" and refused.value.status == 503
     assert AccessLog.objects.get().outcome == "unavailable"
+
+
+def test_a_call_outside_a_held_grant_is_refused_here_and_reported_to_the_provider(federation, held):
+    grant, clerk, case = held
+    call = _held_call(grant, case)
+    outside = Call(
+        call.grant_number, "query", call.subject, call.purpose, call.case_number, fields=["name"]
+    )
+    with pytest.raises(RuleViolation) as refused:
+        call_grant(outside, actor=clerk)
+    assert refused.value.code == "method_not_granted"
+    assert SharingAlert.objects.get().code == "method_not_granted"  # this node's authority
+    (report,) = [
+        json.loads(e.body) for e in LogEntry.objects.filter(kind="sharing.alert", direction="out")
+    ]
+    assert report["receiver"] == "jilin" and report["payload"]["code"] == "method_not_granted"
+    assert report["payload"]["grant"] == "SQ-JL-1"
+    assert report["payload"]["case_number"] == case.number
+    # A refusal that is no attempt outside the grant (no purpose) is not reported.
+    with pytest.raises(RuleViolation):
+        call_grant(Call("SQ-JL-1", "verify", call.subject, "", case.number), actor=clerk)
+    assert LogEntry.objects.filter(kind="sharing.alert").count() == 1
+
+
+def test_the_provider_records_and_alerts_a_reported_attempt(federation, granted):
+    resource, grant, person = granted
+    supervisor = builders.staff(
+        "supervisor", builders.organisation("辽宁省数据局", division="210000", seed=9404)
+    )
+    report = {
+        "grant": grant.number,
+        "method": "query",
+        "consumer_uscc": CHANGCHUN["uscc"],
+        "actor": "cc-clerk",
+        "subject_kind": "person",
+        "subject": person.id_number,
+        "purpose": "异地婚姻登记核验户籍",
+        "case_number": "JL-2026-0002",
+        "fields": ["address"],
+        "code": "fields_not_granted",
+        "reason": "未获授权的字段：address",
+    }
+    fed_services.receive(*federation.jilin.envelope("sharing.alert", report))
+    (entry,) = data_log_of_person(person)
+    assert entry.outcome == "refused" and entry.refusal_code == "fields_not_granted"
+    assert entry.consumer.name == "长春市民政局" and entry.consumer_node == "jilin"
+    assert entry.grant == grant and entry.case_number == "JL-2026-0002"
+    alert = SharingAlert.objects.get()
+    assert alert.provider == resource.provider and alert.call == entry
+    assert supervisor.notifications.filter(link="/sharing/alerts/").exists()
+    with pytest.raises(Refused) as not_an_attempt:
+        fed_services.receive(
+            *federation.jilin.envelope(
+                "sharing.alert", {**report, "code": "source_unavailable", "reason": "x"}
+            )
+        )
+    assert not_an_attempt.value.code == "alert_code_unknown"
+    assert AccessLog.objects.count() == 1
