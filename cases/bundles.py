@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from accounts.agents import acting_companies, acts_for
 from accounts.models import Company, Person
 from cases import timeline
 from cases.engine import take_action
@@ -80,7 +81,7 @@ STOPPING = (Sub.FAILED, Sub.WITHDRAWN)
 
 def _applicant(user: User, company_uscc: str | None) -> tuple[Person | None, Company | None]:
     if company_uscc:
-        company = Company.objects.filter(uscc=company_uscc.strip().upper(), agents=user).first()
+        company = acting_companies(user).filter(uscc=company_uscc.strip().upper()).first()
         if company is None:
             raise RuleViolation("company_not_authorised", "您不是该法人的经办人", status=403)
         return None, company
@@ -292,7 +293,7 @@ def _check_applicant(bundle_case: BundleCase, actor: Actor) -> User:
 def _is_applicant(bundle_case: BundleCase, user: User) -> bool:
     if bundle_case.applicant_person is not None:
         return bundle_case.applicant_person.user_id == user.pk
-    return bundle_case.applicant_company.agents.filter(pk=user.pk).exists()  # type: ignore[union-attr]
+    return acts_for(bundle_case.applicant_company, user)  # type: ignore[arg-type]
 
 
 def _delivery(step: BundleStep) -> str:
@@ -502,7 +503,9 @@ def bundle_cases_for(user: Any) -> QuerySet[BundleCase]:
     company they are an agent of), and for staff those with a sub-case they can see."""
     if not getattr(user, "is_authenticated", False):
         return BundleCase.objects.none()
-    own = Q(applicant_person__user=user) | Q(applicant_company__agents=user)
+    own = Q(applicant_person__user=user) | Q(
+        applicant_company__in=acting_companies(user).values("pk")
+    )
     staff = Q(sub_cases__case__in=Case.objects.for_user(user).values("pk"))
     return BundleCase.objects.filter(own | staff).distinct()
 

@@ -82,6 +82,7 @@ class InSelect(models.Lookup):  # type: ignore[type-arg]
 def visible_case_ids(user: Any, within: models.Q | None = None) -> Any:
     """The ids of the cases `user` may see (narrowed by `within`): a UNION of one select
     per way of seeing a case, each served by its own index."""
+    from accounts.agents import acting_companies
     from accounts.models import Role, StaffRole
 
     cases = Case.objects.all()
@@ -90,7 +91,7 @@ def visible_case_ids(user: Any, within: models.Q | None = None) -> Any:
     narrow = within or models.Q()
     arms = [
         cases.filter(narrow, applicant_person__user=user),
-        cases.filter(narrow, applicant_company__agents=user),
+        cases.filter(narrow, applicant_company__in=acting_companies(user).values("pk")),
     ]
     roles = list(StaffRole.objects.filter(user=user).select_related("division"))
     case_roles = {Role.WINDOW_CLERK, Role.REVIEWER, Role.APPROVER, Role.ORG_ADMIN}
