@@ -35,7 +35,7 @@ from django.utils import timezone
 from accounts.agents import acting_companies, acts_for
 from accounts.models import Company, Person
 from cases import timeline
-from cases.engine import take_action
+from cases.engine import take_action, take_remote_action
 from cases.materials import add_material, check_upload, use_foreign_licence, use_licence
 from cases.models import (
     BundleCase,
@@ -60,7 +60,7 @@ from catalog.form_schema import validate_form_data
 from catalog.models import Audience, BundleStep, BundleVersion, Material
 from catalog.offers import offer_for
 from core import blobs
-from core.actors import Actor, actor_label, user_of
+from core.actors import Actor, NodeActor, actor_label, user_of
 from core.calendar import add_working_days
 from core.exceptions import Problem, RuleViolation
 from core.models import Division
@@ -409,6 +409,40 @@ def on_case_transition(t: Transition[Case]) -> None:
     link.save(update_fields=["status", "note"])
     if status != Sub.RUNNING:
         transaction.on_commit(partial(advance_bundle_case, link.bundle_case_id))
+
+
+def on_step_refused(case: Case, *, actor: NodeActor, note: str) -> None:
+    """The handling node refused, on arrival, the case of a bundle step this node forwarded
+    to it (a refusal of `case.forwarded`, not retryable): the other node holds nothing, so
+    the step has failed. The case ends as that node's system would end it — its
+    `terminate` action taken for the node (`take_remote_action`, so it is not sent back)
+    — and the engine's listener marks the step failed; the bundle then blocks what waits
+    for it and fails (`advance_bundle_case`). Once in effect: a refusal told again, or a
+    step already settled, changes nothing (the step's row is locked and read again)."""
+    link = (
+        BundleSubCase.objects.select_for_update()
+        .filter(case_id=case.pk, status=Sub.RUNNING)
+        .select_related("bundle_case")
+        .first()
+    )
+    if link is None:
+        return  # not a bundle step, or settled already
+    case = Case.objects.get(pk=case.pk)
+    why = f"承办节点未接受：{note}"
+    if case.counterpart_node == actor.node and definition_of(case).action("terminate", case.state):
+        take_remote_action(
+            case,
+            "terminate",
+            actor=actor,
+            organisation=None,
+            from_state=case.state,
+            note=why,
+        )
+        return
+    # A workflow without a way to end the case there: the step fails all the same.
+    link.status, link.note = Sub.FAILED, why[:500]
+    link.save(update_fields=["status", "note"])
+    transaction.on_commit(partial(advance_bundle_case, link.bundle_case_id))
 
 
 def advance_bundle_case(bundle_case_id: int) -> BundleCase:
