@@ -365,9 +365,13 @@ def _on_step_done(message: Message, payload: StepDone) -> None:
     )
 
 
-def _refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> Case | None:
+def _refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> None:
     """The counterpart refused what this node sent about a case: say so on its timeline,
     where the staff handling it look (the two nodes disagree until someone acts)."""
+    _record_refusal(receiver, payload, code, reason)
+
+
+def _record_refusal(receiver: str, payload: dict[str, Any], code: str, reason: str) -> Case | None:
     case = Case.objects.filter(number=payload.get("number", "")).first()
     if case is None:
         return None
@@ -385,7 +389,7 @@ def _refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> 
 def _forward_refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> None:
     """The handling node refused the case itself on arrival: on the timeline as any
     refusal; the step of a bundle it belongs to has failed (decision 280)."""
-    case = _refused(receiver, payload, code, reason)
+    case = _record_refusal(receiver, payload, code, reason)
     if case is not None:
         bundles.on_step_refused(
             case, actor=NodeActor(receiver, node_label(receiver)), note=f"{reason}（{code}）"
