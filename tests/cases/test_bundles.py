@@ -25,6 +25,12 @@ HUKOU_KEY = "name:居民户口簿"
 
 @pytest.fixture
 def world():
+    return make_world()
+
+
+def make_world() -> dict:
+    """The newborn bundle over four items, a seal and a reviewer and approver for each
+    item's organisation, and an applicant."""
     items = builders.newborn_items()
     version = builders.newborn_bundle(items)
     staff = {}
