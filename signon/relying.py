@@ -242,6 +242,19 @@ def refresh_at(node_id: str, refresh_token: str) -> str:
     return fresh
 
 
+def revoke_at(node_id: str, refresh_token: str) -> None:
+    """Tell `node_id`'s provider that a sign-in is over (RFC 7009), so that it no longer
+    lists it; best effort (a provider out of reach lets the token expire)."""
+    try:
+        issuer, _ = keys.trusted_provider(node_id)
+        _post_form(
+            f"{issuer}/oidc/revoke",
+            {"token": refresh_token, "client_id": NODE_CLIENT + settings.NODE_ID},
+        )
+    except RuleViolation:
+        return
+
+
 def needs_identity(user: Any) -> str:
     """The home node of a person signed in from another node whose identity (ID number)
     this node does not have yet; "" otherwise. Pages that need a person ask it."""

@@ -117,10 +117,18 @@ def end_session(request: HttpRequest | None, *, reason: str = "signed_out") -> N
 
 def attach_provider(request: HttpRequest, *, node: str, refresh_token: str) -> None:
     """The session just signed in through `node`'s provider keeps its refresh token; the
-    session is refreshed with it from `ACCESS_LIFETIME` on."""
+    session is refreshed with it from `ACCESS_LIFETIME` on. A session that signs in there
+    again (agreeing to share their identity repeats the sign-in, in the same session)
+    holds the new token; the old one's sign-in is revoked at the provider, so that it is
+    not listed twice there nor left to run for its 30 days."""
     key = request.session.session_key
     if not key or not refresh_token:
         return
+    row = NodeSession.objects.filter(key_hash=_digest(key), ended_at__isnull=True).first()
+    if row is not None and row.refresh_token and row.refresh_token != refresh_token:
+        from signon.relying import revoke_at
+
+        revoke_at(row.provider_node, row.refresh_token)
     due = timezone.now() + ACCESS_LIFETIME
     NodeSession.objects.filter(key_hash=_digest(key)).update(
         provider_node=node, refresh_token=refresh_token, refresh_due_at=due
@@ -230,9 +238,7 @@ def signed_in(actor: Actor, *, current_key: str | None = None) -> SignedIn:
     for grant in grants:
         if grant.client_id.startswith(NODE_CLIENT):
             node = grant.client_id[len(NODE_CLIENT) :]
-            apps.append(
-                AppRow(grant.pk, f"{names.get(node, node)}政务服务网", "其他节点", grant.created_at)
-            )
+            apps.append(AppRow(grant.pk, names.get(node, node), "其他节点", grant.created_at))
         else:
             name = clients.get(grant.client_id, grant.client_id)
             apps.append(AppRow(grant.pk, name, "移动应用", grant.created_at))

@@ -250,3 +250,40 @@ def test_node_clients_get_a_refresh_token_that_rotates(members, person):
     )
     assert wrong_client.status_code == 400
     assert json.loads(wrong_client.content)["error"] == "invalid_grant"
+
+
+def test_signing_in_again_in_the_session_revokes_the_sign_in_it_replaces(
+    members, transport, person, settings
+):
+    """Agreeing to share one's identity repeats the sign-in in the same session: the
+    session holds the new refresh token and the sign-in it replaces is revoked at the
+    provider (RFC 7009), so that 登录设备 there does not list it twice."""
+    from importlib import import_module
+
+    from django.contrib.auth import login
+    from django.test import RequestFactory
+
+    from signon.sessions import attach_provider
+
+    browser = _member_session(person, settings)
+    row = NodeSession.objects.get(provider_node="liaoning")
+    provider_browser = Client()
+    provider_browser.force_login(person.user)
+    verifier = secrets.token_urlsafe(48)
+    second = redeem(code_from(authorize(provider_browser, verifier)), verifier)
+    request = RequestFactory().get("/signon/callback/liaoning/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(
+        browser.session.session_key
+    )
+    login(request, row.user, backend="django.contrib.auth.backends.ModelBackend")
+    attach_provider(request, node="liaoning", refresh_token=second["refresh_token"])
+    row.refresh_from_db()
+    assert row.ended_at is None and row.refresh_token == second["refresh_token"]
+    assert NodeSession.objects.filter(user=row.user).count() == 1
+    grants = Grant.objects.filter(user=person.user, client_id="node:jilin")
+    assert grants.count() == 2
+    assert grants.get(revoked_at__isnull=False).revoked_reason == "revoked_by_client"
+    # 登录设备 on the provider lists the live one only.
+    settings.NODE_ID = "liaoning"
+    body = provider_browser.get("/my/sign-ins/").content.decode()
+    assert "共 1 项登录授权" in body
