@@ -32,8 +32,8 @@ from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.agents import acting_companies, acts_for
-from accounts.models import Company, Person
+from accounts.agents import acting_companies, acts_for, check_agent
+from accounts.models import AgentAction, Company, Person
 from cases import timeline
 from cases.engine import take_action, take_remote_action
 from cases.materials import add_material, check_upload, use_foreign_licence, use_licence
@@ -81,8 +81,10 @@ STOPPING = (Sub.FAILED, Sub.WITHDRAWN)
 
 def _applicant(user: User, company_uscc: str | None) -> tuple[Person | None, Company | None]:
     if company_uscc:
-        company = acting_companies(user).filter(uscc=company_uscc.strip().upper()).first()
-        if company is None:
+        company = Company.objects.filter(uscc=company_uscc.strip().upper()).first()
+        if company is None or not acts_for(company, user):
+            if company is not None:  # revoked or expired: say which
+                check_agent(company, user, action=AgentAction.APPLY, item_code="")
             raise RuleViolation("company_not_authorised", "您不是该法人的经办人", status=403)
         return None, company
     person = Person.objects.filter(user=user).first()
@@ -151,6 +153,8 @@ def start_bundle_case(
         item_version=steps[0].item_version,
     )
     for step in steps:
+        if company is not None:  # an agent applies for every item within their scope
+            check_agent(company, user, action=AgentAction.APPLY, item_code=step.item.code)
         _check_step(step, answers, where=where, person=person, company=company)
     bundle_case = BundleCase.objects.create(
         number=next_case_number(timeline.today()).replace("-", "-YJS-", 1),

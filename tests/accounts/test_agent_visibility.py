@@ -20,6 +20,7 @@ from accounts.agents import (
 from accounts.models import AgentAction, AgentAuthorisation
 from cases.services import apply
 from core.actors import SystemActor
+from core.exceptions import RuleViolation
 from core.personal_data import lookup_hash
 from licences import services as licence_services
 from sharing.models import AccessLog
@@ -145,3 +146,73 @@ def test_the_rule_names_the_live_accounts_only(world):
     from cases.timeline import _applicant_user_and_mobile
 
     assert _applicant_user_and_mobile(world["case"])[0] == boss
+
+
+@pytest.fixture
+def company_bundle(world):
+    """A bundle of two company items: the world's item, then a second one."""
+    from catalog.bundles import StepData, create_bundle_version, publish_bundle_version, save_bundle
+
+    first = world["case"].item_version
+    second = builders.item("公章刻制备案", audience="company", org=first.item.organisation)
+    bundle = save_bundle(code="firm", name="开办企业", audience="company", actor=TEST)
+    version = create_bundle_version(
+        bundle,
+        number=1,
+        effective_from=dt.date(2024, 6, 1),
+        form_fields=[{"name": "reason", "label": "原因", "type": "text"}],
+        steps=[
+            StepData(1, first.item, field_map={"reason": "reason"}),
+            StepData(2, second.item, field_map={"reason": "reason"}),
+        ],
+        actor=TEST,
+        change_note="x",
+    )
+    return publish_bundle_version(version, actor=TEST), first, second
+
+
+def _start(version, world):
+    from cases.bundles import start_bundle_case
+
+    return start_bundle_case(
+        bundle_version=version,
+        form_data={"reason": "开办"},
+        actor=world["agent"].user,
+        company_uscc=world["company"].uscc,
+    )
+
+
+def test_a_company_bundle_is_refused_up_front_outside_the_agent_scope_or_after_expiry(
+    world, company_bundle, client
+):
+    from cases.models import BundleCase
+
+    version, first, _second = company_bundle
+    bundle_case = _start(version, world)  # every item and action: allowed
+    authorise_agent(
+        world["company"],
+        agent_name=world["agent"].name,
+        agent_id_number=world["agent"].id_number,
+        items=[first.item.code],
+        actions=[AgentAction.APPLY],
+        valid_until=timezone.now() + dt.timedelta(days=30),
+        actor=world["boss"].user,
+    )
+    with pytest.raises(RuleViolation) as narrow:
+        _start(version, world)
+    assert narrow.value.code == "agent_out_of_scope"
+    assert BundleCase.objects.count() == 1
+    AgentAuthorisation.objects.filter(revoked_at__isnull=True).update(
+        valid_until=timezone.now() - dt.timedelta(minutes=1)
+    )
+    with pytest.raises(RuleViolation) as late:
+        _start(version, world)
+    assert late.value.code == "agent_authorisation_expired"
+    # Nor does the agent see the company's bundle case any more, in the API or the portal.
+    headers = builders.bearer(world["agent"].user)
+    assert client.get(f"/api/v1/bundle-cases/{bundle_case.number}", **headers).status_code == 404
+    assert client.get("/api/v1/bundle-cases", **headers).json()["items"] == []
+    client.force_login(world["agent"].user)
+    assert client.get(f"/my/bundles/{bundle_case.number}/").status_code == 404
+    client.force_login(world["boss"].user)
+    assert client.get(f"/my/bundles/{bundle_case.number}/").status_code == 200
