@@ -3,18 +3,22 @@ checked by the company registry, its legal representative authorises agents with
 (items and actions) and an expiry, and revokes them; `check_agent` is the one question
 every service an agent acts through asks (cases: applying, materials, actions).
 
-The legal representative acts for the company without an authorisation. `Company.agents`
-is the set of accounts that see the company's cases and licences; it follows the
-authorisations here (added on grant, removed on revocation)."""
+The legal representative acts for the company without an authorisation. Who may *see* a
+company's cases, licences, payments and data log is one rule too, `acting_companies` (a
+subquery every selector filters by) and `acts_for`: the representative, and an agent whose
+authorisation is neither revoked nor expired (decision 282). `Company.agents` is kept
+for the admin and the audit of who was once named; no read goes through it."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.adapters import company_registry
@@ -244,6 +248,38 @@ def check_agent(company: Company, user: Actor, *, action: str, item_code: str) -
             f"您的经办授权不含该事项的“{AgentAction(action).label}”",
             status=403,
         )
+
+
+def _active(now: dt.datetime) -> Q:
+    return Q(revoked_at__isnull=True) & (Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+
+
+def acting_companies(user: Any) -> QuerySet[Company]:
+    """The companies `user` may see and act for now: those they represent, and those whose
+    authorisation of them is neither revoked nor past its expiry. The one rule of every
+    read of a company's cases, bundle cases, licences, payments and data log (it is a
+    subquery, so a listing filtered by it keeps its number of queries)."""
+    if not isinstance(user, User) or not user.is_authenticated:
+        return Company.objects.none()
+    authorised = AgentAuthorisation.objects.filter(_active(timezone.now()), agent=user)
+    return Company.objects.filter(
+        Q(representative__user=user) | Q(pk__in=authorised.values("company_id"))
+    )
+
+
+def acts_for(company: Company, user: Any) -> bool:
+    """Whether `user` may see `company`'s cases and licences now (`acting_companies`)."""
+    return acting_companies(user).filter(pk=company.pk).exists()
+
+
+def acting_accounts(company: Company) -> QuerySet[User]:
+    """The accounts that act for `company` now, oldest first: whom its notices reach and
+    who may rate its service (the representative, the agents with a live authorisation)."""
+    authorised = AgentAuthorisation.objects.filter(_active(timezone.now()), company=company)
+    return User.objects.filter(
+        Q(pk__in=authorised.values("agent_id"))
+        | Q(pk__in=Person.objects.filter(represented_companies=company).values("user_id"))
+    ).order_by("pk")
 
 
 def authorisations_of(company: Company) -> list[AgentAuthorisation]:

@@ -32,9 +32,10 @@ from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Company, Person
+from accounts.agents import acting_companies, acts_for, check_agent
+from accounts.models import AgentAction, Company, Person
 from cases import timeline
-from cases.engine import take_action
+from cases.engine import take_action, take_remote_action
 from cases.materials import add_material, check_upload, use_foreign_licence, use_licence
 from cases.models import (
     BundleCase,
@@ -59,7 +60,7 @@ from catalog.form_schema import validate_form_data
 from catalog.models import Audience, BundleStep, BundleVersion, Material
 from catalog.offers import offer_for
 from core import blobs
-from core.actors import Actor, actor_label, user_of
+from core.actors import Actor, NodeActor, actor_label, user_of
 from core.calendar import add_working_days
 from core.exceptions import Problem, RuleViolation
 from core.models import Division
@@ -80,8 +81,10 @@ STOPPING = (Sub.FAILED, Sub.WITHDRAWN)
 
 def _applicant(user: User, company_uscc: str | None) -> tuple[Person | None, Company | None]:
     if company_uscc:
-        company = Company.objects.filter(uscc=company_uscc.strip().upper(), agents=user).first()
-        if company is None:
+        company = Company.objects.filter(uscc=company_uscc.strip().upper()).first()
+        if company is None or not acts_for(company, user):
+            if company is not None:  # revoked or expired: say which
+                check_agent(company, user, action=AgentAction.APPLY, item_code="")
             raise RuleViolation("company_not_authorised", "您不是该法人的经办人", status=403)
         return None, company
     person = Person.objects.filter(user=user).first()
@@ -150,6 +153,8 @@ def start_bundle_case(
         item_version=steps[0].item_version,
     )
     for step in steps:
+        if company is not None:  # an agent applies for every item within their scope
+            check_agent(company, user, action=AgentAction.APPLY, item_code=step.item.code)
         _check_step(step, answers, where=where, person=person, company=company)
     bundle_case = BundleCase.objects.create(
         number=next_case_number(timeline.today()).replace("-", "-YJS-", 1),
@@ -292,7 +297,7 @@ def _check_applicant(bundle_case: BundleCase, actor: Actor) -> User:
 def _is_applicant(bundle_case: BundleCase, user: User) -> bool:
     if bundle_case.applicant_person is not None:
         return bundle_case.applicant_person.user_id == user.pk
-    return bundle_case.applicant_company.agents.filter(pk=user.pk).exists()  # type: ignore[union-attr]
+    return acts_for(bundle_case.applicant_company, user)  # type: ignore[arg-type]
 
 
 def _delivery(step: BundleStep) -> str:
@@ -410,6 +415,40 @@ def on_case_transition(t: Transition[Case]) -> None:
         transaction.on_commit(partial(advance_bundle_case, link.bundle_case_id))
 
 
+def on_step_refused(case: Case, *, actor: NodeActor, note: str) -> None:
+    """The handling node refused, on arrival, the case of a bundle step this node forwarded
+    to it (a refusal of `case.forwarded`, not retryable): the other node holds nothing, so
+    the step has failed. The case ends as that node's system would end it — its
+    `terminate` action taken for the node (`take_remote_action`, so it is not sent back)
+    — and the engine's listener marks the step failed; the bundle then blocks what waits
+    for it and fails (`advance_bundle_case`). Once in effect: a refusal told again, or a
+    step already settled, changes nothing (the step's row is locked and read again)."""
+    link = (
+        BundleSubCase.objects.select_for_update()
+        .filter(case_id=case.pk, status=Sub.RUNNING)
+        .select_related("bundle_case")
+        .first()
+    )
+    if link is None:
+        return  # not a bundle step, or settled already
+    case = Case.objects.get(pk=case.pk)
+    why = f"承办节点未接受：{note}"
+    if case.counterpart_node == actor.node and definition_of(case).action("terminate", case.state):
+        take_remote_action(
+            case,
+            "terminate",
+            actor=actor,
+            organisation=None,
+            from_state=case.state,
+            note=why,
+        )
+        return
+    # A workflow without a way to end the case there: the step fails all the same.
+    link.status, link.note = Sub.FAILED, why[:500]
+    link.save(update_fields=["status", "note"])
+    transaction.on_commit(partial(advance_bundle_case, link.bundle_case_id))
+
+
 def advance_bundle_case(bundle_case_id: int) -> BundleCase:
     """Move a running bundle case on from its sub-cases' statuses: a stopped step blocks
     every waiting one and fails the bundle; all approved finishes it; an order fully
@@ -502,7 +541,9 @@ def bundle_cases_for(user: Any) -> QuerySet[BundleCase]:
     company they are an agent of), and for staff those with a sub-case they can see."""
     if not getattr(user, "is_authenticated", False):
         return BundleCase.objects.none()
-    own = Q(applicant_person__user=user) | Q(applicant_company__agents=user)
+    own = Q(applicant_person__user=user) | Q(
+        applicant_company__in=acting_companies(user).values("pk")
+    )
     staff = Q(sub_cases__case__in=Case.objects.for_user(user).values("pk"))
     return BundleCase.objects.filter(own | staff).distinct()
 

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.services import node_account, register_company, register_person
-from cases import joint, outbound, services, timeline
+from cases import bundles, joint, outbound, services, timeline
 from cases.engine import PROCESS, current_definition, take_remote_action
 from cases.materials import receive_material
 from cases.models import Case, CaseStep
@@ -368,9 +368,13 @@ def _on_step_done(message: Message, payload: StepDone) -> None:
 def _refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> None:
     """The counterpart refused what this node sent about a case: say so on its timeline,
     where the staff handling it look (the two nodes disagree until someone acts)."""
+    _record_refusal(receiver, payload, code, reason)
+
+
+def _record_refusal(receiver: str, payload: dict[str, Any], code: str, reason: str) -> Case | None:
     case = Case.objects.filter(number=payload.get("number", "")).first()
     if case is None:
-        return
+        return None
     label = node_label(receiver)
     timeline.record_event(
         case,
@@ -379,6 +383,17 @@ def _refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> 
         note=f"{label}未接受本节点发送的办件信息（{code}）：{reason}",
         data={"code": code},
     )
+    return case
+
+
+def _forward_refused(receiver: str, payload: dict[str, Any], code: str, reason: str) -> None:
+    """The handling node refused the case itself on arrival: on the timeline as any
+    refusal; the step of a bundle it belongs to has failed (decision 280)."""
+    case = _record_refusal(receiver, payload, code, reason)
+    if case is not None:
+        bundles.on_step_refused(
+            case, actor=NodeActor(receiver, node_label(receiver)), note=f"{reason}（{code}）"
+        )
 
 
 def register() -> None:
@@ -389,4 +404,4 @@ def register() -> None:
     registry.register(outbound.STEPS_ASSIGNED, StepsAssigned, _on_steps_assigned)
     registry.register(outbound.STEP_DONE, StepDone, _on_step_done)
     for kind in outbound.KINDS:
-        registry.on_refused(kind, _refused)
+        registry.on_refused(kind, _forward_refused if kind == outbound.FORWARDED else _refused)

@@ -91,6 +91,7 @@ def visible_case_ids(
     `keys` too (a case seen two ways gives the same row twice, which the UNION drops), so
     that the union alone can be ordered and paged (`cases.selectors.ScopedCases`). `roles`:
     the user's staff roles with their divisions, when the caller has read them already."""
+    from accounts.agents import acting_companies
     from accounts.models import Role, StaffRole
 
     cases = Case.objects.all()
@@ -99,7 +100,7 @@ def visible_case_ids(
     narrow = within or models.Q()
     arms = [
         cases.filter(narrow, applicant_person__user=user),
-        cases.filter(narrow, applicant_company__agents=user),
+        cases.filter(narrow, applicant_company__in=acting_companies(user).values("pk")),
     ]
     if roles is None:
         roles = list(StaffRole.objects.filter(user=user).select_related("division"))

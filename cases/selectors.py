@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from accounts.agents import acting_companies, acts_for
 from accounts.models import Role, StaffRole
 from accounts.selectors import staff_user
 from cases.models import Case, CaseEvent, CaseMaterial, CaseStep, InSelect, visible_case_ids
@@ -48,7 +49,7 @@ def is_applicant(case: Case, user: Actor) -> bool:
         return False
     if case.applicant_person_id is not None:
         return case.applicant_person.user_id == user.pk  # type: ignore[union-attr]
-    return case.applicant_company.agents.filter(pk=user.pk).exists()  # type: ignore[union-attr]
+    return acts_for(case.applicant_company, user)  # type: ignore[arg-type]
 
 
 def acting_organisation(
@@ -213,7 +214,8 @@ def applied_cases(user: Actor) -> QuerySet[Case]:
     if not isinstance(user, User):
         return Case.objects.none()
     mine = Case.objects.filter(
-        Q(applicant_person__user=user) | Q(applicant_company__agents=user)
+        Q(applicant_person__user=user)
+        | Q(applicant_company__in=acting_companies(user).values("pk"))
     ).values("pk")
     return case_queryset().filter(pk__in=mine).order_by("-created_at", "-id")
 

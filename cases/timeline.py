@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from accounts.agents import acting_accounts
 from accounts.services import notify
 from cases.models import (
     Case,
@@ -67,7 +68,7 @@ def _applicant_user_and_mobile(case: Case) -> tuple[User | None, str]:
         person = case.applicant_person
         return person.user, person.mobile  # type: ignore[union-attr, return-value]
     company = case.applicant_company
-    return company.agents.order_by("pk").first(), ""  # type: ignore[union-attr]
+    return acting_accounts(company).first(), ""  # type: ignore[arg-type]
 
 
 def announce(case: Case, title: str, body: str) -> None:

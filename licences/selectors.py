@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts.agents import acting_companies, acts_for
 from accounts.models import Role, StaffRole
 from catalog.form_schema import FieldType, parse_form_fields
 from core.exceptions import NotFound, ProblemList, RuleViolation
@@ -52,7 +53,11 @@ def _issued(user: User) -> Q:
 def _visible(user: Any) -> Q:
     if not isinstance(user, User):
         return Q(pk__in=[])
-    return Q(holder_person__user=user) | Q(holder_company__agents=user) | _issued(user)
+    return (
+        Q(holder_person__user=user)
+        | Q(holder_company__in=acting_companies(user).values("pk"))
+        | _issued(user)
+    )
 
 
 def _listing(visible: Q) -> QuerySet[Licence]:
@@ -113,7 +118,9 @@ def wallet(user: Any) -> QuerySet[Licence]:
     """证照夹: the licences the user holds (as a person or as a company's agent)."""
     if not isinstance(user, User):
         return Licence.objects.none()
-    return licences_for(user).filter(Q(holder_person__user=user) | Q(holder_company__agents=user))
+    return licences_for(user).filter(
+        Q(holder_person__user=user) | Q(holder_company__in=acting_companies(user).values("pk"))
+    )
 
 
 def get_wallet_licence(user: Any, identifier: str) -> Licence:
@@ -142,7 +149,7 @@ def is_holder(licence: Licence, user: Any) -> bool:
         return False
     if licence.holder_person_id is not None:
         return licence.holder_person.user_id == user.pk  # type: ignore[union-attr]
-    return licence.holder_company.agents.filter(pk=user.pk).exists()  # type: ignore[union-attr]
+    return acts_for(licence.holder_company, user)  # type: ignore[arg-type]
 
 
 # Face fields that carry personal data, and how they are shown to anyone but the holder.

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.paginator import Paginator
@@ -27,6 +27,8 @@ from core.exceptions import RuleViolation
 from portal.forms import LoginForm, RegisterForm, add_problems
 from signon.provider import origin_after_sign_in
 from signon.relying import member_providers
+from signon.sessions import sign_out_everywhere
+from signon.sessions import signed_in as signed_in_on
 
 MESSAGES_PER_PAGE = 20
 # Where a service's problem about a registration field is shown on the form.
@@ -132,3 +134,22 @@ def mark_read(request: HttpRequest) -> HttpResponse:
     if count:
         messages.success(request, f"已将 {count} 条消息标为已读。")
     return HttpResponseRedirect(_safe_next(request, reverse("portal:messages")))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def signed_in(request: HttpRequest) -> HttpResponse:
+    """登录设备与应用: where I am signed in — browser sessions here, the mobile app,
+    other nodes' portals I opened with this node's account — and 退出所有设备, which ends
+    them all (signon.sessions), this session too."""
+    if request.method == "POST":
+        ended = sign_out_everywhere(request.user)
+        logout(request)
+        messages.success(
+            request,
+            f"已退出所有设备：结束登录会话 {ended.sessions} 个，"
+            f"吊销应用与其他节点的登录授权 {ended.grants} 项。请重新登录。",
+        )
+        return HttpResponseRedirect(reverse("portal:login"))
+    where = signed_in_on(request.user, current_key=request.session.session_key)
+    return render(request, "portal/signed_in.html", {"where": where})

@@ -28,7 +28,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.models import Company, Person
+from accounts.agents import acting_companies
+from accounts.models import Person
 from cases import commitments as commitment_services
 from cases import materials as material_services
 from cases import services
@@ -122,7 +123,7 @@ def _applicant_choices(user: Any, version: ItemVersion) -> tuple[list[tuple[str,
     if Audience.serves(version.audience, Audience.PERSON) and person is not None:
         choices.append(("person", f"本人（{person.name}，自然人）"))
     if Audience.serves(version.audience, Audience.COMPANY):
-        for company in Company.objects.filter(agents=user).order_by("name"):
+        for company in acting_companies(user).order_by("name"):
             choices.append(
                 (
                     f"company:{company.uscc}",

@@ -46,6 +46,7 @@ urlpatterns = [
     path("register/", account_views.register, name="register"),
     path("my/messages/", account_views.inbox, name="messages"),
     path("my/messages/read/", account_views.mark_read, name="messages_read"),
+    path("my/sign-ins/", account_views.signed_in, name="signed_in"),
     # Companies online: registration by the legal representative, agents (经办人)
     path("my/companies/", company_views.companies, name="companies"),
     path("my/companies/<str:uscc>/agents/", company_views.company_agents, name="company_agents"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
+from accounts.agents import acting_accounts
 from cases.engine import PROCESS as CASE_PROCESS
 from cases.models import Case, CaseEvent
 from cases.workflow import definition_of
@@ -52,7 +53,7 @@ def _raters(case: Case) -> tuple[int | None, tuple[int, ...]]:
         user_id = case.applicant_person.user_id  # type: ignore[union-attr]
         return user_id, ()
     agents = tuple(
-        case.applicant_company.agents.order_by("pk").values_list("pk", flat=True)  # type: ignore[union-attr]
+        acting_accounts(case.applicant_company).values_list("pk", flat=True)  # type: ignore[arg-type]
     )
     return (agents[0] if agents else None), agents[1:]
 

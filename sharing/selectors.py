@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
+from accounts.agents import acting_companies
 from accounts.models import Company, Person, Role, StaffRole
 from catalog.models import ItemVersion, Material
 from core.exceptions import NotFound
@@ -97,10 +98,7 @@ def data_log_of_person(person: Person) -> QuerySet[AccessLog]:
 
 def data_log_of_companies(user: Any) -> QuerySet[AccessLog]:
     """Every call about the companies `user` is an agent of."""
-    hashes = [
-        lookup_hash(uscc)
-        for uscc in Company.objects.filter(agents=user).values_list("uscc", flat=True)
-    ]
+    hashes = [lookup_hash(uscc) for uscc in acting_companies(user).values_list("uscc", flat=True)]
     return (
         AccessLog.objects.filter(subject_hash__in=hashes)
         .select_related("resource", "consumer")
@@ -109,7 +107,7 @@ def data_log_of_companies(user: Any) -> QuerySet[AccessLog]:
 
 
 def companies_of(user: Any) -> list[Company]:
-    return list(Company.objects.filter(agents=user).order_by("name"))
+    return list(acting_companies(user).order_by("name"))
 
 
 # Alerts -----------------------------------------------------------------------------------------

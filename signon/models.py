@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from core.assurance import Assurance
+from core.personal_data import EncryptedTextField
 
 
 class SigningKey(models.Model):
@@ -149,3 +150,36 @@ class FederatedIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node} · {self.name_masked}"
+
+
+class NodeSession(models.Model):
+    """A browser session signed in on this node — by password here, or by single sign-on
+    through another member's provider — as 登录设备 lists it and 退出所有设备 ends it
+    (signon.sessions). Kept from the sign-in and sign-out signals. The session key is kept
+    sealed (to delete the session from the store) and as a digest (to find the row); the
+    device is a short label (browser and system), not the user agent.
+
+    A session signed in through another member keeps that provider's refresh token,
+    sealed, and refreshes it every `refresh_due_at`: once the home node has revoked it
+    (the person signed out everywhere there), the session here ends."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="node_sessions"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    session_key = EncryptedTextField("会话标识（加密）", editable=False)
+    device = models.CharField("设备", max_length=60, blank=True)
+    provider_node = models.CharField("登录节点", max_length=32, blank=True)
+    refresh_token = EncryptedTextField("刷新令牌（加密）", blank=True, editable=False)
+    refresh_due_at = models.DateTimeField("下次刷新", null=True, blank=True)
+    started_at = models.DateTimeField("登录时间", auto_now_add=True)
+    ended_at = models.DateTimeField("结束时间", null=True, blank=True)
+    ended_reason = models.CharField("结束原因", max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "登录会话"
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="signon_session_user")]
+
+    def __str__(self) -> str:
+        return f"{self.device or '浏览器'} · {self.started_at:%Y-%m-%d %H:%M}"

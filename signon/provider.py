@@ -301,10 +301,11 @@ def _redeem(
         "expires_in": int(ACCESS_LIFETIME.total_seconds()),
         "scope": row.scope,
     }
-    if not client.node:
-        answer["refresh_token"] = _new_token(
-            grant, Token.Kind.REFRESH, REFRESH_LIFETIME, REFRESH_PREFIX
-        )
+    # A member node refreshes too, so that its session ends once the grant is revoked
+    # here (退出所有设备, decision 284).
+    answer["refresh_token"] = _new_token(
+        grant, Token.Kind.REFRESH, REFRESH_LIFETIME, REFRESH_PREFIX
+    )
     if "openid" in scope:
         claims = claims_for(row.user, client, scope, row.acr)
         claims.update(

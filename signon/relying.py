@@ -183,9 +183,21 @@ def link_identity(node_id: str, claims: dict[str, Any]) -> User:
     return identity.user
 
 
-def complete(session: Any, *, node_id: str, code: str, state: str) -> tuple[User, str, str]:
+@dataclass(frozen=True)
+class SignedOn:
+    """A sign-in through another member: the account, the level for the session, where
+    to go next, and the provider's refresh token (the session is refreshed with it and
+    ends when the provider refuses, signon.sessions)."""
+
+    user: User
+    level: str
+    next_url: str
+    refresh_token: str
+
+
+def complete(session: Any, *, node_id: str, code: str, state: str) -> SignedOn:
     """Redeem the code of a sign-in started here; the account to sign in, the level of
-    assurance for the session, and where to go next."""
+    assurance for the session, where to go next, and the refresh token."""
     pending = dict(session.get(PENDING_KEY) or {})
     started = pending.pop(state, None)
     session[PENDING_KEY] = pending
@@ -206,7 +218,41 @@ def complete(session: Any, *, node_id: str, code: str, state: str) -> tuple[User
     user = link_identity(node_id, claims)
     acr = str(claims.get("acr", ""))
     level = lowest(acr, Assurance.IN_PERSON) if rank(acr) else Assurance.PASSWORD
-    return user, level, str(started.get("next") or "/")
+    return SignedOn(
+        user, level, str(started.get("next") or "/"), str(answer.get("refresh_token") or "")
+    )
+
+
+def refresh_at(node_id: str, refresh_token: str) -> str:
+    """Refresh a sign-in at `node_id`'s provider (its issuer as the directory in force
+    lists it); the new refresh token. Refused (`token_exchange_failed`: the grant was
+    revoked there) or unreachable (`provider_unreachable`) as RuleViolations."""
+    issuer, _ = keys.trusted_provider(node_id)
+    answer = _post_form(
+        f"{issuer}/oidc/token",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": NODE_CLIENT + settings.NODE_ID,
+        },
+    )
+    fresh = answer.get("refresh_token")
+    if not isinstance(fresh, str) or not fresh:
+        raise RuleViolation("token_exchange_failed", "登录节点的应答缺少刷新令牌")
+    return fresh
+
+
+def revoke_at(node_id: str, refresh_token: str) -> None:
+    """Tell `node_id`'s provider that a sign-in is over (RFC 7009), so that it no longer
+    lists it; best effort (a provider out of reach lets the token expire)."""
+    try:
+        issuer, _ = keys.trusted_provider(node_id)
+        _post_form(
+            f"{issuer}/oidc/revoke",
+            {"token": refresh_token, "client_id": NODE_CLIENT + settings.NODE_ID},
+        )
+    except RuleViolation:
+        return
 
 
 def needs_identity(user: Any) -> str:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.assurance import start_session
 from core.exceptions import RuleViolation
-from signon import keys, provider, relying
+from signon import keys, provider, relying, sessions
 from signon.provider import ACCESS_LIFETIME
 
 # OAuth's error for each of our codes (RFC 6749 §5.2, RFC 6750 §3.1).
@@ -240,7 +240,7 @@ def callback(request: HttpRequest, node: str) -> HttpResponse:
         )
         return render(request, "signon/error.html", {"problem": problem}, status=403)
     try:
-        user, level, next_url = relying.complete(
+        signed = relying.complete(
             request.session,
             node_id=node,
             code=request.GET.get("code", ""),
@@ -248,11 +248,12 @@ def callback(request: HttpRequest, node: str) -> HttpResponse:
         )
     except RuleViolation as exc:
         return render(request, "signon/error.html", {"problem": exc}, status=exc.status)
-    if request.user.is_authenticated and request.user.pk != user.pk:
+    if request.user.is_authenticated and request.user.pk != signed.user.pk:
         logout(request)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    start_session(request, level)
-    return HttpResponseRedirect(next_url)
+    login(request, signed.user, backend="django.contrib.auth.backends.ModelBackend")
+    start_session(request, signed.level)
+    sessions.attach_provider(request, node=node, refresh_token=signed.refresh_token)
+    return HttpResponseRedirect(signed.next_url)
 
 
 __all__ = ["ACCESS_LIFETIME"]

@@ -96,6 +96,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The assurance level the session's sign-in established, on request.user (accounts).
     "accounts.assurance.AssuranceMiddleware",
+    # A session signed in through another member ends once its provider stops refreshing
+    # it (signon.sessions).
+    "signon.middleware.SessionRefreshMiddleware",
     # Cache-Control: no-store on every answer to a signed-in user or token holder.
     "core.private_responses.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

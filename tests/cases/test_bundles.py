@@ -25,6 +25,12 @@ HUKOU_KEY = "name:居民户口簿"
 
 @pytest.fixture
 def world():
+    return make_world()
+
+
+def make_world() -> dict:
+    """The newborn bundle over four items, a seal and a reviewer and approver for each
+    item's organisation, and an applicant."""
     items = builders.newborn_items()
     version = builders.newborn_bundle(items)
     staff = {}
@@ -425,3 +431,93 @@ def test_a_step_the_other_node_did_not_accept_is_shown_on_the_bundle(remote_firs
     assert "有事项未被承办节点接受" in body and "申请表填写有误" in body
     data = client.get(f"/api/v1/bundle-cases/{remote_first.number}").json()
     assert data["refused"][0]["item"] == "开具户籍类证明"
+
+
+def _refuse_on_arrival(federation, monkeypatch, code="division_unknown"):
+    """The Jilin node refuses every envelope it is sent, finally (not retryable)."""
+    import hashlib
+    import json
+
+    from federation import services as exchange
+
+    def refuse(url, data):
+        sent = json.loads(data["envelope"])
+        body, signature = federation.jilin.signed(
+            {
+                "format": "tongban-refusal/1",
+                "envelope": sent["id"],
+                "digest": hashlib.sha256(data["envelope"].encode()).hexdigest(),
+                "sender": "jilin",
+                "receiver": "liaoning",
+                "code": code,
+                "reason": "本节点没有该区划",
+                "at": "2026-11-29T00:00:00Z",
+            }
+        )
+        return 422, {"refusal": body, "signature": signature, "code": code}
+
+    monkeypatch.setattr(exchange, "_post", refuse)
+    return exchange
+
+
+def test_a_step_refused_on_arrival_fails_blocks_the_rest_and_fails_the_bundle_once(
+    remote_first, federation, monkeypatch, client, django_capture_on_commit_callbacks
+):
+    from federation.models import Outbox
+    from federation.registry import refusal_callback
+
+    first = subs_of(remote_first)[0]
+    assert first.status == "running" and first.case.counterpart_node == "jilin"
+    exchange = _refuse_on_arrival(federation, monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert exchange.deliver_due()["refused"] == 1
+    first, second = subs_of(remote_first)
+    assert first.status == "failed" and "本节点没有该区划" in first.note
+    assert second.status == "blocked" and "开具户籍类证明" in second.note
+    assert first.case.state == "terminated"
+    remote_first.refresh_from_db()
+    assert remote_first.status == BundleCase.Status.FAILED
+    overview = bundles.bundle_overview(remote_first)
+    assert overview.status_label == "未通过" and not overview.current
+    assert [(s.pk, what) for s, what in overview.blocked] == [(first.pk, "社会保障卡申领")]
+    # Nothing goes back to the node that refused: it holds nothing to terminate.
+    assert Outbox.objects.count() == 1
+
+    # The refusal told again (a second worker, a retry) changes nothing.
+    forwarded = json_payload(Outbox.objects.get())
+    with django_capture_on_commit_callbacks(execute=True):
+        refusal_callback("case.forwarded")("jilin", forwarded, "division_unknown", "again")
+    assert first.case.events.filter(action="terminate").count() == 1
+    assert remote_first.events.filter(action="failed").count() == 1
+    assert Outbox.objects.count() == 1
+
+    client.force_login(remote_first.submitted_by)
+    body = client.get(f"/my/bundles/{remote_first.number}/").content.decode()
+    assert "未通过" in body and "本节点没有该区划" in body and "社会保障卡申领" in body
+    data = client.get(f"/api/v1/bundle-cases/{remote_first.number}").json()
+    assert data["status"] == "failed"
+    assert {s["status"] for s in data["sub_cases"]} == {"failed", "blocked"}
+    assert data["blocked"] == [{"item": "开具户籍类证明", "blocks": "社会保障卡申领"}]
+
+
+def json_payload(outbox) -> dict:
+    import json
+
+    return json.loads(outbox.envelope.body)["payload"]
+
+
+def test_a_refused_action_of_a_running_step_does_not_fail_it(
+    remote_first, federation, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Only the case refused on arrival fails the step; a later message refused leaves the
+    step running, shown as not accepted (the two nodes' staff settle it)."""
+    from federation.registry import refusal_callback
+
+    first = subs_of(remote_first)[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        refusal_callback("case.action")(
+            "jilin", {"number": first.case.number}, "case_state_conflict", "状态不符"
+        )
+    first = subs_of(remote_first)[0]
+    assert first.status == "running" and first.case.state == "submitted"
+    assert bundles.bundle_overview(remote_first).refused

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cases import bundles
-from tests import builders
+from tests.cases.test_bundles import decide, make_world, submitted
 from tests.portal.test_browser import _axe, browser_page  # noqa: F401 - a fixture
 
 pytestmark = [
@@ -19,14 +19,19 @@ pytestmark = [
 
 @pytest.fixture
 def scene() -> dict[str, Any]:
-    version = builders.newborn_bundle()
-    applicant = builders.person("刘芳")
+    world = make_world()
+    applicant = world["applicant"]
     draft = bundles.start_bundle_case(
-        bundle_version=version,
+        bundle_version=world["version"],
         form_data={"baby_name": "刘小宝", "birth_date": "2024-05-01", "reason": "x", "card": "是"},
         actor=applicant.user,
     )
-    return {"username": applicant.user.username, "number": draft.number}
+    # A second one whose first step was refused: the page shows what it blocks.
+    failed = submitted(world)
+    decide(world, failed.sub_cases.order_by("order").first(), "deny")
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+    return {"username": applicant.user.username, "number": draft.number, "failed": failed.number}
 
 
 def test_bundle_pages_at_360_px(live_server, scene, browser_page):  # noqa: F811
@@ -44,6 +49,7 @@ def test_bundle_pages_at_360_px(live_server, scene, browser_page):  # noqa: F811
         "/bundles/newborn/apply/",
         "/my/bundles/",
         f"/my/bundles/{scene['number']}/",
+        f"/my/bundles/{scene['failed']}/",
     ):
         page.goto(live_server.url + path)
         assert page.locator("h1").count() == 1, path
@@ -51,6 +57,8 @@ def test_bundle_pages_at_360_px(live_server, scene, browser_page):  # noqa: F811
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"{path} 横向溢出：{width}px"
     assert not failures, failures
+    page.goto(live_server.url + f"/my/bundles/{scene['failed']}/")
+    assert "未通过" in page.locator("main").inner_text()
 
     page.goto(live_server.url + "/bundles/newborn/apply/")
     page.get_by_label("新生儿姓名").focus()

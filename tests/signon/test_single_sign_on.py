@@ -78,7 +78,7 @@ def test_a_member_learns_only_a_pairwise_subject_and_masked_data(members, settin
     browser.force_login(person.user)
     verifier = secrets.token_urlsafe(48)
     answer = redeem(code_from(authorize(browser, verifier)), verifier)
-    assert "refresh_token" not in answer
+    assert answer["refresh_token"].startswith("tbr_")  # refreshed, to end with a sign-out
     settings.NODE_ID = "jilin"  # now read it as the Jilin node would
     claims = relying.accept_id_token("liaoning", answer["id_token"], nonce="n1")
     assert claims["aud"] == "node:jilin" and claims["acr"] == "real_name"
