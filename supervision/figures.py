@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from cases.models import Case
-from cases.selectors import licence_coverage
 from catalog import selectors as catalog_selectors
 from catalog.models import ItemVersion, ListEntry
 from catalog.offers import MODE_CHOICES, SCOPE_CHOICES
@@ -33,6 +33,7 @@ from supervision.models import (
     CaseFact,
     HandlingDays,
     ItemMonth,
+    ItemTotal,
     ListTarget,
     OrgMonth,
 )
@@ -140,7 +141,9 @@ def _rollups(scope: Scope) -> QuerySet[Any]:
 def live_warnings(scope: Scope) -> dict[str, int]:
     """Open cases now yellow or red (the deadline scan keeps `Case.warning`; read through
     its index, never from a rollup, because it changes with the date alone)."""
-    qs = Case.objects.filter(scope.org_filter("handling_org")).exclude(warning=Case.Warning.NONE)
+    qs = Case.objects.filter(
+        scope.org_filter("handling_org"), warning__in=[Case.Warning.YELLOW, Case.Warning.RED]
+    )
     if scope.item is not None:
         qs = qs.filter(item_version__item_id=scope.item)
     if scope.since:
@@ -151,6 +154,25 @@ def live_warnings(scope: Scope) -> dict[str, int]:
         qs.values("warning").order_by().annotate(n=Count("pk")).values_list("warning", "n")
     )
     return {"yellow": counts.get(Case.Warning.YELLOW, 0), "red": counts.get(Case.Warning.RED, 0)}
+
+
+def live_warnings_by_month(scope: Scope) -> dict[str, dict[str, int]]:
+    """`live_warnings` per month of receipt ("YYYY-MM"), in one query: what a node reports
+    to the region beside its monthly counters (decision 293)."""
+    qs = Case.objects.filter(
+        scope.org_filter("handling_org"), warning__in=[Case.Warning.YELLOW, Case.Warning.RED]
+    )
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"yellow": 0, "red": 0})
+    for month, warning, n in (
+        qs.annotate(m=TruncMonth("submitted_at"))
+        .values("m", "warning")
+        .order_by()
+        .annotate(n=Count("pk"))
+        .values_list("m", "warning", "n")
+    ):
+        if month is not None:
+            out[f"{month:%Y-%m}"][warning] = n
+    return dict(out)
 
 
 def percentiles(scope: Scope, points: tuple[int, ...] = (50, 90, 95)) -> dict[int, int | None]:
@@ -218,8 +240,14 @@ def breakdown(scope: Scope, by: str, *, limit: int = 200) -> list[dict[str, Any]
     drill-down link carries."""
     if by not in BREAKDOWNS:
         raise ValueError(by)
+    base: QuerySet[Any]
     if by == "item":
-        base = ItemMonth.objects.filter(scope.rollup_filter())
+        if scope.since is None and scope.until is None:
+            # All months: the all-time item totals, a row per (organisation, item) instead
+            # of one per month too (decision 291).
+            base = ItemTotal.objects.filter(scope.rollup_filter())
+        else:
+            base = ItemMonth.objects.filter(scope.rollup_filter())
         if scope.item is not None:
             base = base.filter(item_id=scope.item)
     else:
@@ -328,15 +356,16 @@ def item_names(ids: list[int]) -> dict[int, str]:
 
 
 def licence_figures(scope: Scope) -> dict[str, Any]:
-    """Licences issued in the scope and period, and the 入库 rate of approved cases whose
-    result is a licence (cases.selectors.licence_coverage)."""
+    """Licences issued in the scope and period, and the 入库 rate of the approved cases whose
+    result is a licence, from the rollups (the facts' `licence_cases` and `in_library`,
+    the same rule as `cases.selectors.licence_coverage`; decision 292)."""
     issued = Licence.objects.filter(
         scope.org_filter("issuer"), scope.time_filter("issued_at")
     ).count()
-    orgs = Organisation.objects.filter(scope.organisations_q())
-    rows = licence_coverage(orgs)
-    approved = sum(r.approved for r in rows)
-    with_licence = sum(r.with_licence for r in rows)
+    sums = _rollups(scope).aggregate(
+        approved=Sum("licence_cases", default=0), with_licence=Sum("in_library", default=0)
+    )
+    approved, with_licence = sums["approved"], sums["with_licence"]
     return {
         "issued": issued,
         "approved_licence_cases": approved,
