@@ -32,7 +32,7 @@ from typing import Any
 
 # The shape of the facts and rollups: bump it when a rebuild must run again over the same
 # cases (a new fact or counter).
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 BOOKKEEPING = "supervision_facts"
 SUPERVISOR_USERNAME = "bench-supervisor"
 
@@ -118,14 +118,15 @@ def supervisor_cookie() -> str:
 
 def _counts() -> dict[str, int]:
     from cases.models import Case
-    from supervision.models import CaseFact, ItemMonth, ItemTotal, OrgMonth
+    from supervision.models import CaseFact, ItemMonth, ItemTotal, OrgMonth, OrgTotal
 
     return {
         "cases": Case.objects.count(),
         "facts": CaseFact.objects.count(),
         "rollup_rows": OrgMonth.objects.count()
         + ItemMonth.objects.count()
-        + ItemTotal.objects.count(),
+        + ItemTotal.objects.count()
+        + OrgTotal.objects.count(),
     }
 
 

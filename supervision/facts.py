@@ -36,6 +36,7 @@ from supervision.models import (
     ItemMonth,
     ItemTotal,
     OrgMonth,
+    OrgTotal,
 )
 
 BATCH = 2000
@@ -190,7 +191,7 @@ def rollup(pairs: set[tuple[dt.date, int]]) -> None:
         for chunk in _chunks(sorted(orgs), 500):
             marks = ", ".join(["%s"] * len(chunk))
             sql.write_rollups(f"f.month = %s AND f.organisation_id IN ({marks})", [month, *chunk])
-    sql.write_item_totals(sorted({org for _, org in pairs}))
+    sql.write_totals(sorted({org for _, org in pairs}))
 
 
 def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
@@ -252,6 +253,7 @@ def rebuild(chunk: int = REBUILD_CHUNK) -> int:
     with transaction.atomic():
         DirtyCase.objects.all().delete()
         ItemTotal.objects.all().delete()
+        OrgTotal.objects.all().delete()
         HandlingDays.objects.all().delete()
         ItemMonth.objects.all().delete()
         OrgMonth.objects.all().delete()
@@ -267,7 +269,7 @@ def rebuild(chunk: int = REBUILD_CHUNK) -> int:
                 total += sql.write_facts(first, first + chunk)
         with transaction.atomic():
             sql.write_rollups()
-            sql.write_item_totals()
+            sql.write_totals()
     finally:
         sql.drop_helpers()
     return total

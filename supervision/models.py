@@ -201,6 +201,30 @@ class ItemMonth(Counters):
         return f"{self.month:%Y-%m} {self.item_id}"
 
 
+class OrgTotal(Counters):
+    """Rollup: one organisation's cases by scope and mode, all months together — what a
+    view without a period sums (its summary and its breakdowns but the months) instead of
+    every organisation-month (decision 291). Rebuilt from `OrgMonth` for the
+    organisations a refresh touched."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="业务属地", on_delete=models.PROTECT, related_name="+"
+    )
+    scope = models.CharField("通办范围", max_length=16, choices=SCOPE_CHOICES, blank=True)
+    mode = models.CharField("业务模式", max_length=16, choices=MODE_CHOICES)
+    # The organisation's division code when the row was written (decision 254).
+    division_code = models.CharField("区划代码", max_length=12, default="")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "机构累计汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "scope", "mode"], name="org_total_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.scope} {self.mode}"
+
+
 class ItemTotal(Counters):
     """Rollup: one item's cases handled by one organisation, all months together — what
     chooses the busiest items of a view without a period without grouping every

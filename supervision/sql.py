@@ -11,7 +11,7 @@ PostgreSQL and on SQLite alike (decision 290).
   `facts.facts_of` computes the same row in Python for the incremental path; a test holds
   the two equal over generated cases.
 - `write_rollups(where)` rebuilds `OrgMonth`, `ItemMonth` and `HandlingDays` from the facts
-  matching `where`, and `write_item_totals(orgs)` the all-time `ItemTotal` of
+  matching `where`, and `write_totals(orgs)` the all-time `OrgTotal` and `ItemTotal` of
   organisations: both paths (the incremental refresh and the rebuild) call them.
 """
 
@@ -38,6 +38,7 @@ from supervision.models import (
     ItemMonth,
     ItemTotal,
     OrgMonth,
+    OrgTotal,
 )
 
 STOP_TABLE = "supervision_stop"
@@ -358,11 +359,10 @@ def write_rollups(where: str = "1 = 1", params: Iterable[Any] = ()) -> None:
         )
 
 
-def write_item_totals(organisations: list[int] | None = None) -> None:
-    """Rebuild the all-time `ItemTotal` rows of the given organisations (every one when
-    None) from their `ItemMonth` rows: the busiest items of a scope without a period are
-    chosen from these (decision 291)."""
-    total, month = _q(ItemTotal._meta.db_table), _q(ItemMonth._meta.db_table)
+def write_totals(organisations: list[int] | None = None) -> None:
+    """Rebuild the all-time `OrgTotal` and `ItemTotal` rows of the given organisations
+    (every one when None) from their monthly rows: a view without a period reads these
+    (decision 291)."""
     org, division = Organisation._meta.db_table, Division._meta.db_table
     counters = ", ".join(COUNTER_FIELDS)
     sums = ", ".join(f"SUM(m.{name})" for name in COUNTER_FIELDS)
@@ -371,20 +371,28 @@ def write_item_totals(organisations: list[int] | None = None) -> None:
         if organisations is None
         else [organisations[i : i + 500] for i in range(0, len(organisations), 500)]
     )
+    targets = [
+        (OrgTotal, OrgMonth, ["scope", "mode"]),
+        (ItemTotal, ItemMonth, ["item_id"]),
+    ]
     with connection.cursor() as cursor:
         for chunk in chunks:
-            if chunk is None:
-                where, params = "1 = 1", []
-                cursor.execute(f"DELETE FROM {total}")
-            else:
-                marks = ", ".join(["%s"] * len(chunk))
-                where, params = f"m.organisation_id IN ({marks})", chunk
-                cursor.execute(f"DELETE FROM {total} WHERE organisation_id IN ({marks})", chunk)
-            cursor.execute(
-                f"INSERT INTO {total} (organisation_id, item_id, division_code, {counters})"
-                f" SELECT m.organisation_id, m.item_id, d.code, {sums} FROM {month} m"
-                f" JOIN {org} o ON o.id = m.organisation_id JOIN {division} d"
-                f" ON d.id = o.division_id WHERE {where}"
-                " GROUP BY m.organisation_id, m.item_id, d.code",
-                params,
-            )
+            for total_model, month_model, keys in targets:
+                total, month = _q(total_model._meta.db_table), _q(month_model._meta.db_table)
+                if chunk is None:
+                    where, params = "1 = 1", []
+                    cursor.execute(f"DELETE FROM {total}")
+                else:
+                    marks = ", ".join(["%s"] * len(chunk))
+                    where, params = f"m.organisation_id IN ({marks})", chunk
+                    cursor.execute(f"DELETE FROM {total} WHERE organisation_id IN ({marks})", chunk)
+                columns = ", ".join(keys)
+                grouped = ", ".join(f"m.{k}" for k in keys)
+                cursor.execute(
+                    f"INSERT INTO {total} (organisation_id, {columns}, division_code, {counters})"
+                    f" SELECT m.organisation_id, {grouped}, d.code, {sums} FROM {month} m"
+                    f" JOIN {org} o ON o.id = m.organisation_id JOIN {division} d"
+                    f" ON d.id = o.division_id WHERE {where}"
+                    f" GROUP BY m.organisation_id, {grouped}, d.code",
+                    params,
+                )

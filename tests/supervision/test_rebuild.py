@@ -16,9 +16,9 @@ from cases.models import Case
 from cases.selectors import licence_coverage
 from core.models import Organisation
 from supervision import facts, figures, selectors
-from supervision.models import CaseFact, HandlingDays, ItemMonth, ItemTotal, OrgMonth
+from supervision.models import CaseFact, HandlingDays, ItemMonth, ItemTotal, OrgMonth, OrgTotal
 
-ROLLUPS = [OrgMonth, ItemMonth, HandlingDays, ItemTotal]
+ROLLUPS = [OrgMonth, ItemMonth, HandlingDays, ItemTotal, OrgTotal]
 
 
 def _snapshot() -> dict[str, Any]:
@@ -65,7 +65,7 @@ def test_rebuild_equals_the_incremental_path(province, monkeypatch):
     assert rebuilt == incremental
 
 
-def test_item_totals_answer_the_busiest_items_like_the_months(province):
+def test_totals_answer_like_the_months(province):
     p = province
     for version in (p.item, p.item, p.water_item, p.shenyang_item):
         p.submitted(version)
@@ -77,6 +77,12 @@ def test_item_totals_answer_the_busiest_items_like_the_months(province):
     by_months = figures.breakdown(scope.narrowed(since=this_month, until=this_month), "item")
     assert all_time == by_months
     assert [r["received"] for r in all_time] == [2, 1, 1]
+    # The organisation totals answer the period-less summary and breakdowns the same way.
+    assert OrgTotal.objects.count() == 3
+    period = scope.narrowed(since=this_month, until=this_month)
+    assert figures.summary(scope) == figures.summary(period)
+    for by in ("organisation", "division", "scope", "mode", "month"):
+        assert figures.breakdown(scope, by) == figures.breakdown(period, by), by
     # A refresh keeps the totals of the organisations it touched.
     p.submitted(p.water_item)
     facts.refresh()
