@@ -25,13 +25,14 @@ from cases.models import Case, CaseEvent, CaseMaterial, Commitment
 from cases.workflow import definition_of
 from catalog.models import ItemVersion
 from core import clock
-from core.models import ClockState, LimitUnit
+from core.models import ClockState, LimitUnit, Organisation
 from core.process import Transition
 from licences.models import Licence
 from supervision import sql
 from supervision.models import (
     CaseFact,
     DirtyCase,
+    DivisionMonth,
     HandlingDays,
     ItemMonth,
     ItemTotal,
@@ -192,6 +193,12 @@ def rollup(pairs: set[tuple[dt.date, int]]) -> None:
             marks = ", ".join(["%s"] * len(chunk))
             sql.write_rollups(f"f.month = %s AND f.organisation_id IN ({marks})", [month, *chunk])
     sql.write_totals(sorted({org for _, org in pairs}))
+    codes = dict(
+        Organisation.objects.filter(pk__in={org for _, org in pairs}).values_list(
+            "pk", "division__code"
+        )
+    )
+    sql.write_division_months(sorted({(month, codes[org]) for month, org in pairs}))
 
 
 def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
@@ -253,6 +260,7 @@ def rebuild(chunk: int = REBUILD_CHUNK) -> int:
     with transaction.atomic():
         DirtyCase.objects.all().delete()
         ItemTotal.objects.all().delete()
+        DivisionMonth.objects.all().delete()
         OrgTotal.objects.all().delete()
         HandlingDays.objects.all().delete()
         ItemMonth.objects.all().delete()
@@ -270,6 +278,7 @@ def rebuild(chunk: int = REBUILD_CHUNK) -> int:
         with transaction.atomic():
             sql.write_rollups()
             sql.write_totals()
+            sql.write_division_months()
     finally:
         sql.drop_helpers()
     return total

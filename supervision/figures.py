@@ -31,6 +31,7 @@ from sharing import selectors as sharing_selectors
 from supervision.models import (
     COUNTER_FIELDS,
     CaseFact,
+    DivisionMonth,
     HandlingDays,
     ItemMonth,
     ItemTotal,
@@ -70,6 +71,15 @@ class Scope:
             q &= Q(division_code__startswith=self.prefix)
         if self.organisations is not None:
             q &= Q(**{f"{org_field}_id__in": self.organisations})
+        if self.since:
+            q &= Q(month__gte=self.since)
+        if self.until:
+            q &= Q(month__lte=self.until)
+        return q
+
+    def division_filter(self) -> Q:
+        """On rollups by division (no organisation): the prefix and the months."""
+        q = Q(division_code__startswith=self.prefix) if self.prefix else Q()
         if self.since:
             q &= Q(month__gte=self.since)
         if self.until:
@@ -272,7 +282,12 @@ def breakdown(scope: Scope, by: str, *, limit: int = 200) -> list[dict[str, Any]
     else:
         base = _rollups(scope)
     if by == "month" and scope.item is None:
-        base = OrgMonth.objects.filter(scope.rollup_filter())  # months need the months
+        # Months need the months: a division's view sums the division months, a view of
+        # organisations (or of this node's own, for the region) their months.
+        if scope.organisations is None and not scope.local:
+            base = DivisionMonth.objects.filter(scope.division_filter())
+        else:
+            base = OrgMonth.objects.filter(scope.rollup_filter())
     if by == "division":
         by_division: list[dict[str, Any]] = [
             cast(dict[str, Any], r)

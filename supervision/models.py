@@ -225,6 +225,25 @@ class OrgTotal(Counters):
         return f"{self.organisation_id} {self.scope} {self.mode}"
 
 
+class DivisionMonth(Counters):
+    """Rollup: the cases of one month received by the organisations of one division, all
+    organisations, scopes and modes together — the month trend of a province's or a city's
+    view (a few thousand rows instead of every organisation-month; decision 291). Rebuilt
+    from `OrgMonth` for the (month, division) pairs a refresh touched."""
+
+    month = models.DateField("月份")
+    division_code = models.CharField("区划代码", max_length=12)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "区划月度汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["month", "division_code"], name="division_month_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.division_code}"
+
+
 class ItemTotal(Counters):
     """Rollup: one item's cases handled by one organisation, all months together — what
     chooses the busiest items of a view without a period without grouping every

@@ -34,6 +34,7 @@ from licences.models import Licence
 from supervision.models import (
     COUNTER_FIELDS,
     CaseFact,
+    DivisionMonth,
     HandlingDays,
     ItemMonth,
     ItemTotal,
@@ -396,3 +397,28 @@ def write_totals(organisations: list[int] | None = None) -> None:
                     f" GROUP BY m.organisation_id, {grouped}, d.code",
                     params,
                 )
+
+
+def write_division_months(pairs: list[tuple[dt.date, str]] | None = None) -> None:
+    """Rebuild the `DivisionMonth` rows of the given (month, division code) pairs (every
+    one when None) from `OrgMonth`."""
+    target, source = _q(DivisionMonth._meta.db_table), _q(OrgMonth._meta.db_table)
+    counters = ", ".join(COUNTER_FIELDS)
+    sums = ", ".join(f"SUM(m.{name})" for name in COUNTER_FIELDS)
+    insert = (
+        f"INSERT INTO {target} (month, division_code, {counters})"
+        f" SELECT m.month, m.division_code, {sums} FROM {source} m WHERE %s"
+        " GROUP BY m.month, m.division_code"
+    )
+    with connection.cursor() as cursor:
+        if pairs is None:
+            cursor.execute(f"DELETE FROM {target}")
+            cursor.execute(insert.replace("%s", "1 = 1"))
+            return
+        for month, code in pairs:
+            cursor.execute(
+                f"DELETE FROM {target} WHERE month = %s AND division_code = %s", [month, code]
+            )
+            cursor.execute(
+                insert.replace("%s", "m.month = %s AND m.division_code = %s"), [month, code]
+            )

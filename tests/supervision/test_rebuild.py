@@ -16,9 +16,17 @@ from cases.models import Case
 from cases.selectors import licence_coverage
 from core.models import Organisation
 from supervision import facts, figures, selectors
-from supervision.models import CaseFact, HandlingDays, ItemMonth, ItemTotal, OrgMonth, OrgTotal
+from supervision.models import (
+    CaseFact,
+    DivisionMonth,
+    HandlingDays,
+    ItemMonth,
+    ItemTotal,
+    OrgMonth,
+    OrgTotal,
+)
 
-ROLLUPS = [OrgMonth, ItemMonth, HandlingDays, ItemTotal, OrgTotal]
+ROLLUPS = [OrgMonth, ItemMonth, HandlingDays, ItemTotal, OrgTotal, DivisionMonth]
 
 
 def _snapshot() -> dict[str, Any]:
@@ -83,6 +91,12 @@ def test_totals_answer_like_the_months(province):
     assert figures.summary(scope) == figures.summary(period)
     for by in ("organisation", "division", "scope", "mode", "month"):
         assert figures.breakdown(scope, by) == figures.breakdown(period, by), by
+    # The month trend of a division's view from the division months, equal to the
+    # organisation months of a view of organisations.
+    assert DivisionMonth.objects.count() == 2  # 大连, 沈阳
+    orgs = scope.narrowed(organisations=(p.dalian.pk, p.dalian_water.pk, p.shenyang.pk))
+    assert figures.breakdown(scope, "month") == figures.breakdown(orgs, "month")
+    assert figures.breakdown(scope, "month")[0]["received"] == 4
     # A refresh keeps the totals of the organisations it touched.
     p.submitted(p.water_item)
     facts.refresh()
