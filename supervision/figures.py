@@ -171,6 +171,14 @@ def _warned(scope: Scope) -> tuple[QuerySet[Case], set[int]]:
     return qs, orgs
 
 
+def _months(scope: Scope) -> QuerySet[Any]:
+    """Months need the months: a division's view sums the division months, a view of
+    organisations (or of this node's own, for the region) their organisation months."""
+    if scope.organisations is None and not scope.local:
+        return DivisionMonth.objects.filter(scope.division_filter())
+    return OrgMonth.objects.filter(scope.rollup_filter())
+
+
 def live_warnings(scope: Scope) -> dict[str, int]:
     """Open cases now yellow or red (the deadline scan keeps `Case.warning`; read through
     its index, never from a rollup, because it changes with the date alone)."""
@@ -282,12 +290,7 @@ def breakdown(scope: Scope, by: str, *, limit: int = 200) -> list[dict[str, Any]
     else:
         base = _rollups(scope)
     if by == "month" and scope.item is None:
-        # Months need the months: a division's view sums the division months, a view of
-        # organisations (or of this node's own, for the region) their months.
-        if scope.organisations is None and not scope.local:
-            base = DivisionMonth.objects.filter(scope.division_filter())
-        else:
-            base = OrgMonth.objects.filter(scope.rollup_filter())
+        base = _months(scope)
     if by == "division":
         by_division: list[dict[str, Any]] = [
             cast(dict[str, Any], r)
