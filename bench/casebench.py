@@ -25,25 +25,18 @@ import asyncio
 import itertools
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 from bench.client import Connection
 from bench.load import run
+from bench.serve import OUT, PY, ROOT, gunicorn
 from bench.stats import Recorder
 
 # The version of the generated cases (bench/cases.py): bump it when a case's shape changes.
 DATASET_VERSION = 1
-ROOT = Path(__file__).resolve().parent.parent
-PY = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
-OUT = ROOT / "var" / "bench"
 
 
 def log(message: str) -> None:
@@ -97,27 +90,6 @@ def ensure_dataset(
     return url, json.loads(fixture.read_text())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_up(port: int, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}/api/v1/calendar/deadline?start=2026-12-01&days=1"
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the server did not answer in time")
-
-
 class Pages:
     """The two scenarios' operations, signed in with the clerk's session cookie."""
 
@@ -152,39 +124,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         host="127.0.0.1",
     )
     env["DATABASE_URL"] = url
-    subprocess.run(
-        [PY, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, cwd=ROOT, check=True
-    )
-    port = _free_port()
-    OUT.mkdir(parents=True, exist_ok=True)
-    with (OUT / "gunicorn-cases.log").open("wb") as logfile:
-        server = subprocess.Popen(
-            [
-                GUNICORN,
-                "tongban.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(args.threads),
-                "--keep-alive",
-                "30",
-                "--timeout",
-                "120",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_up(port, server)
+    with gunicorn(
+        env, workers=args.workers, threads=args.threads, log="gunicorn-cases.log"
+    ) as port:
         pages = Pages(fixture)
         results: dict[str, Any] = {}
         for name, operation in (("inbox", pages.inbox), ("case_page", pages.case_page)):
@@ -200,15 +142,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             )
             s = results[name]
             log(f"  p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, errors {s['errors']}")
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
     results["dataset"] = {
         "database": url.rsplit("/", 1)[1],
         "version": DATASET_VERSION,

@@ -85,7 +85,7 @@ def _require_postgresql() -> None:
         raise RuntimeError("生成办件需要 PostgreSQL（generate_series 与集合式写入）")
 
 
-def _ensure_bookkeeping() -> None:
+def ensure_bookkeeping() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS bench_dataset ("
@@ -97,7 +97,7 @@ def _ensure_bookkeeping() -> None:
 def recorded() -> tuple[int, int, float]:
     """(generator version, cases made, seconds spent) as recorded; (0, 0, 0) if none."""
     _require_postgresql()
-    _ensure_bookkeeping()
+    ensure_bookkeeping()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT version, total, seconds FROM bench_dataset WHERE name = %s", [DATASET]

@@ -101,6 +101,21 @@ class _Window:
         return tuple(sorted(y for y in years if y not in self.published))
 
 
+def working_days_in(
+    first: dt.date, last: dt.date, division: Division | str | None = None
+) -> list[dt.date]:
+    """Every working day from `first` to `last` (inclusive) for `division`'s province, read
+    in two queries (a set-based count of working days joins these, supervision/sql.py)."""
+    window = _Window(province_code_of(division), first, last)
+    days = []
+    current = first
+    while current <= last:
+        if window.is_working_day(current):
+            days.append(current)
+        current += dt.timedelta(days=1)
+    return days
+
+
 def is_working_day(day: dt.date, division: Division | str | None = None) -> bool:
     return _Window(province_code_of(division), day, day).is_working_day(day)
 

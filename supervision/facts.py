@@ -6,7 +6,8 @@ transaction of the change: a refused change marks nothing). The scheduled job
 the rollup rows of each (month, organisation) pair they touched, old and new — so the
 work per refresh is proportional to what changed, never to the number of cases.
 `rebuild` does the same for every case (first install, data loaded outside the services,
-`manage.py rebuild_figures`).
+`manage.py rebuild_figures`), set-based in SQL (supervision/sql.py); the rollups are
+written by the same statements on both paths.
 """
 
 from __future__ import annotations
@@ -14,33 +15,34 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, CaseMaterial, Commitment
 from cases.workflow import definition_of
+from catalog.models import ItemVersion
 from core import clock
 from core.models import ClockState, LimitUnit, Organisation
 from core.process import Transition
+from licences.models import Licence
+from supervision import sql
 from supervision.models import (
-    COUNTER_FIELDS,
     CaseFact,
     DirtyCase,
+    DivisionMonth,
     HandlingDays,
     ItemMonth,
+    ItemTotal,
     OrgMonth,
+    OrgTotal,
 )
 
 BATCH = 2000
-FLAG_FIELDS = [
-    f
-    for f in COUNTER_FIELDS
-    if f
-    not in ("received", "handled", "handling_days", "limit_days", "legal_days", "licence_materials")
-]
+# Case ids per set-based statement of a rebuild (each its own transaction).
+REBUILD_CHUNK = 500_000
 
 
 def mark_dirty(transition: Transition[Case]) -> None:
@@ -112,6 +114,11 @@ def facts_of(ids: Iterable[int]) -> tuple[list[CaseFact], set[int]]:
         .annotate(n=Count("id"))
         .values_list("case_id", "n")
     )
+    in_library = set(
+        Licence.objects.filter(case_number__in=[c.number for c in cases]).values_list(
+            "case_number", flat=True
+        )
+    )
     working = _WorkingDays()
     facts = []
     for case in cases:
@@ -133,6 +140,10 @@ def facts_of(ids: Iterable[int]) -> tuple[list[CaseFact], set[int]]:
                 late = decided_on > case.due_date
             on_time = not late
         kinds = commitments.get(case.pk, {})
+        licence_case = (
+            case.outcome == Case.Outcome.APPROVED
+            and version.result_type == ItemVersion.ResultType.LICENCE
+        )
         facts.append(
             CaseFact(
                 case_id=case.pk,
@@ -163,72 +174,31 @@ def facts_of(ids: Iterable[int]) -> tuple[list[CaseFact], set[int]]:
                 notification_failed=kinds.get(Commitment.Kind.NOTIFICATION)
                 == Commitment.Status.FALSE,
                 licence_materials=by_licence.get(case.pk, 0),
+                licence_cases=licence_case,
+                in_library=licence_case and case.number in in_library,
             )
         )
     return facts, set(ids) - found
 
 
-def _sums() -> dict[str, Any]:
-    """The counters as aggregates over facts, named `s_<counter>` (an annotation may not
-    share a fact field's name)."""
-    sums: dict[str, Any] = {"received": Count("case_id")}
-    for name in FLAG_FIELDS:
-        sums[name] = Count("case_id", filter=Q(**{name: True}))
-    sums["handled"] = Count("case_id", filter=Q(handling_days__isnull=False))
-    sums["handling_days"] = Sum("handling_days", default=0)
-    for name in ("limit_days", "legal_days"):
-        sums[name] = Sum(name, filter=Q(decided=True), default=0)
-    sums["licence_materials"] = Sum("licence_materials", default=0)
-    return {f"s_{name}": value for name, value in sums.items()}
-
-
-def _counters(row: dict[str, Any]) -> dict[str, Any]:
-    return {k[2:] if k.startswith("s_") else k: v for k, v in row.items()}
-
-
 def rollup(pairs: set[tuple[dt.date, int]]) -> None:
-    """Rebuild the rollup rows of each (month, organisation) pair from its facts."""
+    """Rebuild the rollup rows of each (month, organisation) pair from its facts (the
+    same set-based statements as `rebuild`, narrowed to the pairs), then the all-time
+    item totals of the organisations touched."""
     by_month: dict[dt.date, set[int]] = defaultdict(set)
     for month, org in pairs:
         by_month[month].add(org)
-    sums = _sums()
     for month, orgs in by_month.items():
         for chunk in _chunks(sorted(orgs), 500):
-            facts = CaseFact.objects.filter(month=month, organisation_id__in=chunk)
-            codes = dict(
-                Organisation.objects.filter(pk__in=chunk).values_list("pk", "division__code")
-            )
-            OrgMonth.objects.filter(month=month, organisation_id__in=chunk).delete()
-            ItemMonth.objects.filter(month=month, organisation_id__in=chunk).delete()
-            HandlingDays.objects.filter(month=month, organisation_id__in=chunk).delete()
-            OrgMonth.objects.bulk_create(
-                OrgMonth(
-                    month=month,
-                    division_code=codes[row["organisation_id"]],
-                    **_counters(cast(dict[str, Any], row)),
-                )
-                for row in facts.values("organisation_id", "scope", "mode")
-                .order_by()
-                .annotate(**sums)
-            )
-            ItemMonth.objects.bulk_create(
-                ItemMonth(
-                    month=month,
-                    division_code=codes[row["organisation_id"]],
-                    **_counters(cast(dict[str, Any], row)),
-                )
-                for row in facts.values("organisation_id", "item_id").order_by().annotate(**sums)
-            )
-            HandlingDays.objects.bulk_create(
-                HandlingDays(
-                    month=month, organisation_id=o, division_code=codes[o], days=d or 0, count=n
-                )
-                for o, d, n in facts.filter(handling_days__isnull=False)
-                .values("organisation_id", "handling_days")
-                .order_by()
-                .annotate(n=Count("case_id"))
-                .values_list("organisation_id", "handling_days", "n")
-            )
+            marks = ", ".join(["%s"] * len(chunk))
+            sql.write_rollups(f"f.month = %s AND f.organisation_id IN ({marks})", [month, *chunk])
+    sql.write_totals(sorted({org for _, org in pairs}))
+    codes = dict(
+        Organisation.objects.filter(pk__in={org for _, org in pairs}).values_list(
+            "pk", "division__code"
+        )
+    )
+    sql.write_division_months(sorted({(month, codes[org]) for month, org in pairs}))
 
 
 def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
@@ -270,32 +240,45 @@ def refresh_job() -> str | None:
     return f"统计刷新：{done} 件" if done else None
 
 
-def rebuild() -> int:
+def stop_actions() -> dict[int, set[str]]:
+    """The actions that stop the clock, per workflow definition in use."""
+    from cases.models import WorkflowDefinition
+
+    out = {}
+    for definition in WorkflowDefinition.objects.filter(
+        pk__in=Case.objects.order_by().values("workflow_id").distinct()
+    ):
+        case = Case(workflow=definition)
+        out[definition.pk] = _stop_actions(case)
+    return out
+
+
+def rebuild(chunk: int = REBUILD_CHUNK) -> int:
     """Every fact and rollup from scratch (first install, data loaded outside the
-    services). Returns the number of cases with facts."""
+    services), set-based: one `INSERT … SELECT` per range of `chunk` case ids, then one per
+    rollup (supervision/sql.py). Returns the number of cases with facts."""
     with transaction.atomic():
-        CaseFact.objects.all().delete()
-        OrgMonth.objects.all().delete()
-        ItemMonth.objects.all().delete()
-        HandlingDays.objects.all().delete()
         DirtyCase.objects.all().delete()
-    pairs: set[tuple[dt.date, int]] = set()
-    last = 0
+        ItemTotal.objects.all().delete()
+        DivisionMonth.objects.all().delete()
+        OrgTotal.objects.all().delete()
+        HandlingDays.objects.all().delete()
+        ItemMonth.objects.all().delete()
+        OrgMonth.objects.all().delete()
+        CaseFact.objects.all().delete()
+    bounds = Case.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return 0
     total = 0
-    while True:
-        ids = list(
-            Case.objects.filter(pk__gt=last, submitted_at__isnull=False)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        if not ids:
-            break
+    sql.prepare_helpers(stop_actions())
+    try:
+        for first in range(bounds["low"] - 1, bounds["high"], chunk):
+            with transaction.atomic():
+                total += sql.write_facts(first, first + chunk)
         with transaction.atomic():
-            facts, _ = facts_of(ids)
-            CaseFact.objects.bulk_create(facts)
-        pairs |= {(f.month, f.organisation_id) for f in facts}
-        total += len(facts)
-        last = ids[-1]
-    with transaction.atomic():
-        rollup(pairs)
+            sql.write_rollups()
+            sql.write_totals()
+            sql.write_division_months()
+    finally:
+        sql.drop_helpers()
     return total

@@ -142,7 +142,11 @@ def region_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "已获取各节点最新汇总")
         return HttpResponseRedirect(reverse("supervision:region"))
-    rows = region.regional_rows()
+    since = selectors.parse_month(request.GET.get("since") or None)
+    until = selectors.parse_month(request.GET.get("until") or None)
+    if since and until and since > until:
+        raise RuleViolation("bad_period", "起始月份不能晚于截止月份")
+    rows = region.regional_rows(since, until)
     chart = {
         "region": {
             "kind": "bar",
@@ -156,5 +160,13 @@ def region_view(request: HttpRequest) -> HttpResponse:
         }
     }
     return render(
-        request, "supervision/region.html", {"rows": rows, "charts": chart, "may_supervise": True}
+        request,
+        "supervision/region.html",
+        {
+            "rows": rows,
+            "charts": chart,
+            "may_supervise": True,
+            "since": request.GET.get("since", ""),
+            "until": request.GET.get("until", ""),
+        },
     )

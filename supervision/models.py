@@ -55,6 +55,8 @@ class Counters(models.Model):
     notification_used = models.PositiveIntegerField("告知承诺", default=0)
     notification_failed = models.PositiveIntegerField("告知承诺核查不实", default=0)
     licence_materials = models.PositiveIntegerField("以证照免提交材料", default=0)
+    licence_cases = models.PositiveIntegerField("应入库（准予且结果为证照）", default=0)
+    in_library = models.PositiveIntegerField("已入库", default=0)
 
     class Meta:
         abstract = True
@@ -67,22 +69,41 @@ class CaseFact(models.Model):
     """What the figures need to know about one submitted case, derived from it alone (no
     personal data: no applicant, no form). Rebuilt whenever the case changes."""
 
+    # Derived rows, written in bulk from the rows they point to: no database-level foreign
+    # keys, whose per-row checks would double a rebuild's time (decision 290).
     case = models.OneToOneField(
-        Case, primary_key=True, on_delete=models.CASCADE, related_name="+", verbose_name="办件"
+        Case,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="办件",
+        db_constraint=False,
     )
     month = models.DateField("收件月份")
     received_on = models.DateField("收件日期")
     organisation = models.ForeignKey(
-        Organisation, verbose_name="业务属地", on_delete=models.PROTECT, related_name="+"
+        Organisation,
+        verbose_name="业务属地",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     # The handling organisation's division code, copied so that a scope's filter needs no
     # join through organisations and divisions (decision 254).
     division_code = models.CharField("区划代码", max_length=12, default="")
     receiving_org = models.ForeignKey(
-        Organisation, verbose_name="收件地", on_delete=models.PROTECT, related_name="+"
+        Organisation,
+        verbose_name="收件地",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     item = models.ForeignKey(
-        ServiceItem, verbose_name="事项", on_delete=models.PROTECT, related_name="+"
+        ServiceItem,
+        verbose_name="事项",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     scope = models.CharField("通办范围", max_length=16, choices=SCOPE_CHOICES, blank=True)
     mode = models.CharField("业务模式", max_length=16, choices=MODE_CHOICES)
@@ -103,6 +124,9 @@ class CaseFact(models.Model):
     notification_used = models.BooleanField(default=False)
     notification_failed = models.BooleanField(default=False)
     licence_materials = models.PositiveSmallIntegerField(default=0)
+    # Approved with a licence as its result, and that licence in the library (decision 292).
+    licence_cases = models.BooleanField(default=False)
+    in_library = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "办件统计事实"
@@ -146,10 +170,18 @@ class ItemMonth(Counters):
 
     month = models.DateField("月份")
     organisation = models.ForeignKey(
-        Organisation, verbose_name="业务属地", on_delete=models.PROTECT, related_name="+"
+        Organisation,
+        verbose_name="业务属地",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     item = models.ForeignKey(
-        ServiceItem, verbose_name="事项", on_delete=models.PROTECT, related_name="+"
+        ServiceItem,
+        verbose_name="事项",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
 
     # The handling organisation's division code, copied so that a scope's filter needs no
@@ -167,6 +199,85 @@ class ItemMonth(Counters):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.item_id}"
+
+
+class OrgTotal(Counters):
+    """Rollup: one organisation's cases by scope and mode, all months together — what a
+    view without a period sums (its summary and its breakdowns but the months) instead of
+    every organisation-month (decision 291). Rebuilt from `OrgMonth` for the
+    organisations a refresh touched."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="业务属地", on_delete=models.PROTECT, related_name="+"
+    )
+    scope = models.CharField("通办范围", max_length=16, choices=SCOPE_CHOICES, blank=True)
+    mode = models.CharField("业务模式", max_length=16, choices=MODE_CHOICES)
+    # The organisation's division code when the row was written (decision 254).
+    division_code = models.CharField("区划代码", max_length=12, default="")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "机构累计汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "scope", "mode"], name="org_total_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.scope} {self.mode}"
+
+
+class DivisionMonth(Counters):
+    """Rollup: the cases of one month received by the organisations of one division, all
+    organisations, scopes and modes together — the month trend of a province's or a city's
+    view (a few thousand rows instead of every organisation-month; decision 291). Rebuilt
+    from `OrgMonth` for the (month, division) pairs a refresh touched."""
+
+    month = models.DateField("月份")
+    division_code = models.CharField("区划代码", max_length=12)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "区划月度汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["month", "division_code"], name="division_month_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.division_code}"
+
+
+class ItemTotal(Counters):
+    """Rollup: one item's cases handled by one organisation, all months together — what
+    chooses the busiest items of a view without a period without grouping every
+    item-month (decision 291). Rebuilt from `ItemMonth` for the organisations a refresh
+    touched."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name="业务属地",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+    item = models.ForeignKey(
+        ServiceItem,
+        verbose_name="事项",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+    # The organisation's division code when the row was written (decision 254).
+    division_code = models.CharField("区划代码", max_length=12, default="")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "事项累计汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "item"], name="item_total_once")
+        ]
+        indexes = [
+            models.Index(fields=["division_code", "-received"], name="item_total_busiest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.item_id}: {self.received}"
 
 
 class HandlingDays(models.Model):
@@ -449,3 +560,24 @@ class RegionalFigures(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RegionalMonth(Counters):
+    """One member node's aggregates for one month of receipt, as it answered
+    `supervision.figures` — counters and the open cases now red or yellow, never a case or
+    a person — so that the regional page can sum any period (decision 293)."""
+
+    node = models.CharField("节点", max_length=32)
+    month = models.DateField("月份")
+    red = models.PositiveIntegerField("超期未办结", default=0)
+    yellow = models.PositiveIntegerField("临近期限", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "区域月度汇总"
+        ordering = ["node", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "month"], name="regional_month_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node} {self.month:%Y-%m}"

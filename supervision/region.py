@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,13 +27,15 @@ from federation import directory, registry, services
 from federation.directory import DirectoryUnavailable
 from supervision import figures
 from supervision.figures import Scope
-from supervision.models import COUNTER_FIELDS, RegionalFigures
+from supervision.models import COUNTER_FIELDS, RegionalFigures, RegionalMonth
 
 log = logging.getLogger(__name__)
 
 FIGURES_QUERY = "supervision.figures"
 REGION_EVERY_SECONDS = 600
 MONTH = r"^\d{4}-\d{2}$"
+# What a member's monthly row keeps: the rollup counters and its open cases red or yellow.
+MONTH_FIELDS = [*COUNTER_FIELDS, "red", "yellow"]
 
 
 class FiguresQuestion(BaseModel):
@@ -56,6 +60,7 @@ def node_figures(since: str | None = None, until: str | None = None) -> dict[str
     other members'), in counts only."""
     scope = Scope(local=True, since=_month(since), until=_month(until))
     summary = figures.summary(scope)
+    warnings = figures.live_warnings_by_month(scope)
     return {
         "node": settings.NODE_ID,
         "generated_at": timezone.now().isoformat(),
@@ -74,7 +79,10 @@ def node_figures(since: str | None = None, until: str | None = None) -> dict[str
             {"key": r["key"], "label": r["label"], **_counts(r)}
             for r in figures.breakdown(scope, "mode")
         ],
-        "by_month": [{"key": r["key"], **_counts(r)} for r in figures.breakdown(scope, "month")],
+        "by_month": [
+            {"key": r["key"], **_counts(r), **warnings.get(r["key"], {"red": 0, "yellow": 0})}
+            for r in figures.breakdown(scope, "month")
+        ],
         "by_division": [
             {"key": r["key"], "label": r["label"], **_counts(r)}
             for r in figures.breakdown(scope, "division")
@@ -89,6 +97,7 @@ def answer_figures(message: registry.Message, payload: FiguresQuestion) -> dict[
     return node_figures(payload.since, payload.until)
 
 
+@transaction.atomic
 def _store(
     node: str, name: str, division: str, answer: dict[str, Any] | None, error: str = ""
 ) -> RegionalFigures:
@@ -99,8 +108,31 @@ def _store(
     row.name, row.division, row.attempted_at, row.last_error = name, division, now, error[:500]
     if answer is not None:
         row.figures, row.fetched_at = answer, now
+        _keep_months(node, answer)
     row.save()
     return row
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _keep_months(node: str, answer: dict[str, Any]) -> None:
+    """Replace the node's monthly rows with its answer's `by_month`: the known counters of
+    each well-formed month, nothing else (decision 293)."""
+    rows = []
+    for entry in answer.get("by_month") or []:
+        if not isinstance(entry, dict):
+            continue
+        try:
+            month = dt.datetime.strptime(str(entry.get("key")), "%Y-%m").date()
+        except ValueError:
+            continue
+        rows.append(
+            RegionalMonth(node=node, month=month, **{f: _count(entry.get(f)) for f in MONTH_FIELDS})
+        )
+    RegionalMonth.objects.filter(node=node).delete()
+    RegionalMonth.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def sync_region() -> list[RegionalFigures]:
@@ -160,33 +192,49 @@ def sync_job() -> str | None:
     )
 
 
-def regional_rows() -> list[dict[str, Any]]:
-    """The stored answers as table rows, one per node, and the region's total."""
-    rows = []
-    total = {k: 0 for k in ("received", "accepted", "decided", "on_time", "late", "red", "open")}
-    for r in RegionalFigures.objects.all():
-        s = r.figures.get("summary", {})
-        row = {
-            "node": r.node,
-            "name": r.name,
-            "fetched_at": r.fetched_at,
-            "error": r.last_error,
-            **{k: s.get(k) for k in total},
-            "on_time_rate": s.get("on_time_rate"),
-            "mean_days": s.get("mean_days"),
-        }
-        for k in total:
-            total[k] += s.get(k) or 0
-        rows.append(row)
-    decided = total["decided"]
-    total_row = {
-        "node": "",
-        "name": "区域合计",
-        **total,
-        "on_time_rate": round(100.0 * total["on_time"] / decided, 1) if decided else None,
-        "mean_days": None,
+TOTALS = ("received", "accepted", "decided", "on_time", "late", "red", "open")
+
+
+def _row(sums: dict[str, Any]) -> dict[str, Any]:
+    values = {f: sums.get(f) or 0 for f in MONTH_FIELDS}
+    decided, handled = values["decided"], values["handled"]
+    return {
+        **{k: values[k] for k in TOTALS if k in values},
+        "open": values["received"] - values["finished"],
+        "on_time_rate": round(100.0 * values["on_time"] / decided, 1) if decided else None,
+        "mean_days": round(values["handling_days"] / handled, 1) if handled else None,
+        "sums": values,
     }
-    return rows + ([total_row] if rows else [])
+
+
+def regional_rows(
+    since: dt.date | None = None, until: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Each member's aggregates over the months of receipt from `since` to `until`
+    (inclusive; all months when not given), summed from its monthly rows in one query, and
+    the region's total."""
+    months = RegionalMonth.objects.all()
+    if since:
+        months = months.filter(month__gte=since)
+    if until:
+        months = months.filter(month__lte=until)
+    sums: dict[str, dict[str, Any]] = {
+        cast(dict[str, Any], r)["node"]: cast(dict[str, Any], r)
+        for r in months.values("node").order_by().annotate(**{f: Sum(f) for f in MONTH_FIELDS})
+    }
+    rows = []
+    total = {f: 0 for f in MONTH_FIELDS}
+    for r in RegionalFigures.objects.all():
+        node_sums = sums.get(r.node, {})
+        for f in MONTH_FIELDS:
+            total[f] += node_sums.get(f) or 0
+        rows.append(
+            {"node": r.node, "name": r.name, "fetched_at": r.fetched_at, "error": r.last_error}
+            | _row(node_sums)
+        )
+    if not rows:
+        return []
+    return [*rows, {"node": "", "name": "区域合计"} | _row(total)]
 
 
 def register() -> None:

@@ -4,6 +4,7 @@ only — no case number, no applicant crosses a node."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from typing import Any
 
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from federation import services
 from federation.services import FederationUnavailable
 from supervision import facts, region
-from supervision.models import RegionalFigures
+from supervision.models import RegionalFigures, RegionalMonth
 from tests.federation.conftest import federation  # noqa: F401 - the signed test directory
 from tests.federation.support import ForeignNode
 from tests.portal.html import text
@@ -71,6 +72,13 @@ def test_regional_view_shows_four_nodes(client, province, region_members, monkey
             "decided": 5 * n,
             "on_time": 5 * n,
         }
+        # Its months: 2026-10 and 2026-11, and one malformed entry that is not kept.
+        answer["by_month"] = [
+            {"key": "2026-10", "received": 4 * n, "decided": 2 * n, "on_time": 2 * n},
+            {"key": "2026-11", "received": 6 * n, "decided": 3 * n, "on_time": 3 * n, "red": n},
+            {"key": "not-a-month", "received": 1000},
+            {"key": "2026-12", "received": "many", "applicant": "某人"},
+        ]
         answers[node] = answer
     # A member that sends more than aggregates: the extra is not kept.
     answers["neimenggu"]["cases"] = [{"number": "X-1", "applicant": "某人"}]
@@ -86,6 +94,16 @@ def test_regional_view_shows_four_nodes(client, province, region_members, monkey
         assert name in page
     total = region.regional_rows()[-1]
     assert total["received"] == 2 + 10 + 20 + 30 and total["decided"] == 1 + 5 + 10 + 15
+    # A period: the members' monthly rows of those months only.
+    november = region.regional_rows(dt.date(2026, 11, 1), dt.date(2026, 11, 1))
+    assert [r["received"] for r in november] == [18, 0, 6, 12, 36]  # 内蒙古, 辽宁, 吉林, 黑龙江
+    assert november[-1]["red"] == 1 + 2 + 3
+    assert RegionalMonth.objects.filter(node="jilin").count() == 3  # 10, 11 and 12 (0 cases)
+    page = text(client.get("/supervision/region/?since=2026-10&until=2026-10").content)
+    assert "收件月份 2026-10 至 2026-10" in page
+    refused = client.get("/supervision/region/?since=2026-11&until=2026-10")
+    assert refused.status_code == 422 and "起始月份不能晚于截止月份" in text(refused.content)
+    assert client.get("/supervision/region/?since=2026-13").status_code == 422
     # One member down: it keeps its last answer and says so.
     del answers["jilin"]
     client.post("/supervision/region/")
