@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from django.contrib.auth.models import User
 from django.db import connections
@@ -181,13 +182,25 @@ class ScopedCases:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, window: slice) -> list[Case]:
-        if not isinstance(window, slice):
-            raise TypeError("ScopedCases is read a page (a slice) at a time")
-        page = self.keys.order_by(*URGENT_FIRST, "pk")[window]
+    @overload
+    def __getitem__(self, index: int) -> Case: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Case]: ...
+
+    def __getitem__(self, index: int | slice) -> Case | list[Case]:
+        if isinstance(index, int):
+            found = self[index : index + 1] if index >= 0 else []
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        page = self.keys.order_by(*URGENT_FIRST, "pk")[index]
         ids = [row["pk"] for row in page]
-        found = self.rows.in_bulk(ids)
-        return [found[pk] for pk in ids if pk in found]
+        found_by_id = self.rows.in_bulk(ids)
+        return [found_by_id[pk] for pk in ids if pk in found_by_id]
+
+    def __iter__(self) -> Iterator[Case]:
+        return iter(self[:])
 
 
 def scope_totals(user: Actor, roles: list[StaffRole] | None = None) -> dict[str, int]:

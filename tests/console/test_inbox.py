@@ -184,6 +184,9 @@ def test_totals_and_pages_count_each_case_once(client, world, urgent):
     assert cases.count() == 3
     assert [c.number for c in cases[0:3]] == [urgent["red"], urgent["yellow"], urgent["waiting"]]
     assert [c.number for c in cases[1:2]] == [urgent["yellow"]]
+    assert cases[2].number == urgent["waiting"] and len(list(cases)) == len(cases) == 3
+    with pytest.raises(IndexError):
+        cases[3]
     client.force_login(world.reviewer)
     page = " ".join(text(client.get("/console/").content).split())
     assert "3 件办理中" in page and "1 件已超期" in page and "1 件临近期限" in page
