@@ -147,13 +147,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not shared-cache memory: concurrent writers must wait for the lock as they do
     # in production, not fail with "table is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-else:
-    # Server-side binding: psycopg then prepares a statement that a connection has run five
-    # times, and PostgreSQL stops planning it again. The union-scoped case selects spent
-    # more time in planning than in execution over millions of cases (docs/benchmarks.md).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"server_side_binding": True, "prepare_threshold": 5}
-    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
