@@ -187,7 +187,7 @@ def live_warnings(scope: Scope) -> dict[str, int]:
     for org, warning, n in (
         qs.values("handling_org_id", "warning")
         .order_by()
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values_list("handling_org_id", "warning", "n")
     ):
         if org in orgs:
