@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts.models import Role, StaffRole
 from bench.casebench import DATASET_VERSION
 from bench.catalog import BASIC_CODE_PREFIX, generate_items
+from bench.database import vacuum_analyze
 from bench.people import ensure_citizens
 from cases.models import Case, CaseEvent, WorkflowDefinition
 from catalog.models import ItemVersion
@@ -489,9 +490,7 @@ def generate_cases(
         restore_indexes(progress)
     elapsed = seconds + time.perf_counter() - started
     _record(total, elapsed)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE cases_case")
-        cursor.execute("ANALYZE cases_caseevent")
+    vacuum_analyze(Case._meta.db_table, CaseEvent._meta.db_table)
     return Generated(total - have, total, elapsed)
 
 
