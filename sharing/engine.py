@@ -6,6 +6,7 @@ consuming organisation's node hears of a grant or a refusal).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ from sharing.workflow import (
     SYSTEM,
     VOCABULARY,
 )
+
+log = logging.getLogger(__name__)
 
 
 class SharingRequestProcess(Process[SharingRequest]):
@@ -88,8 +91,6 @@ class SharingRequestProcess(Process[SharingRequest]):
     def after(self, transition: Transition[SharingRequest]) -> None:
         """A consumer of another node hears of every change but the grant (which comes
         with its details by `sharing.granted`): queued in the change's transaction."""
-        from sharing.services import tell_consumer_node
-
         tell_consumer_node(transition.process, transition.action.to, transition.note)
 
 
@@ -151,3 +152,35 @@ def current_definition() -> SharingRequestDefinition:
     stored = PROCESS.current("sharing_request")
     assert isinstance(stored, SharingRequestDefinition)
     return stored
+
+
+STATUS_KIND = "sharing.request_status"
+# The states a consumer's node hears of through `sharing.request_status`; a grant comes
+# with its details as `sharing.granted` (exchange.send_grant_notices).
+NOTIFIED_STATES = frozenset({"under_review", "refused", "disputed", "closed_refused", "withdrawn"})
+
+
+def tell_consumer_node(request: SharingRequest, state: str, reason: str = "") -> None:
+    """The consumer's node hears that a request its organisation filed changed state (queued
+    in the outbox in the change's transaction). Only a request filed through the consumer's
+    node (with its reference) is told. A directory that cannot be read does not stop the
+    change: it is logged, and the consumer's copy stays at its last status."""
+    from federation.services import send
+
+    if not request.consumer_node or not request.consumer_reference:
+        return
+    if state not in NOTIFIED_STATES:
+        return
+    payload = {
+        "reference": request.consumer_reference,
+        "request": request.number,
+        "state": state,
+        "resource": request.resource.code,
+        "resource_name": request.resource.name,
+        "consumer_uscc": request.consumer.uscc,
+        "reason": reason[:300],
+    }
+    try:
+        send(request.consumer_node, STATUS_KIND, payload)
+    except RuleViolation as exc:
+        log.warning("status notice %s not sent: %s", request.number, exc.code)

@@ -42,6 +42,7 @@ from sharing.calls import (
     call_grant,
     record_reported_refusal,
 )
+from sharing.engine import STATUS_KIND
 from sharing.models import (
     REMOTE_STATUS_RANK,
     DataResource,
@@ -51,7 +52,6 @@ from sharing.models import (
 )
 from sharing.services import (
     MAX_GRANT_DAYS,
-    STATUS_KIND,
     new_number,
     refuse_secret_scene,
     submit_request,

@@ -231,38 +231,6 @@ def record_refusal(t: Transition[SharingRequest]) -> None:
     t.changed.add("refusal_reason")
 
 
-STATUS_KIND = "sharing.request_status"
-# The states a consumer's node hears of through `sharing.request_status`; a grant comes
-# with its details as `sharing.granted` (exchange.send_grant_notices).
-NOTIFIED_STATES = frozenset({"under_review", "refused", "disputed", "closed_refused", "withdrawn"})
-
-
-def tell_consumer_node(request: SharingRequest, state: str, reason: str = "") -> None:
-    """The consumer's node hears that a request its organisation filed changed state (queued
-    in the outbox in the change's transaction). Only a request filed through the consumer's
-    node (with its reference) is told. A directory that cannot be read does not stop the
-    change: it is logged, and the consumer's copy stays at its last status."""
-    from federation.services import send
-
-    if not request.consumer_node or not request.consumer_reference:
-        return
-    if state not in NOTIFIED_STATES:
-        return
-    payload = {
-        "reference": request.consumer_reference,
-        "request": request.number,
-        "state": state,
-        "resource": request.resource.code,
-        "resource_name": request.resource.name,
-        "consumer_uscc": request.consumer.uscc,
-        "reason": reason[:300],
-    }
-    try:
-        send(request.consumer_node, STATUS_KIND, payload)
-    except RuleViolation as exc:
-        log.warning("status notice %s not sent: %s", request.number, exc.code)
-
-
 def _credential() -> tuple[str, str, str]:
     raw = "tbg_" + secrets.token_urlsafe(32)
     return raw, raw[:12], hashlib.sha256(raw.encode()).hexdigest()
