@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.client import ClientError, Connection, multipart
+from bench.cpu import CpuAccount
 from bench.stats import Recorder, summary
 
 HOST = "127.0.0.1"
@@ -151,7 +152,7 @@ async def run(
     operation: Operation, *, port: int, clients: int, seconds: float, warmup: float
 ) -> dict[str, Any]:
     """Run `clients` loops of `operation` for `warmup` + `seconds`; count what finishes in
-    the last `seconds` (`Recorder`'s window)."""
+    the last `seconds` (`Recorder`'s window), and say where the machine's CPU went in it."""
     begin = time.perf_counter()
     recorder = Recorder(start=begin + warmup, end=begin + warmup + seconds)
 
@@ -171,8 +172,11 @@ async def run(
         finally:
             await conn.close()
 
-    await asyncio.gather(*(client(i) for i in range(clients)))
-    return summary(recorder, elapsed=seconds, clients=clients)
+    with CpuAccount(recorder.start, recorder.end) as account:
+        await asyncio.gather(*(client(i) for i in range(clients)))
+    result = summary(recorder, elapsed=seconds, clients=clients)
+    result["cpu"] = account.result()
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:

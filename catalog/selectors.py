@@ -124,7 +124,14 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
             ),
         )
         if f == ItemFilter(q=f.q, on=f.on):  # nothing but the query narrows the results
-            results.counted = _matching_entries(f.q)
+            entries = _matching_entries(f.q)
+            results.counted = entries
+            own = _own_province("division")
+            rank = ITEM_INDEX.terms(f.q, "")
+            assert rank is not None  # as `fast`
+            results.ranked = entries.order_by(
+                own, *([rank.rank] if rank.rank is not None else []), "code"
+            )
         return results
     # Another day, or a new version took effect and the periodic job has not refreshed its
     # entry yet: the version in force is looked up per match (decision 150).
@@ -137,11 +144,19 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
 
 
 class SearchResults(QuerySet[ItemVersion]):
-    """The versions a search found. Counted on the search table alone when nothing but the
-    query narrows them (`counted`): every entry with a version in force is one result, and
-    the count then needs no probe of the versions table per match (decision 157)."""
+    """The versions a search found. When nothing but the query narrows them:
+
+    - counted on the search table alone (`counted`): every entry with a version in force is
+      one result, and the count then needs no probe of the versions table per match
+      (decision 157);
+    - a page of them (`results[a:b]`, as the API's and the portal's pagers cut) is cut on
+      the search table alone (`ranked`, the entries in the listing's order), and only the
+      page's versions are then read, with what a row shows joined (decision 313). This
+      holds for the queryset as `filter_item_versions` returned it: one derived from it
+      (another filter, order or join) reads the usual way."""
 
     counted: QuerySet[ItemSearchEntry] | None = None
+    ranked: QuerySet[ItemSearchEntry] | None = None
 
     def _clone(self) -> SearchResults:
         clone = cast(SearchResults, super()._clone())  # type: ignore[misc]
@@ -156,6 +171,18 @@ class SearchResults(QuerySet[ItemVersion]):
         if self.counted is not None and not self.query.is_sliced and self._result_cache is None:
             return self.counted.count()
         return super().count()
+
+    def __getitem__(self, k: Any) -> Any:
+        if (
+            isinstance(k, slice)
+            and k.step is None
+            and self.ranked is not None
+            and self._result_cache is None
+        ):
+            ids = list(self.ranked.values_list("version_id", flat=True)[k])
+            rows = {v.pk: v for v in _with_listing_data(ItemVersion.objects.filter(pk__in=ids))}
+            return [rows[pk] for pk in ids if pk in rows]
+        return super().__getitem__(k)
 
 
 def _matching_entries(q: str) -> QuerySet[ItemSearchEntry]:

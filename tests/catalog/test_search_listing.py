@@ -153,3 +153,37 @@ def test_search_counts_on_the_entries_alone_unless_another_filter_narrows(settin
     assert narrowed.count() == 2 == len(list(narrowed))
     assert found.filter(item__organisation=jilin).count() == 2
     assert found.exclude(item__organisation=jilin).count() == 2
+
+
+def test_a_page_is_cut_on_the_entries_then_only_its_versions_are_read(client, settings):
+    # Decision 313: the pagers' slice ranks and cuts the matching entries alone, then
+    # reads the page's versions by id with what a row shows, in the entries' order.
+    settings.NODE_DIVISION = "210000"
+    jilin = builders.organisation("长春市公安局", division="220100")
+    for n in range(7):
+        builders.item(f"户口迁移（第{n}类）", org=jilin if n % 3 == 0 else None)
+    builders.item("户口迁移（未发布）", publish=False)
+    found = selectors.filter_item_versions(selectors.ItemFilter(q="户口迁移"))
+    whole = [v.pk for v in found.all()]  # the usual path: every match joined, then sorted
+    assert len(whole) == 7
+    pages = []
+    for start in (0, 3, 6, 9):
+        results = selectors.filter_item_versions(selectors.ItemFilter(q="户口迁移"))
+        with CaptureQueriesContext(connection) as ctx:
+            page = results[start : start + 3]
+            names = [v.item.organisation.name for v in page]  # joined, no query per row
+        assert len(names) == min(3, max(0, 7 - start))
+        pages += [v.pk for v in page]
+        if page:
+            assert len(ctx.captured_queries) <= 5  # the cut, the rows, their prefetches
+            cut, rows = ctx.captured_queries[0]["sql"], ctx.captured_queries[1]["sql"]
+            assert "catalog_itemsearchentry" in cut and "catalog_itemversion" not in cut
+            assert "catalog_itemsearchentry" not in rows
+    assert pages == whole
+    # A queryset derived from the results reads the usual way, with the same rows.
+    derived = found.select_related("item__organisation")[0:3]
+    assert [v.pk for v in derived] == whole[:3]
+    # The API's pages follow the same order and count.
+    api = client.get("/api/v1/items?q=户口迁移&page_size=3&page=2").json()
+    assert api["count"] == 7
+    assert [row["code"] for row in api["items"]] == [v.item.code for v in found.all()[3:6]]
