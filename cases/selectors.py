@@ -111,6 +111,41 @@ def case_queryset() -> QuerySet[Case]:
     )
 
 
+# What a row of a case listing never shows, and what costs most to read per row: the
+# application form and delivery details (decrypted), the guide's long fields and lists of
+# the item version (JSON), and the workflow's stored JSON (parsed once per process by its
+# checksum, `core.workflow.parse_stored`).
+LISTING_DEFERRED = (
+    "form_data",
+    "delivery_address",
+    "delivery_mobile",
+    "item_version__conditions",
+    "item_version__legal_basis",
+    "item_version__application_channels",
+    "item_version__procedure_steps",
+    "item_version__special_procedures",
+    "item_version__result_delivery",
+    "item_version__fees",
+    "item_version__form_fields",
+    "workflow__definition",
+    "applicant_person__id_number",
+    "applicant_person__mobile",
+)
+
+
+def listing_rows() -> QuerySet[Case]:
+    """Cases as a listing's rows show them (number, item, applicant, state, organisations,
+    deadlines, warning): only the tables a row reads (decision 163), without the columns
+    of `LISTING_DEFERRED`."""
+    return Case.objects.select_related(
+        "item_version__category",
+        "workflow",
+        "handling_org",
+        "receiving_org",
+        "applicant_person",
+    ).defer(*LISTING_DEFERRED)
+
+
 def cases_for(user: Actor) -> QuerySet[Case]:
     """The cases `user` may see, most urgent first (`filter_cases` without narrowing)."""
     return filter_cases(user)
@@ -158,9 +193,12 @@ def _narrowing(*, finished: bool | None, state: str, warning: str) -> Q | None:
 class ScopedCases:
     """The cases of `filter_cases` for a paginator, over millions of cases (decision 310):
     counted, ordered and cut to a page on the scope's union of indexed selects alone (each
-    arm carries the columns of the order), so that only the page's cases are then read,
-    by id, with the related rows `rows` selects. `filter_cases` itself reads every case
-    of the scope by id before ordering them."""
+    arm carries the columns of the order and the warning), so that only the page's cases
+    are then read, by id, with the related rows `rows` selects. `filter_cases` itself
+    reads every case of the scope by id before ordering them.
+
+    The union is compiled once (decision 315): the count and the red and yellow tallies
+    come from one pass over it (`tally`), the page from another."""
 
     def __init__(
         self,
@@ -172,15 +210,34 @@ class ScopedCases:
         warning: str = "",
         roles: list[StaffRole] | None = None,
     ) -> None:
-        self.rows = rows
+        self.user, self.rows, self.roles = user, rows, roles
+        # Exactly the inbox's tiles: every open case of the scope, nothing else narrowing.
+        self.open_only = finished is False and not state and not warning
         within = _narrowing(finished=finished, state=state, warning=warning)
-        self.keys = visible_case_ids(user, within, keys=URGENT_FIRST_KEYS, roles=roles)
+        self.union = _Union(
+            visible_case_ids(user, within, keys=(*URGENT_FIRST_KEYS, "warning"), roles=roles)
+        )
+        self._tally: dict[str, int] | None = None
+
+    def tally(self) -> dict[str, int]:
+        """How many cases, and how many of them are red and yellow, in one pass."""
+        if self._tally is None:
+            self._tally = self.union.tally()
+        return self._tally
 
     def count(self) -> int:
-        return int(self.keys.count())
+        return self.tally()["count"]
 
     def __len__(self) -> int:
         return self.count()
+
+    def open_totals(self) -> dict[str, int]:
+        """The inbox's tiles (`scope_totals`): from this union's own tally when it holds
+        the open cases unnarrowed, else in a pass of their own."""
+        if self.open_only:
+            tally = self.tally()
+            return {"open": tally["count"], "red": tally["red"], "yellow": tally["yellow"]}
+        return scope_totals(self.user, self.roles)
 
     @overload
     def __getitem__(self, index: int) -> Case: ...
@@ -194,13 +251,45 @@ class ScopedCases:
             if not found:
                 raise IndexError(index)
             return found[0]
-        page = self.keys.order_by(*URGENT_FIRST, "pk")[index]
-        ids = [row["pk"] for row in page]
+        if index.step is not None:
+            raise ValueError("a page of cases has no step")
+        ids = self.union.page(index.start or 0, index.stop)
         found_by_id = self.rows.in_bulk(ids)
         return [found_by_id[pk] for pk in ids if pk in found_by_id]
 
     def __iter__(self) -> Iterator[Case]:
         return iter(self[:])
+
+
+class _Union:
+    """The SQL of a `visible_case_ids` union, compiled once, and the statements run over
+    it: its tally, and a page of its ids most urgent first (as `URGENT_FIRST`, then id)."""
+
+    ORDER = "due_date ASC NULLS LAST, state_due_date ASC NULLS LAST, created_at ASC, pk ASC"
+    NO_LIMIT = 2**62
+
+    def __init__(self, scope: QuerySet[Any]) -> None:
+        self.db = scope.db
+        self.sql, self.params = scope.query.get_compiler(scope.db).as_sql()
+
+    def tally(self) -> dict[str, int]:
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE warning = %s),"
+                f" COUNT(*) FILTER (WHERE warning = %s) FROM ({self.sql}) AS scope",
+                [Case.Warning.RED, Case.Warning.YELLOW, *self.params],
+            )
+            count, red, yellow = cursor.fetchone()
+        return {"count": count, "red": red, "yellow": yellow}
+
+    def page(self, start: int, stop: int | None) -> list[int]:
+        limit = self.NO_LIMIT if stop is None else max(0, stop - start)
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT pk FROM ({self.sql}) AS scope ORDER BY {self.ORDER} LIMIT %s OFFSET %s",
+                [*self.params, limit, start],
+            )
+            return [row[0] for row in cursor.fetchall()]
 
 
 def scope_totals(user: Actor, roles: list[StaffRole] | None = None) -> dict[str, int]:
@@ -209,15 +298,8 @@ def scope_totals(user: Actor, roles: list[StaffRole] | None = None) -> dict[str,
     The warning is counted, not narrowed on: as a condition in each select, PostgreSQL
     joined the open cases of the organisation with every red case of the province."""
     scope = visible_case_ids(user, Q(closed_at__isnull=True), keys=("warning",), roles=roles)
-    sql, params = scope.query.get_compiler(scope.db).as_sql()
-    with connections[scope.db].cursor() as cursor:
-        cursor.execute(
-            "SELECT COUNT(*), COUNT(*) FILTER (WHERE warning = %s),"
-            f" COUNT(*) FILTER (WHERE warning = %s) FROM ({sql}) AS scope",
-            [Case.Warning.RED, Case.Warning.YELLOW, *params],
-        )
-        open_, red, yellow = cursor.fetchone()
-    return {"open": open_, "red": red, "yellow": yellow}
+    tally = _Union(scope).tally()
+    return {"open": tally["count"], "red": tally["red"], "yellow": tally["yellow"]}
 
 
 def applied_cases(user: Actor) -> QuerySet[Case]:

@@ -124,7 +124,7 @@ def register_effect(name: str, run: Effect) -> None:
 def definition_of(case: Case) -> Definition:
     """The parsed definition `case` is pinned to (parsed once per process)."""
     stored: WorkflowDefinition = case.workflow
-    return parse_stored(stored.checksum, stored.definition)
+    return parse_stored(stored)
 
 
 def category_of(case: Case) -> str:

@@ -32,10 +32,10 @@ from cases.models import Case
 from cases.selectors import (
     ScopedCases,
     get_case_for,
+    listing_rows,
     material_reader,
     may_reveal_personal_data,
     row_applicant,
-    scope_totals,
 )
 from cases.sharing import consent_to_sharing, sharing_rows
 from cases.workflow import action_label, definition_of, has_tag, state_label
@@ -129,16 +129,9 @@ def _inbox_cases(request: HttpRequest, values: dict[str, Any]) -> ScopedCases:
     status = values.get("status", OPEN)
     # Only what a row shows (decision 163): with all of `case_queryset`'s twelve tables the
     # planner's time alone exceeded the query's over millions of cases.
-    rows = Case.objects.select_related(
-        "item_version__category",
-        "workflow",
-        "handling_org",
-        "receiving_org",
-        "applicant_person",
-    )
     return ScopedCases(
         request.user,
-        rows,
+        listing_rows(),
         roles=_roles(request),
         finished={OPEN: False, FINISHED: True}.get(status),
         state=values.get("state") or "",
@@ -165,7 +158,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         }
         for case in page.object_list
     ]
-    totals = scope_totals(request.user, _roles(request))
+    totals = cases.open_totals()
     context = {"form": form, "page": page, "rows": rows, "totals": totals}
     return render(request, "console/inbox.html", context)
 

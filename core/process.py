@@ -222,7 +222,7 @@ class Process(ABC, Generic[P]):
         return [definition for _, definition, _ in self._files.values()]
 
     def parsed(self, stored: StoredDefinition) -> Definition:
-        return parse_stored(stored.checksum, stored.definition)
+        return parse_stored(stored)
 
     def definition_of(self, process: P) -> Definition:
         return self.parsed(process.workflow)  # type: ignore[attr-defined]

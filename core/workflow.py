@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -310,10 +310,18 @@ def read_file(path: Path) -> dict[str, Any]:
 _PARSED: dict[str, Definition] = {}
 
 
-def parse_stored(digest: str, raw: object) -> Definition:
+class Stored(Protocol):
+    """A stored definition row (`core.models.StoredDefinition`): its checksum and JSON."""
+
+    checksum: str
+    definition: Any
+
+
+def parse_stored(stored: Stored) -> Definition:
     """The parsed form of a stored definition, cached by its checksum: stored definitions
-    never change, so each is parsed once per process."""
-    definition = _PARSED.get(digest)
+    never change, so each is parsed once per process. Its JSON is read only then, so a
+    listing may defer that column (`cases.selectors.listing_rows`)."""
+    definition = _PARSED.get(stored.checksum)
     if definition is None:
-        definition = _PARSED[digest] = Definition.model_validate(raw)
+        definition = _PARSED[stored.checksum] = Definition.model_validate(stored.definition)
     return definition

@@ -187,6 +187,16 @@ def test_totals_and_pages_count_each_case_once(client, world, urgent):
     assert cases[2].number == urgent["waiting"] and len(list(cases)) == len(cases) == 3
     with pytest.raises(IndexError):
         cases[3]
+    # One pass gives the count and the tiles of the open cases (decision 315); a narrowed
+    # view still shows the tiles of every open case.
+    fresh = ScopedCases(world.reviewer, Case.objects.all(), finished=False)
+    with CaptureQueriesContext(connection) as one:
+        assert fresh.count() == 3
+        assert fresh.open_totals() == {"open": 3, "red": 1, "yellow": 1}
+    assert len(one.captured_queries) == 1
+    narrowed = ScopedCases(world.reviewer, Case.objects.all(), finished=False, warning="red")
+    assert narrowed.count() == 1 and [c.number for c in narrowed] == [urgent["red"]]
+    assert narrowed.open_totals() == {"open": 3, "red": 1, "yellow": 1}
     client.force_login(world.reviewer)
     page = " ".join(text(client.get("/console/").content).split())
     assert "3 件办理中" in page and "1 件已超期" in page and "1 件临近期限" in page
