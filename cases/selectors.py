@@ -753,6 +753,8 @@ def licences_offered(case: Case, user: Actor) -> dict[int, list[Licence]]:
 # What `case_view` reads of a case, beyond the case row and the few joined tables.
 DETAIL_PREFETCHES: tuple[str | Prefetch, ...] = (
     "item_version__category",
+    # The item's materials: the checklist reads them for the view and again for the page.
+    "item_version__materials",
     "window__hall",
     "applicant_person",
     "applicant_company",
