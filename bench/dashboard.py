@@ -195,6 +195,7 @@ def over_http(args: argparse.Namespace, cookie: str) -> dict[str, Any]:
         "error_kinds": s["errors"],
         "requests": s["completed"],
         "per_s": s["per_s"],
+        "cpu": s["cpu"],
     }
 
 
