@@ -1,6 +1,12 @@
-"""gunicorn for the page scenarios over the generated cases (bench/casebench.py,
+"""gunicorn as production runs it, for every scenario of the bench: `gunicorn -c
+tongban/gunicorn.conf.py` (what `make run-prod` and docs/deploy.md run: sync workers,
+each serving one request at a time, workers recycled, JSON access log), with the
+workers and the port set through the same environment variables (decision 317).
+
+`gunicorn()` serves the page scenarios over the generated cases (bench/casebench.py,
 bench/dashboard.py): the static files collected (the console renders with DEBUG off), a
-free port, the same worker shape as the main run, stopped with its process group."""
+free port, stopped with its process group; scripts/bench starts the main run's server
+with `command()`."""
 
 from __future__ import annotations
 
@@ -41,6 +47,26 @@ def wait_until_up(port: int, server: subprocess.Popen[bytes], timeout: float = 1
     raise RuntimeError("the server did not answer in time")
 
 
+def command(env: dict[str, str], *, port: int, workers: int, threads: int) -> list[str]:
+    """The production server's command line; sets its port and shape in `env`. More than
+    one thread a worker makes gunicorn's threaded workers (with keep-alive) instead."""
+    env.update(
+        {
+            "TONGBAN_BIND": f"127.0.0.1:{port}",
+            "TONGBAN_WEB_WORKERS": str(workers),
+            "TONGBAN_WEB_THREADS": str(threads),
+        }
+    )
+    return [GUNICORN, "-c", str(ROOT / "tongban" / "gunicorn.conf.py"), "tongban.wsgi:application"]
+
+
+def shape(workers: int, threads: int) -> str:
+    """The server's shape, as results.json records it."""
+    if threads > 1:
+        return f"{workers} gthread workers × {threads} threads (tongban/gunicorn.conf.py)"
+    return f"{workers} sync workers (tongban/gunicorn.conf.py)"
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], *, workers: int, threads: int, log: str) -> Iterator[int]:
     """Serve the node with `env` (its DATABASE_URL the data set's) until the block ends;
@@ -51,26 +77,11 @@ def gunicorn(env: dict[str, str], *, workers: int, threads: int, log: str) -> It
     port = free_port()
     OUT.mkdir(parents=True, exist_ok=True)
     with (OUT / log).open("wb") as logfile:
+        server_env = dict(env)
+        argv = command(server_env, port=port, workers=workers, threads=threads)
         server = subprocess.Popen(
-            [
-                GUNICORN,
-                "tongban.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(threads),
-                "--keep-alive",
-                "30",
-                "--timeout",
-                "120",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
+            argv,
+            env=server_env,
             cwd=ROOT,
             stdout=logfile,
             stderr=subprocess.STDOUT,
