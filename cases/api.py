@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
@@ -15,7 +14,6 @@ from ninja.files import UploadedFile
 from accounts.auth import API_AUTH
 from cases import commitments, joint, materials, selectors, services, shipping
 from cases.engine import take_action
-from cases.models import Case
 from cases.schemas import (
     ActionIn,
     CaseIn,
@@ -77,8 +75,11 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
 @paginated
 def list_cases(
     request: HttpRequest, state: str | None = None, warning: str | None = None
-) -> QuerySet[Case]:
-    return selectors.filter_cases(request.user, state=state or "", warning=warning or "")
+) -> selectors.ScopedCases:
+    # Counted and paged on the scope's union, as the console's inbox (decisions 310, 318).
+    return selectors.ScopedCases(
+        request.user, selectors.listing_rows(), state=state or "", warning=warning or ""
+    )
 
 
 @router.get(

@@ -138,6 +138,7 @@ def listing_rows() -> QuerySet[Case]:
     deadlines, warning): only the tables a row reads (decision 163), without the columns
     of `LISTING_DEFERRED`."""
     return Case.objects.select_related(
+        "item_version__item",
         "item_version__category",
         "workflow",
         "handling_org",
@@ -160,8 +161,9 @@ def filter_cases(
 ) -> QuerySet[Case]:
     """The cases `user` may see, narrowed (open or finished, a state, a warning), most
     urgent first: the overall deadline, then the deadline of the current step (a case
-    waiting for acceptance has only the latter), then the oldest. The console's inbox and
-    the API's case list alike."""
+    waiting for acceptance has only the latter), then the oldest. A queryset, for callers
+    that narrow it further; a listing pages `ScopedCases`, the same cases in the same
+    order."""
     within = _narrowing(finished=finished, state=state, warning=warning)
     # The narrowing goes inside each of the scope's selects (decision 163).
     qs = case_queryset().filter(InSelect(F("pk"), visible_case_ids(user, within)))

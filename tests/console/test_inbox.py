@@ -200,3 +200,26 @@ def test_totals_and_pages_count_each_case_once(client, world, urgent):
     client.force_login(world.reviewer)
     page = " ".join(text(client.get("/console/").content).split())
     assert "3 件办理中" in page and "1 件已超期" in page and "1 件临近期限" in page
+
+
+def test_the_api_lists_the_same_cases_paged_on_the_union(client, world, urgent):
+    """`GET /api/v1/cases` pages `ScopedCases` as the inbox does (decision 318): the same
+    cases and order as `filter_cases`, counted once, in a constant number of queries."""
+    from cases.selectors import filter_cases
+
+    me = builders.bearer(world.reviewer)
+    expected = [c.number for c in filter_cases(world.reviewer)]
+    first = client.get("/api/v1/cases?page_size=2", **me).json()
+    second = client.get("/api/v1/cases?page_size=2&page=2", **me).json()
+    assert first["count"] == second["count"] == len(expected) >= 3
+    assert [r["number"] for r in first["items"] + second["items"]] == expected[:4]
+    assert first["items"][0]["item_code"] and first["items"][0]["state_label"]
+    red = client.get("/api/v1/cases?warning=red", **me).json()
+    assert [r["number"] for r in red["items"]] == [urgent["red"]] and red["count"] == 1
+    wrong = client.get("/api/v1/cases?warning=purple", **me)
+    assert wrong.status_code == 422 and wrong.json()["code"] == "unknown_warning"
+    with CaptureQueriesContext(connection) as few:
+        client.get("/api/v1/cases?page_size=1", **me)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/api/v1/cases?page_size=20", **me)
+    assert len(many.captured_queries) == len(few.captured_queries)
