@@ -124,14 +124,12 @@ def filter_item_versions(f: ItemFilter) -> QuerySet[ItemVersion]:
             ),
         )
         if f == ItemFilter(q=f.q, on=f.on):  # nothing but the query narrows the results
-            entries = _matching_entries(f.q)
+            on_entries = ITEM_INDEX.terms(f.q, "")
+            assert on_entries is not None  # the same tokens as `fast`
+            entries = ItemSearchEntry.objects.filter(on_entries.matches, version__isnull=False)
             results.counted = entries
-            own = _own_province("division")
-            rank = ITEM_INDEX.terms(f.q, "")
-            assert rank is not None  # as `fast`
-            results.ranked = entries.order_by(
-                own, *([rank.rank] if rank.rank is not None else []), "code"
-            )
+            ranked_by = [on_entries.rank] if on_entries.rank is not None else []
+            results.ranked = entries.order_by(_own_province("division"), *ranked_by, "code")
         return results
     # Another day, or a new version took effect and the periodic job has not refreshed its
     # entry yet: the version in force is looked up per match (decision 150).
@@ -183,12 +181,6 @@ class SearchResults(QuerySet[ItemVersion]):
             rows = {v.pk: v for v in _with_listing_data(ItemVersion.objects.filter(pk__in=ids))}
             return [rows[pk] for pk in ids if pk in rows]
         return super().__getitem__(k)
-
-
-def _matching_entries(q: str) -> QuerySet[ItemSearchEntry]:
-    terms = ITEM_INDEX.terms(q, "")
-    assert terms is not None  # the caller found tokens in `q`
-    return ItemSearchEntry.objects.filter(terms.matches, version__isnull=False)
 
 
 def _stale_search_entries() -> bool:

@@ -294,6 +294,15 @@ class LocalGateway:
             for t in LocalTrade.objects.filter(at__date=day)
         ]
 
+    def has_taken(self, order_number: str) -> bool:
+        """Whether the local cashier already took the money for the order: like the real
+        platform's cashier, it takes an order's money once."""
+        from payments.models import LocalTrade
+
+        return LocalTrade.objects.filter(
+            kind=LocalTrade.Kind.PAYMENT, order_number=order_number
+        ).exists()
+
     def take_payment(self, order_number: str, amount: str) -> tuple[bytes, str]:
         """The applicant pays at the local cashier: the money is taken (a line of the
         local ledger, whatever the node then says of the notice — as on the real

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_http_methods
 from core.exceptions import RuleViolation
 from payments import selectors, services
 from payments.gateways import LocalGateway, gateway
-from payments.models import LocalTrade
 
 
 def _return_url(request: HttpRequest) -> str:
@@ -40,9 +39,7 @@ def local_cashier(request: HttpRequest, order_number: str) -> HttpResponse:
         # Like the platform's cashier, it takes the money for an order not yet paid here,
         # whatever the node then answers: a payment settled at the window meanwhile is
         # paid twice, and 对账 finds and refunds the second one (decision 274).
-        if not LocalTrade.objects.filter(
-            kind=LocalTrade.Kind.PAYMENT, order_number=payment.order_number
-        ).exists():
+        if not adapter.has_taken(payment.order_number):
             body, signature = adapter.take_payment(payment.order_number, payment.amount_text)
             try:
                 services.receive_notice(body, signature, gateway_code=adapter.code)

@@ -146,8 +146,7 @@ def act_on_request(
     summary="另一节点的共享目录（供本节点部门提出共享需求）",
 )
 def remote_resources(request: HttpRequest, node: str) -> list[dict[str, Any]]:
-    if not StaffRole.objects.filter(user_id=request.user.pk or 0).exists():
-        raise RuleViolation("action_forbidden", "只有部门工作人员可以查看", status=403)
+    selectors.department_roles(request.user, doing="查看其他节点的共享目录")
     return exchange.remote_catalog(node)
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.agents import acting_companies
 from accounts.models import Company, Person, Role, StaffRole
 from catalog.models import ItemVersion, Material
-from core.exceptions import NotFound
+from core.exceptions import NotFound, RuleViolation
 from core.models import division_code_prefix
 from core.personal_data import lookup_hash
 from federation.directory import node_names
@@ -25,6 +25,7 @@ from sharing.models import (
     Grant,
     HeldGrant,
     RemoteRequest,
+    RemoteRequestStatus,
     SharingAlert,
     SharingClass,
     SharingRequest,
@@ -78,10 +79,22 @@ def held_grants_of(user: Any) -> QuerySet[HeldGrant]:
 # The data log ----------------------------------------------------------------------------------
 
 
+def department_roles(user: Any, *, doing: str) -> list[StaffRole]:
+    """The user's staff roles, with their organisations: requests to other nodes are a
+    department's work, so a user with none is refused (403), saying what they tried."""
+    roles = list(StaffRole.objects.filter(user_id=user.pk or 0).select_related("organisation"))
+    if not roles:
+        raise RuleViolation("action_forbidden", f"只有部门工作人员可以{doing}", status=403)
+    return roles
+
+
 def remote_requests_of(user: Any, *, state: str = "") -> QuerySet[RemoteRequest]:
     """What the user's organisations asked of other nodes, with the status the providers'
-    nodes last told (this node's live copies), newest first. One query."""
-    orgs = StaffRole.objects.filter(user_id=user.pk or 0).values("organisation_id")
+    nodes last told (this node's live copies), newest first, narrowed to one status; the
+    page and the API alike. A status that does not exist is refused (422)."""
+    if state and state not in RemoteRequestStatus.values:
+        raise RuleViolation("unknown_state", f"未知的需求状态：{state}")
+    orgs = {role.organisation_id for role in department_roles(user, doing="查看共享需求")}
     rows = RemoteRequest.objects.filter(consumer_id__in=orgs).select_related("consumer")
     return rows.filter(status=state) if state else rows
 

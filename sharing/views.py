@@ -174,9 +174,7 @@ def remote(request: HttpRequest) -> HttpResponse:
     nodes = (
         [n for n in current().nodes.values() if n.id != settings.NODE_ID] if is_federated() else []
     )
-    roles = StaffRole.objects.filter(user_id=request.user.pk or 0).select_related("organisation")
-    if not roles:
-        raise RuleViolation("action_forbidden", "只有部门工作人员可以提出共享需求", status=403)
+    roles = selectors.department_roles(request.user, doing="提出共享需求")
     node = request.GET.get("node", "")
     catalog = exchange.remote_catalog(node) if node else []
     return render(
@@ -200,8 +198,6 @@ def remote(request: HttpRequest) -> HttpResponse:
 def remote_requests(request: HttpRequest) -> HttpResponse:
     """向其他节点提出的需求: this node's live copies of the requests the user's departments
     sent to other nodes, with the status the providers' nodes last told."""
-    if not StaffRole.objects.filter(user_id=request.user.pk or 0).exists():
-        raise RuleViolation("action_forbidden", "只有部门工作人员可以查看", status=403)
     rows = selectors.remote_requests_of(request.user, state=request.GET.get("state", ""))
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     return render(

@@ -441,10 +441,18 @@ def test_the_status_list_page_and_api(client, federation, sent, django_assert_nu
     other = builders.staff("reviewer", builders.organisation("鞍山市民政局", seed=9705))
     answer = client.get("/api/v1/sharing/remote-requests", **builders.bearer(other))
     assert answer.json()["count"] == 0
-    client.force_login(builders.person("周八").user)
+    # A status that does not exist, and a user who is no department's staff, are refused
+    # by the one selector the page and the API call.
+    unknown = client.get("/api/v1/sharing/remote-requests?state=lost", **builders.bearer(staff))
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_state"
+    assert client.get("/sharing/remote/requests/?state=lost").status_code == 422
+    citizen = builders.person("周八").user
+    answer = client.get("/api/v1/sharing/remote-requests", **builders.bearer(citizen))
+    assert answer.status_code == 403 and answer.json()["code"] == "action_forbidden"
+    client.force_login(citizen)
     assert client.get("/sharing/remote/requests/").status_code == 403
 
 
-# Whatever the number of rows (four here): session, user, staff check, count, directory
+# Whatever the number of rows (four here): session, user, the user's roles, count, directory
 # names, the page's header (person, unread notices, roles), the rows.
 QUERIES_OF_THE_LIST = 9
