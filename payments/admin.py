@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from payments.models import (
     Discrepancy,
     LocalTrade,
@@ -41,21 +42,8 @@ class PaymentAdmin(admin.ModelAdmin):
         return False
 
 
-class _ReadOnly(admin.ModelAdmin):
-    """Written only by payments.services (refunds, 对账) and the local gateway."""
-
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-
 @admin.register(Refund)
-class RefundAdmin(_ReadOnly):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ("request_number", "amount", "cause", "status", "attempts", "next_attempt_at")
     list_filter = ("status", "cause", "gateway")
     search_fields = ("request_number", "trade_number", "refund_number", "payment__order_number")
@@ -73,20 +61,20 @@ class DiscrepancyInline(admin.TabularInline):
 
 
 @admin.register(Reconciliation)
-class ReconciliationAdmin(_ReadOnly):
+class ReconciliationAdmin(ReadOnlyAdmin):
     list_display = ("day", "gateway", "entries", "matched", "discrepancies", "run_at")
     list_filter = ("gateway",)
     inlines = [DiscrepancyInline]
 
 
 @admin.register(Discrepancy)
-class DiscrepancyAdmin(_ReadOnly):
+class DiscrepancyAdmin(ReadOnlyAdmin):
     list_display = ("kind", "order_number", "trade_number", "amount", "found_at")
     list_filter = ("kind",)
     search_fields = ("order_number", "trade_number")
 
 
 @admin.register(LocalTrade)
-class LocalTradeAdmin(_ReadOnly):
+class LocalTradeAdmin(ReadOnlyAdmin):
     list_display = ("kind", "order_number", "trade_number", "amount", "at")
     list_filter = ("kind",)

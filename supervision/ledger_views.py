@@ -142,10 +142,9 @@ def region_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "已获取各节点最新汇总")
         return HttpResponseRedirect(reverse("supervision:region"))
-    since = selectors.parse_month(request.GET.get("since") or None)
-    until = selectors.parse_month(request.GET.get("until") or None)
-    if since and until and since > until:
-        raise RuleViolation("bad_period", "起始月份不能晚于截止月份")
+    since, until = selectors.parse_period(
+        request.GET.get("since") or None, request.GET.get("until") or None
+    )
     rows = region.regional_rows(since, until)
     chart = {
         "region": {

@@ -123,11 +123,17 @@ def scope_for(
         )
     elif level not in ("", "province"):
         raise NotFound("level_not_found", f"未知的视图“{level}”")
-    first = parse_month(since)
-    last = parse_month(until)
+    first, last = parse_period(since, until)
+    return scope.narrowed(since=first, until=last)
+
+
+def parse_period(since: str | None, until: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last month of a period (`YYYY-MM`, either open); a bad month or a
+    start after the end is refused (422), in Chinese."""
+    first, last = parse_month(since), parse_month(until)
     if first and last and first > last:
         raise RuleViolation("bad_period", "起始月份不能晚于截止月份")
-    return scope.narrowed(since=first, until=last)
+    return first, last
 
 
 def _int(value: str) -> int:

@@ -162,6 +162,29 @@ def test_reconciliation_finds_a_double_payment_and_refunds_it_once(
     assert LocalTrade.objects.filter(kind="refund").count() == 1
 
 
+def test_the_admin_shows_a_reconciliation_and_its_refund_but_changes_neither(
+    client, world: World, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    case = _held(world, django_capture_on_commit_callbacks)
+    take_counter_payment(case, method="cash", reference="", actor=world.clerk)
+    with pytest.raises(Exception):
+        _pay_at_cashier(Payment.objects.get(case_number=case.number))
+    run = payment_services.reconcile(timezone.localdate())
+    admin = get_user_model().objects.create_superuser("auditor", "a@example.cn", "pw-123456")
+    client.force_login(admin)
+    page = client.get(reverse("admin:payments_reconciliation_change", args=[run.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200 and "重复缴费" in text and 'name="_save"' not in text
+    refund = Refund.objects.get()
+    assert client.get(reverse("admin:payments_refund_change", args=[refund.pk])).status_code == 200
+    assert client.get(reverse("admin:payments_refund_add")).status_code == 403
+    assert client.post(reverse("admin:payments_refund_delete", args=[refund.pk])).status_code == 403
+    assert Refund.objects.count() == 1
+
+
 def test_reconciliation_matches_online_payments_and_reports_the_rest(
     world: World, django_capture_on_commit_callbacks
 ):
