@@ -170,8 +170,9 @@ def test_the_admin_shows_a_reconciliation_and_its_refund_but_changes_neither(
 
     case = _held(world, django_capture_on_commit_callbacks)
     take_counter_payment(case, method="cash", reference="", actor=world.clerk)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception) as refused:
         _pay_at_cashier(Payment.objects.get(case_number=case.number))
+    assert getattr(refused.value, "code", "") == "payment_notice_duplicate"
     run = payment_services.reconcile(timezone.localdate())
     admin = get_user_model().objects.create_superuser("auditor", "a@example.cn", "pw-123456")
     client.force_login(admin)
